@@ -66,7 +66,17 @@ public abstract class TensorStore : IDisposable
     /// <summary>Reads the data of <paramref name="info"/>, one of <see cref="Tensors"/>.</summary>
     protected abstract TensorBuffer ReadCore(TensorInfo info);
 
-    private FrozenDictionary<string, TensorInfo> ByName => _byName ??= Tensors.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
+    // Built on first lookup; stores that grow after construction (InMemoryTensorStore) rebuild when the count changes.
+    private FrozenDictionary<string, TensorInfo> ByName
+    {
+        get
+        {
+            var map = _byName;
+            if (map is null || map.Count != Tensors.Count)
+                _byName = map = Tensors.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
+            return map;
+        }
+    }
 
     /// <summary>Releases mapped files and handles.</summary>
     public void Dispose()
