@@ -1,14 +1,73 @@
 using System.CommandLine;
+using WeightSpace.Cli.Commands;
 
 namespace WeightSpace.Cli;
 
 /// <summary>Builds the <c>weightspace</c> root command from the list of verbs and runs it.</summary>
 public static class WeightSpaceCommandLine
 {
+    /// <summary>Exit code for success.</summary>
+    public const int Ok = 0;
+    /// <summary>Exit code for bad input: a missing, malformed or mismatched file, tensor or model.</summary>
+    public const int BadInput = 1;
+    /// <summary>Exit code for a usage error: unknown command or option, bad option value.</summary>
+    public const int UsageError = 2;
+
     /// <summary>Parses <paramref name="args"/>, runs the chosen verb and returns its exit code.</summary>
+    /// <param name="args">Command-line arguments without the program name.</param>
+    /// <param name="stdout">Where results go.</param>
+    /// <param name="stderr">Where errors and progress go.</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("WeightSpace: analyse neural networks through their weights.");
-        return root.Parse(args).Invoke();
+        var context = new CliContext(stdout, stderr);
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show stack traces on errors.", Recursive = true };
+        var root = new RootCommand("""
+            WeightSpace: analyse neural networks through their weights.
+
+            Examples:
+              weightspace inspect model.safetensors --stats
+              weightspace convert model.pt model.safetensors --dtype bf16
+            """) { verbose };
+        foreach (var verb in Verbs.Create(context)) root.Subcommands.Add(verb);
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine($"error: {error.Message}");
+            stderr.WriteLine("Run 'weightspace --help' for usage.");
+            return UsageError;
+        }
+        context.Verbose = parse.GetValue(verbose);
+        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>Runs a verb's body and maps failures to one line on stderr and an exit code.</summary>
+    internal static int Guard(CliContext context, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (UsageException e) { return Fail(context, e, UsageError); }
+        catch (WeightSpaceException e) { return Fail(context, e, BadInput); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            return Fail(context, e, BadInput);
+        }
+        catch (OperationCanceledException e) { return Fail(context, e, 130); }
+        catch (Exception e)
+        {
+            context.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
+            if (context.Verbose) context.Error.WriteLine(e);
+            else context.Error.WriteLine("This is a bug in WeightSpace; rerun with --verbose for the stack trace.");
+            return BadInput;
+        }
+    }
+
+    private static int Fail(CliContext context, Exception e, int code)
+    {
+        context.Error.WriteLine($"error: {e.Message}");
+        if (context.Verbose) context.Error.WriteLine(e);
+        return code;
     }
 }

@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Spectre.Console;
+using WeightSpace.Analysis.Statistics;
+using WeightSpace.Formats;
+using WeightSpace.Reports.Json;
+
+namespace WeightSpace.Cli.Commands;
+
+/// <summary><c>weightspace inspect PATH [--stats] [--json] [--filter REGEX]</c>.</summary>
+internal static class InspectCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var path = new Argument<string>("path") { Description = "A checkpoint: .safetensors (or a folder/index of shards), a torch.save file, or .onnx." };
+        var stats = new Option<bool>("--stats") { Description = "Read every tensor and add sum, mean, std, min, max, L2 norm, NaN and Inf counts (float64)." };
+        var json = new Option<bool>("--json") { Description = "Write one JSON document to stdout instead of a table." };
+        var filter = new Option<string?>("--filter") { Description = "Only tensors whose name matches this regular expression." };
+        var command = new Command("inspect", """
+            List a checkpoint's tensors (name, dtype, shape, parameters) with totals.
+
+            Examples:
+              weightspace inspect model.safetensors
+              weightspace inspect pytorch_model.bin --stats --filter 'attn'
+              weightspace inspect model.onnx --json > tensors.json
+            """) { path, stats, json, filter };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            var regex = ParseFilter(pr.GetValue(filter));
+            using var store = Checkpoint.Open(pr.GetValue(path)!);
+            var summary = Summarise(context, store, pr.GetValue(stats), regex);
+            if (pr.GetValue(json))
+            {
+                context.Out.Flush();
+                using var stdout = new StreamWriterStream(context.Out);
+                CheckpointSummaryJson.Write(stdout, summary);
+            }
+            else
+            {
+                WriteTable(context.Console, summary);
+            }
+            return WeightSpaceCommandLine.Ok;
+        }));
+        return command;
+    }
+
+    internal static Regex? ParseFilter(string? pattern)
+    {
+        if (string.IsNullOrEmpty(pattern)) return null;
+        try { return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)); }
+        catch (ArgumentException e) { throw new UsageException($"--filter '{pattern}' is not a valid regular expression: {e.Message}"); }
+    }
+
+    internal static CheckpointSummary Summarise(CliContext context, TensorStore store, bool withStats, Regex? filter)
+    {
+        var options = new CheckpointSummaryOptions { WithStatistics = withStats, Filter = filter };
+        if (!withStats || !context.ErrorIsTerminal) return CheckpointSummary.Create(store, options);
+        CheckpointSummary? result = null;
+        long total = store.Tensors.Where(t => filter?.IsMatch(t.Name) ?? true).Sum(t => t.ByteCount);
+        context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                new TransferSpeedColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("scanning", maxValue: Math.Max(1, total));
+                result = CheckpointSummary.Create(store, options, new Progress<long>(b => task.Value = b));
+                task.Value = task.MaxValue;
+            });
+        return result!;
+    }
+
+    private static void WriteTable(IAnsiConsole console, CheckpointSummary summary)
+    {
+        bool withStats = summary.Tensors.Any(t => t.Statistics is not null);
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumn("name");
+        table.AddColumn("dtype");
+        table.AddColumn("shape");
+        table.AddColumn(new TableColumn("parameters").RightAligned());
+        if (withStats)
+            foreach (string c in new[] { "sum", "mean", "std", "min", "max", "l2", "nan", "inf" })
+                table.AddColumn(new TableColumn(c).RightAligned());
+        foreach (var t in summary.Tensors)
+        {
+            var row = new List<string>
+            {
+                Markup.Escape(t.Info.Name), t.Info.DType.ToSafetensorsName(), Markup.Escape(t.Info.Shape.ToString()),
+                t.Info.ElementCount.ToString("N0", CultureInfo.InvariantCulture),
+            };
+            if (t.Statistics is { } s)
+                row.AddRange([G(s.Sum), G(s.Mean), G(s.Std), G(s.Min), G(s.Max), G(s.L2), s.NaNCount.ToString(CultureInfo.InvariantCulture), s.InfinityCount.ToString(CultureInfo.InvariantCulture)]);
+            else if (withStats)
+                row.AddRange(Enumerable.Repeat("", 8));
+            table.AddRow(row.ToArray());
+        }
+        console.Write(table);
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{summary.Path}: {CheckpointSummaryJson.FormatName(summary.Format)}, {summary.Tensors.Count} tensors, {summary.ParameterCount:N0} parameters, {FormatBytes(summary.ByteCount)}"));
+    }
+
+    private static string G(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+
+    internal static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB"),
+        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F2} MiB"),
+        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
+        _ => $"{bytes} B",
+    };
+}

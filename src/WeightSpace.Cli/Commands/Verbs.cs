@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace WeightSpace.Cli.Commands;
+
+/// <summary>The explicit list of verbs of the <c>weightspace</c> tool, in help order.</summary>
+internal static class Verbs
+{
+    public static IEnumerable<Command> Create(CliContext context) =>
+    [
+        InspectCommand.Create(context),
+        DemoCommand.Create(context),
+    ];
+}

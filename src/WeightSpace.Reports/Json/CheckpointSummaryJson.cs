@@ -1,0 +1,55 @@
+using System.Text.Json;
+using WeightSpace.Analysis.Statistics;
+
+namespace WeightSpace.Reports.Json;
+
+/// <summary>Writes a <see cref="CheckpointSummary"/> as the <c>weightspace inspect --json</c> document:
+/// <c>{"path","format","parameters","bytes","tensors":[{"name","dtype","shape",("sum","mean","std","min","max","l2","nan","inf")}]}</c>.</summary>
+public static class CheckpointSummaryJson
+{
+    /// <summary>The JSON name of a format: <c>safetensors</c>, <c>pytorch</c> or <c>onnx</c>.</summary>
+    public static string FormatName(CheckpointFormat format) => format switch
+    {
+        CheckpointFormat.Safetensors => "safetensors",
+        CheckpointFormat.PyTorch => "pytorch",
+        CheckpointFormat.Onnx => "onnx",
+        _ => format.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>Writes one indented JSON document to <paramref name="output"/>.</summary>
+    public static void Write(Stream output, CheckpointSummary summary)
+    {
+        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        w.WriteStartObject();
+        w.WriteString("path", summary.Path);
+        w.WriteString("format", FormatName(summary.Format));
+        w.WriteNumber("parameters", summary.ParameterCount);
+        w.WriteNumber("bytes", summary.ByteCount);
+        w.WriteStartArray("tensors");
+        foreach (var t in summary.Tensors)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", t.Info.Name);
+            w.WriteString("dtype", t.Info.DType.ToSafetensorsName());
+            w.WriteStartArray("shape");
+            foreach (long d in t.Info.Shape) w.WriteNumberValue(d);
+            w.WriteEndArray();
+            if (t.Statistics is { } s)
+            {
+                JsonNumbers.Write(w, "sum", s.Sum);
+                JsonNumbers.Write(w, "mean", s.Mean);
+                JsonNumbers.Write(w, "std", s.Std);
+                JsonNumbers.Write(w, "min", s.Min);
+                JsonNumbers.Write(w, "max", s.Max);
+                JsonNumbers.Write(w, "l2", s.L2);
+                w.WriteNumber("nan", s.NaNCount);
+                w.WriteNumber("inf", s.InfinityCount);
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.Flush();
+        output.Write("\n"u8);
+    }
+}
