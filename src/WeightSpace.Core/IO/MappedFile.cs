@@ -2,14 +2,16 @@ using System.IO.MemoryMappedFiles;
 
 namespace WeightSpace.IO;
 
-/// <summary>A whole file mapped read-only into memory, with one pointer acquired for its lifetime.</summary>
-/// <remarks>Readers slice tensors out of it without copying. Empty files are not mapped (mmap refuses length 0);
-/// they expose an empty range.</remarks>
+/// <summary>A file mapped read-only into memory. Tensors are read through short-lived views
+/// (<see cref="CreateView"/>), so the pages a scan touches are unmapped when each tensor is done and the process's
+/// resident set stays near one tensor, not the whole file. <see cref="Span"/> and <see cref="PointerAt"/> use one
+/// whole-file view made on first use, meant for headers and other small structures.</summary>
+/// <remarks>Empty files are not mapped (mmap refuses length 0); they expose an empty range.</remarks>
 internal sealed unsafe class MappedFile : IDisposable
 {
     private readonly MemoryMappedFile? _map;
-    private readonly MemoryMappedViewAccessor? _view;
-    private byte* _pointer;
+    private readonly Lock _gate = new();
+    private MappedView? _whole;
     private int _disposed;
 
     public MappedFile(string path)
@@ -19,10 +21,6 @@ internal sealed unsafe class MappedFile : IDisposable
         Length = stream.Length;
         if (Length == 0) return;
         _map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-        _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        byte* p = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _pointer = p + _view.PointerOffset;
     }
 
     public string Path { get; }
@@ -32,11 +30,24 @@ internal sealed unsafe class MappedFile : IDisposable
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Pointer to byte <paramref name="offset"/>; the caller has checked the range against <see cref="Length"/>.</summary>
+    /// <summary>Maps <paramref name="length"/> bytes at <paramref name="offset"/>; dispose the view to unmap them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the file.</exception>
+    public MappedView CreateView(long offset, long length)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (offset < 0 || length < 0 || offset > Length - length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} is outside {Path} ({Length} bytes).");
+        return length == 0 ? MappedView.Empty : new MappedView(_map!, offset, length);
+    }
+
+    /// <summary>Pointer to byte <paramref name="offset"/> of the whole-file view; the caller has checked the range.</summary>
     public byte* PointerAt(long offset)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return _pointer + offset;
+        if (Length == 0) return null;
+        if (_whole is null)
+            lock (_gate) _whole ??= new MappedView(_map!, 0, Length);
+        return _whole.Pointer + offset;
     }
 
     /// <summary>A span over <paramref name="length"/> bytes at <paramref name="offset"/>, after a bounds check.</summary>
@@ -51,12 +62,39 @@ internal sealed unsafe class MappedFile : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        if (_view is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-        }
+        _whole?.Dispose();
         _map?.Dispose();
-        _pointer = null;
+    }
+}
+
+/// <summary>One mapped range of a <see cref="MappedFile"/>; unmapped on dispose.</summary>
+internal sealed unsafe class MappedView : IDisposable
+{
+    public static readonly MappedView Empty = new();
+    private readonly MemoryMappedViewAccessor? _view;
+    private int _disposed;
+
+    private MappedView() { }
+
+    public MappedView(MemoryMappedFile map, long offset, long length)
+    {
+        _view = map.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        Pointer = p + _view.PointerOffset;
+        Length = length;
+    }
+
+    /// <summary>Pointer to the first byte of the range.</summary>
+    public byte* Pointer { get; private set; }
+
+    public long Length { get; }
+
+    public void Dispose()
+    {
+        if (_view is null || Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Pointer = null;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
     }
 }

@@ -7,17 +7,15 @@ namespace WeightSpace;
 /// pooled copy (for views that had to be gathered). Dispose it when done; it does not outlive its store.</summary>
 public sealed unsafe class TensorBuffer : IDisposable
 {
-    private readonly MappedFile? _file;
-    private readonly long _fileOffset;
+    private readonly MappedView? _view;
     private byte[]? _pooled;
     private readonly ReadOnlyMemory<byte> _memory;
     private bool _disposed;
 
-    private TensorBuffer(TensorInfo info, MappedFile? file, long fileOffset, byte[]? pooled, ReadOnlyMemory<byte> memory)
+    private TensorBuffer(TensorInfo info, MappedView? view, byte[]? pooled, ReadOnlyMemory<byte> memory)
     {
         Info = info;
-        _file = file;
-        _fileOffset = fileOffset;
+        _view = view;
         _pooled = pooled;
         _memory = memory;
     }
@@ -28,22 +26,24 @@ public sealed unsafe class TensorBuffer : IDisposable
     {
         if (bytes.Length != info.ByteCount)
             throw new ArgumentException($"Tensor '{info.Name}' needs {info.ByteCount} bytes; {bytes.Length} given.", nameof(bytes));
-        return new TensorBuffer(info, null, 0, null, bytes);
+        return new TensorBuffer(info, null, null, bytes);
     }
 
-    /// <summary>A view of <see cref="TensorInfo.ByteCount"/> bytes at <paramref name="offset"/> of a mapped file, range already validated.</summary>
+    /// <summary>A view of <see cref="TensorInfo.ByteCount"/> bytes at <paramref name="offset"/> of a mapped file, range
+    /// already validated. The bytes are mapped for this buffer alone and unmapped when it is disposed, so a scan over a
+    /// large model keeps about one tensor resident.</summary>
     internal static TensorBuffer FromMappedFile(TensorInfo info, MappedFile file, long offset)
     {
         if (offset < 0 || offset > file.Length - info.ByteCount)
             throw new ArgumentOutOfRangeException(nameof(offset), $"{file.Path}: tensor '{info.Name}' range {offset}+{info.ByteCount} is outside the file.");
-        return new TensorBuffer(info, file, offset, null, default);
+        return new TensorBuffer(info, file.CreateView(offset, info.ByteCount), null, default);
     }
 
     /// <summary>Takes ownership of an array rented from <see cref="ArrayPool{T}.Shared"/>; returned (cleared) on dispose.</summary>
     internal static TensorBuffer FromPooled(TensorInfo info, byte[] rented)
     {
         if (rented.Length < info.ByteCount) throw new ArgumentException("Rented array is too short.", nameof(rented));
-        return new TensorBuffer(info, null, 0, rented, rented.AsMemory(0, (int)info.ByteCount));
+        return new TensorBuffer(info, null, rented, rented.AsMemory(0, (int)info.ByteCount));
     }
 
     /// <summary>What the tensor is.</summary>
@@ -72,7 +72,7 @@ public sealed unsafe class TensorBuffer : IDisposable
         if (byteOffset < 0 || length < 0 || byteOffset > ByteCount - length)
             throw new ArgumentOutOfRangeException(nameof(byteOffset), $"Range {byteOffset}+{length} is outside tensor '{Info.Name}' ({ByteCount} bytes).");
         if (length == 0) return ReadOnlySpan<byte>.Empty;
-        if (_file is not null) return new ReadOnlySpan<byte>(_file.PointerAt(_fileOffset + byteOffset), length);
+        if (_view is not null) return new ReadOnlySpan<byte>(_view.Pointer + byteOffset, length);
         return _memory.Span.Slice((int)byteOffset, length);
     }
 
@@ -138,11 +138,12 @@ public sealed unsafe class TensorBuffer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(offset), $"Elements {offset}+{count} are outside tensor '{Info.Name}' ({Info.ElementCount} elements).");
     }
 
-    /// <summary>Returns a pooled copy to the pool; a mapped view needs nothing.</summary>
+    /// <summary>Unmaps a mapped view, or returns a pooled copy (cleared) to the pool.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _view?.Dispose();
         var pooled = Interlocked.Exchange(ref _pooled, null);
         if (pooled is not null) ArrayPool<byte>.Shared.Return(pooled, clearArray: true);
     }
