@@ -4,7 +4,7 @@ namespace WeightSpace.Formats.Onnx;
 public sealed record OnnxOptions
 {
     /// <summary>Deepest nesting of subgraphs (If/Loop/Scan bodies) walked; the top-level graph is depth 0.
-    /// silero_vad v5 nests 5 deep. Bounds recursion on hostile files, like <c>JsonReaderOptions.MaxDepth</c>.</summary>
+    /// silero_vad v5 nests 4 deep. Bounds recursion on hostile files, like <c>JsonReaderOptions.MaxDepth</c>.</summary>
     public int MaxSubgraphDepth { get; init; } = 32;
 
     /// <summary>Most weight tensors (readable plus unsupported) accepted over all graphs.</summary>
