@@ -1,7 +1,13 @@
+using WeightSpace.Formats.Onnx;
+
 namespace WeightSpace.Formats;
 
-/// <summary>The explicit list of formats WeightSpace reads (no reflection, no registration side effects).</summary>
+/// <summary>The explicit list of formats WeightSpace reads (no reflection, no registration side effects). ONNX is
+/// tried last: its sniff (protobuf field tags of a ModelProto) is the least specific.</summary>
 internal static class BuiltInFormats
 {
-    public static IReadOnlyList<ICheckpointFormat> All { get; } = [];
+    public static IReadOnlyList<ICheckpointFormat> All { get; } =
+    [
+        new OnnxCheckpointFormat(),
+    ];
 }
