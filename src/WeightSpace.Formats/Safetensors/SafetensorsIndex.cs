@@ -54,6 +54,8 @@ internal sealed class SafetensorsIndex
 
     internal static SafetensorsIndex Parse(string path, ReadOnlySpan<byte> json, SafetensorsOptions options)
     {
+        // Index files are hand-edited now and then; editors on Windows prepend a UTF-8 BOM, which JSON forbids.
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
         if (!Utf8.IsValid(json)) throw SafetensorsHeader.Error(path, null, "index is not valid UTF-8");
         var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
