@@ -1,0 +1,73 @@
+using System.Buffers;
+
+namespace WeightSpace.Formats.Safetensors;
+
+public sealed partial class SafetensorsWriter
+{
+    private const int CopyChunkBytes = 1 << 22;
+
+    /// <summary>Streams every tensor of <paramref name="source"/> (any format) into safetensors, one chunk of one
+    /// tensor at a time: memory stays at a few MiB whatever the model size.</summary>
+    /// <param name="source">The tensors to copy, in their <see cref="TensorStore.Tensors"/> order (which sets the shard
+    /// assignment; the layout inside each file follows <see cref="SafetensorsWriter"/>).</param>
+    /// <param name="path">Output file, or output directory when <see cref="SafetensorsWriteOptions.ShardSizeBytes"/> is set.
+    /// It may be the source file itself: the source stays mapped and the new file replaces it only at the end.</param>
+    /// <param name="options">Sharding and metadata; without <see cref="SafetensorsWriteOptions.Metadata"/> the
+    /// source's <see cref="TensorStore.Metadata"/> is kept.</param>
+    /// <param name="floatDType">F32, F16, BF16 or F64 to convert every floating-point tensor (F64, F32, F16, BF16,
+    /// F8) to, correctly rounded to nearest even; integer and bool tensors are copied unchanged.
+    /// <see langword="null"/> copies all bytes unchanged.</param>
+    /// <param name="bytesWritten">Receives the running total of tensor bytes written.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="floatDType"/> is not F32, F16, BF16 or F64.</exception>
+    /// <exception cref="InvalidCheckpointException">The source cannot be read; nothing is written to <paramref name="path"/>.</exception>
+    public static void Copy(TensorStore source, string path, SafetensorsWriteOptions? options = null, DType? floatDType = null, IProgress<long>? bytesWritten = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (floatDType is { } target && !FloatRecoder.IsWritable(target))
+            throw new ArgumentOutOfRangeException(nameof(floatDType), target, "Floating-point tensors can be converted to F32, F16, BF16 or F64 only.");
+        options ??= new SafetensorsWriteOptions();
+        if (options.Metadata is null && source.Metadata.Count > 0) options = options with { Metadata = source.Metadata };
+
+        var plan = source.Tensors.Select(t => OutputInfo(t, floatDType)).ToList();
+        using var writer = Create(path, plan, options);
+        long total = 0;
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(CopyChunkBytes);
+        try
+        {
+            foreach (var output in plan)
+            {
+                using var buffer = source.Read(output.Name);
+                var input = buffer.Info;
+                int inSize = input.DType.SizeInBytes(), outSize = output.DType.SizeInBytes();
+                // Chunks hold whole elements on both sides; the larger element size sets the count.
+                long chunkElements = CopyChunkBytes / Math.Max(inSize, outSize);
+                for (long element = 0; element < input.ElementCount; element += chunkElements)
+                {
+                    int n = (int)Math.Min(chunkElements, input.ElementCount - element);
+                    var bytes = buffer.GetBytes(element * inSize, n * inSize);
+                    if (input.DType == output.DType)
+                    {
+                        writer.Write(output.Name, element * outSize, bytes);
+                    }
+                    else
+                    {
+                        var converted = scratch.AsSpan(0, n * outSize);
+                        FloatRecoder.Recode(bytes, input.DType, converted, output.DType);
+                        writer.Write(output.Name, element * outSize, converted);
+                    }
+                    total += (long)n * outSize;
+                    bytesWritten?.Report(total);
+                }
+                if (input.ElementCount == 0) writer.Write(output.Name, ReadOnlySpan<byte>.Empty);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+        writer.Commit();
+    }
+
+    private static TensorInfo OutputInfo(TensorInfo input, DType? floatDType) =>
+        floatDType is { } target && input.DType.IsFloatingPoint() ? input with { DType = target } : input;
+}
