@@ -1,4 +1,5 @@
 using WeightSpace.Formats.Onnx;
+using WeightSpace.Formats.Safetensors;
 
 namespace WeightSpace.Formats;
 
@@ -8,6 +9,7 @@ internal static class BuiltInFormats
 {
     public static IReadOnlyList<ICheckpointFormat> All { get; } =
     [
+        new SafetensorsCheckpointFormat(),
         new OnnxCheckpointFormat(),
     ];
 }

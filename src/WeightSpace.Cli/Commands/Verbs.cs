@@ -8,6 +8,7 @@ internal static class Verbs
     public static IEnumerable<Command> Create(CliContext context) =>
     [
         InspectCommand.Create(context),
+        ConvertCommand.Create(context),
         DemoCommand.Create(context),
     ];
 }

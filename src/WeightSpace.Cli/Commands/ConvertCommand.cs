@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Spectre.Console;
+using WeightSpace.Formats;
+using WeightSpace.Formats.Safetensors;
+
+namespace WeightSpace.Cli.Commands;
+
+/// <summary><c>weightspace convert IN OUT [--dtype f32|f16|bf16] [--shard-size 2GB]</c>.</summary>
+internal static partial class ConvertCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var input = new Argument<string>("input") { Description = "Any checkpoint WeightSpace reads (safetensors, torch.save, ONNX)." };
+        var output = new Argument<string>("output") { Description = "The .safetensors file to write, or a directory when --shard-size is given." };
+        var dtype = new Option<string?>("--dtype") { Description = "Convert floating-point tensors to f32, f16, bf16 or f64 (integer tensors are kept)." };
+        var shardSize = new Option<string?>("--shard-size") { Description = "Write shards of at most this size (e.g. 2GB, 500MB) plus model.safetensors.index.json into OUTPUT as a directory." };
+        var command = new Command("convert", """
+            Write any supported checkpoint as safetensors, one tensor at a time.
+
+            Examples:
+              weightspace convert pytorch_model.bin model.safetensors
+              weightspace convert model.onnx model.safetensors --dtype bf16
+              weightspace convert big.pt out_dir --shard-size 2GB
+            """) { input, output, dtype, shardSize };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            DType? target = ParseDType(pr.GetValue(dtype));
+            long? shard = pr.GetValue(shardSize) is { } s ? ParseSize(s) : null;
+            string outPath = pr.GetValue(output)!;
+            using var store = Checkpoint.Open(pr.GetValue(input)!);
+            // safetensors metadata carries over; other formats' metadata (ONNX producer, pickle facts) describes the
+            // old container, not the weights. "format": "pt" is what loaders such as transformers expect.
+            var metadata = store.Format == CheckpointFormat.Safetensors
+                ? new Dictionary<string, string>(store.Metadata)
+                : new Dictionary<string, string> { ["format"] = "pt" };
+            var options = new SafetensorsWriteOptions { ShardSizeBytes = shard, Metadata = metadata };
+            long total = store.ByteCount;
+            if (context.ErrorIsTerminal)
+            {
+                context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var task = ctx.AddTask("converting", maxValue: Math.Max(1, total));
+                        SafetensorsWriter.Copy(store, outPath, options, target, new Progress<long>(b => task.Value = b));
+                        task.Value = task.MaxValue;
+                    });
+            }
+            else
+            {
+                SafetensorsWriter.Copy(store, outPath, options, target);
+            }
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wrote {outPath}: {store.Tensors.Count} tensors{(target is { } t ? $", floating-point as {t.ToShortName()}" : "")}{(shard is { } sz ? $", shards of at most {InspectCommand.FormatBytes(sz)}" : "")}"));
+            return WeightSpaceCommandLine.Ok;
+        }));
+        return command;
+    }
+
+    internal static DType? ParseDType(string? text)
+    {
+        if (text is null) return null;
+        if (DTypes.TryParse(text, out var d) && d is DType.F32 or DType.F16 or DType.BF16 or DType.F64) return d;
+        throw new UsageException($"--dtype '{text}' is not one of f32, f16, bf16, f64");
+    }
+
+    /// <summary>Parses sizes such as <c>2GB</c>, <c>500MB</c>, <c>1.5GiB</c>, <c>4096</c> (bytes). GB = 10⁹, GiB = 2³⁰.</summary>
+    internal static long ParseSize(string text)
+    {
+        var m = SizePattern().Match(text.Trim());
+        if (!m.Success) throw new UsageException($"--shard-size '{text}' is not a size such as 2GB, 500MB or 1GiB");
+        double value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        double unit = m.Groups[2].Value.ToUpperInvariant() switch
+        {
+            "" or "B" => 1,
+            "KB" or "K" => 1e3, "MB" or "M" => 1e6, "GB" or "G" => 1e9, "TB" or "T" => 1e12,
+            "KIB" => 1024, "MIB" => 1 << 20, "GIB" => 1 << 30, "TIB" => 1L << 40,
+            _ => throw new UsageException($"--shard-size '{text}': unknown unit '{m.Groups[2].Value}'"),
+        };
+        double bytes = value * unit;
+        if (bytes < 1 || bytes > long.MaxValue) throw new UsageException($"--shard-size '{text}' must be at least 1 byte");
+        return (long)bytes;
+    }
+
+    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)$")]
+    private static partial Regex SizePattern();
+}
