@@ -465,7 +465,7 @@ internal sealed class RestrictedUnpickler
     {
         if (bytes.Length == 0) return 0L;
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private object ParseIntLine(ReadOnlySpan<byte> line, int at)
@@ -486,7 +486,7 @@ internal sealed class RestrictedUnpickler
     {
         if (text.Length > 1024 || !BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
             throw Bad(at, $"'{Clip(text)}' is not an integer");
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private double ParseFloatLine(ReadOnlySpan<byte> line, int at)
