@@ -1,4 +1,5 @@
 using WeightSpace.Formats.Onnx;
+using WeightSpace.Formats.PyTorch;
 using WeightSpace.Formats.Safetensors;
 
 namespace WeightSpace.Formats;
@@ -10,6 +11,7 @@ internal static class BuiltInFormats
     public static IReadOnlyList<ICheckpointFormat> All { get; } =
     [
         new SafetensorsCheckpointFormat(),
+        new PyTorchCheckpointFormat(),
         new OnnxCheckpointFormat(),
     ];
 }
