@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
 {
     "scan" => ScanBenchmark.Run(args[1..]),
     "scan-child" => ScanBenchmark.RunChild(args[1..]),
+    "stats-kernel" => ScanBenchmark.RunKernel(),
     _ => Usage(),
 };
 

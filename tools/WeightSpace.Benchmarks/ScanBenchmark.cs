@@ -71,6 +71,18 @@ internal static class ScanBenchmark
         return 0;
     }
 
+    /// <summary>Statistics kernel alone on an in-memory array: separates compute cost from mapping cost.</summary>
+    public static int RunKernel()
+    {
+        var data = new float[LargestTensorElements];
+        var rng = new Random(1);
+        for (int i = 0; i < data.Length; i++) data[i] = (float)rng.NextDouble();
+        TensorStatistics.Compute(data);
+        double t = Median(5, () => { TensorStatistics.Compute(data); return 0; });
+        Console.WriteLine($"stats kernel, one thread, in memory: {data.Length * 4 / t / 1e9:F2} GB/s");
+        return 0;
+    }
+
     /// <summary>Runs one scan and prints the peak RSS in bytes.</summary>
     public static int RunChild(string[] args)
     {

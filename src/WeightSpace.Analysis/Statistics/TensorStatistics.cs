@@ -78,39 +78,38 @@ public sealed record TensorStatistics(
         public void Add(ReadOnlySpan<float> x)
         {
             if (x.IsEmpty) return;
-            // Shift by the chunk's first value so the squared sums stay small (weights cluster tightly).
+            // Shift by the chunk's first value so the squared sums stay small (weights cluster tightly); Σx² is
+            // recovered as Σd² + 2KΣd + nK² with d = x − K.
             double shift = float.IsFinite(x[0]) ? x[0] : 0;
             var vShift = new Vector<double>(shift);
-            Vector<double> s1 = default, s2 = default, raw2 = default;
+            Vector<double> s1a = default, s1b = default, s2a = default, s2b = default;
             Vector<float> vmin = new(float.PositiveInfinity), vmax = new(float.NegativeInfinity);
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
+            var vectors = MemoryMarshal.Cast<float, Vector<float>>(x);
+            foreach (var v in vectors)
             {
-                for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
-                {
-                    var v = new Vector<float>(x[i..]);
-                    vmin = Vector.Min(vmin, v);
-                    vmax = Vector.Max(vmax, v);
-                    Vector.Widen(v, out var lo, out var hi);
-                    raw2 += lo * lo + hi * hi;
-                    lo -= vShift; hi -= vShift;
-                    s1 += lo + hi;
-                    s2 += lo * lo + hi * hi;
-                }
+                vmin = Vector.Min(vmin, v);
+                vmax = Vector.Max(vmax, v);
+                Vector.Widen(v, out var lo, out var hi);
+                lo -= vShift;
+                hi -= vShift;
+                s1a += lo;
+                s1b += hi;
+                s2a = Vector.FusedMultiplyAdd(lo, lo, s2a);
+                s2b = Vector.FusedMultiplyAdd(hi, hi, s2b);
             }
-            double d1 = Vector.Sum(s1), d2 = Vector.Sum(s2), r2 = Vector.Sum(raw2);
+            double d1 = Vector.Sum(s1a + s1b), d2 = Vector.Sum(s2a + s2b);
             float fmin = float.PositiveInfinity, fmax = float.NegativeInfinity;
-            for (int k = 0; k < Vector<float>.Count && i > 0; k++) { fmin = MathF.Min(fmin, vmin[k]); fmax = MathF.Max(fmax, vmax[k]); }
-            for (; i < x.Length; i++)
+            if (!vectors.IsEmpty)
+                for (int k = 0; k < Vector<float>.Count; k++) { fmin = MathF.Min(fmin, vmin[k]); fmax = MathF.Max(fmax, vmax[k]); }
+            for (int i = vectors.Length * Vector<float>.Count; i < x.Length; i++)
             {
-                double v = x[i];
                 fmin = MathF.Min(fmin, x[i]); fmax = MathF.Max(fmax, x[i]);
-                r2 += v * v;
-                v -= shift; d1 += v; d2 += v * v;
+                double c = x[i] - shift; d1 += c; d2 += c * c;
             }
             if (double.IsFinite(d1) && double.IsFinite(d2))
             {
-                Merge(x.Length, shift, d1, d2, r2, fmin, fmax);
+                double raw2 = Math.Max(0, d2 + 2 * shift * d1 + x.Length * shift * shift);
+                Merge(x.Length, shift, d1, d2, raw2, fmin, fmax);
                 return;
             }
             // Rare path: the chunk holds NaN or ±Inf; count them and keep IEEE results for the sums.

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace WeightSpace.IO;
 
@@ -83,7 +84,21 @@ internal sealed unsafe class MappedView : IDisposable
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         Pointer = p + _view.PointerOffset;
         Length = length;
+        if (length >= PopulateThresholdBytes) Populate(p, length + _view.PointerOffset);
     }
+
+    // Tensors are read whole, so fault their pages in with one call instead of one minor fault per 4 KiB page: on a
+    // warm page cache the per-page faults otherwise cost ~40% of a scan's time (docs/benchmarks.md).
+    private const long PopulateThresholdBytes = 1 << 20;
+    private const int MADV_POPULATE_READ = 22;   // Linux ≥ 5.14; older kernels answer EINVAL and we read as before.
+
+    private static void Populate(byte* pageAlignedStart, long length)
+    {
+        if (OperatingSystem.IsLinux()) _ = Madvise((nint)pageAlignedStart, (nuint)length, MADV_POPULATE_READ);
+    }
+
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>Pointer to the first byte of the range.</summary>
     public byte* Pointer { get; private set; }
