@@ -25,16 +25,23 @@ internal static class SpectralSolver
         return sigma.data<double>().ToArray();
     }
 
-    /// <summary>Left singular vectors and values of the canonical matrix unfolded to [out, in·kh·kw].</summary>
-    /// <returns>U as [out, r] row-major (r = min(out, in·kh·kw)) and the r singular values, descending.</returns>
-    public static (double[] U, double[] Sigma, int Rows, int Rank) LeftSingularVectors(LayerMatrix matrix)
+    /// <summary>Principal-angle cosines between the top-k left singular subspaces of two matrices of one shape, and for
+    /// each of the fine-tuned top-k vectors its largest |cosine| with the base's leading <paramref name="baseRank"/>
+    /// vectors. Both are unfolded to [out, in·kh·kw] in canonical order.</summary>
+    /// <remarks>cos θ_i are the singular values of U₁ᵀU₂ for orthonormal bases U₁, U₂ (Björck and Golub 1973).</remarks>
+    public static (double[] Cosines, double[] MaxCosines, double[] Sigma, int K) CompareSubspaces(
+        LayerMatrix fineTuned, LayerMatrix baseline, int k, int? baseRank)
     {
         using var scope = torch.NewDisposeScope();
-        var unfolded = Canonical(matrix).reshape(matrix.OutChannels, -1);
-        var (u, s, _) = linalg.svd(unfolded, fullMatrices: false);
-        var u64 = u.to_type(ScalarType.Float64).contiguous();
-        return (u64.data<double>().ToArray(), s.to_type(ScalarType.Float64).contiguous().data<double>().ToArray(),
-            (int)u.shape[0], (int)u.shape[1]);
+        var (u1, s1, _) = linalg.svd(Canonical(fineTuned).reshape(fineTuned.OutChannels, -1).to_type(ScalarType.Float64), fullMatrices: false);
+        var (u2, _, _) = linalg.svd(Canonical(baseline).reshape(baseline.OutChannels, -1).to_type(ScalarType.Float64), fullMatrices: false);
+        int r = (int)Math.Min(u1.shape[1], u2.shape[1]);
+        k = Math.Min(k, r);
+        int kb = (int)Math.Min(baseRank ?? u2.shape[1], u2.shape[1]);
+        var top1 = u1[.., ..k];
+        var cosines = linalg.svdvals(top1.mT.matmul(u2[.., ..k])).clamp(0, 1).contiguous();
+        var maxCos = top1.mT.matmul(u2[.., ..kb]).abs().amax([1]).contiguous();
+        return (cosines.data<double>().ToArray(), maxCos.data<double>().ToArray(), s1[..k].contiguous().data<double>().ToArray(), k);
     }
 
     /// <summary>The weights as a torch tensor in canonical [out, in, kh, kw] order ([out, in] for dense).</summary>
