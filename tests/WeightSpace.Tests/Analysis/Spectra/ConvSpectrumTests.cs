@@ -44,7 +44,7 @@ public sealed class ConvSpectrumTests
 
         Assert.Equal(Math.Min(cout, cin) * n * n, actual.Length);
         for (int i = 0; i < actual.Length; i++) Assert.Equal(expected[i], actual[i], 9);
-        var layer = SpectrumAnalyzer.Analyze(store, Operator with { OperatorInputSize = n }).Layers.Single();
+        var layer = SpectrumAnalyzer.Analyze(store, Operator with { OperatorInputSize = n }, cancellationToken: TestContext.Current.CancellationToken).Layers.Single();
         Assert.Equal(expected[0], layer.SigmaMax!.Value, 9);   // the operator norm
         Assert.Equal(n * n, layer.MatrixCount);
     }
@@ -83,14 +83,14 @@ public sealed class ConvSpectrumTests
                     kernel[((o * c + o) * 2 + i) * 2 + j] = 1 + 2 * i + j;
         var store = new InMemoryTensorStore().Add("conv.weight", kernel, c, c, 2, 2);
 
-        var pooled = SpectrumAnalyzer.Analyze(store).Layers.Single();
+        var pooled = SpectrumAnalyzer.Analyze(store, cancellationToken: TestContext.Current.CancellationToken).Layers.Single();
         Assert.Equal("conv2d", pooled.Kind);
         Assert.Equal(4, pooled.MatrixCount);
         Assert.Equal(48, pooled.NumEvals);
         var expectedPooled = new[] { 1.0, 4, 9, 16 }.SelectMany(s => Enumerable.Repeat(s / 2, c)).ToArray();
         Assert.Equal(expectedPooled, pooled.Eigenvalues!.Select(v => Math.Round(v, 4)));
 
-        var slices = SpectrumAnalyzer.Analyze(store, new SpectrumOptions { PoolConvSlices = false }).Layers;
+        var slices = SpectrumAnalyzer.Analyze(store, new SpectrumOptions { PoolConvSlices = false }, cancellationToken: TestContext.Current.CancellationToken).Layers;
         Assert.Equal(["conv.weight[0,0]", "conv.weight[0,1]", "conv.weight[1,0]", "conv.weight[1,1]"], slices.Select(l => l.Name));
         for (int s = 0; s < 4; s++)
         {
@@ -99,7 +99,7 @@ public sealed class ConvSpectrumTests
             Assert.Equal(sigma * sigma * 4 / 2, slices[s].LambdaMax!.Value, 4);   // k² = kh·kw = 4
         }
 
-        var unscaled = SpectrumAnalyzer.Analyze(store, new SpectrumOptions { ConvEigenvalueScaling = false }).Layers.Single();
+        var unscaled = SpectrumAnalyzer.Analyze(store, new SpectrumOptions { ConvEigenvalueScaling = false }, cancellationToken: TestContext.Current.CancellationToken).Layers.Single();
         Assert.Equal(16, unscaled.LambdaMax!.Value, 4);
     }
 }

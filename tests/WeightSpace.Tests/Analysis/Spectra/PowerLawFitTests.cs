@@ -83,7 +83,6 @@ public sealed class PowerLawFitTests
         for (int k = 0; k <= maxFingers; k++)
         {
             var x = all[..^k];
-            if (k == 0) x = all;
             for (int i = 0; i + minTail <= x.Length; i++)
             {
                 if (i > 0 && x[i] == x[i - 1]) continue;

@@ -11,7 +11,7 @@ public sealed class SpectralDiffTests
         var a = new InMemoryTensorStore("ft").Add("fc.weight", w, 60, 40);
         var b = new InMemoryTensorStore("base").Add("fc.weight", w, 60, 40);
 
-        var report = SpectrumAnalyzer.Compare(a, b);
+        var report = SpectrumAnalyzer.Compare(a, b, cancellationToken: TestContext.Current.CancellationToken);
 
         var layer = report.Layers.Single();
         Assert.Equal("ok", layer.Status);
@@ -36,7 +36,7 @@ public sealed class SpectralDiffTests
         var report = SpectrumAnalyzer.Compare(
             new InMemoryTensorStore("ft").Add("w", ft, rows, cols),
             new InMemoryTensorStore("base").Add("w", baseW, rows, cols),
-            new SpectrumOptions { IntruderBaseRank = 10 });
+            new SpectrumOptions { IntruderBaseRank = 10 }, cancellationToken: TestContext.Current.CancellationToken);
 
         var layer = report.Layers.Single();
         Assert.Equal(2, layer.IntruderCount);
@@ -52,7 +52,7 @@ public sealed class SpectralDiffTests
     {
         var a = new InMemoryTensorStore("ft").Add("x", new float[400], 20, 20).Add("y", new float[400], 20, 20);
         var b = new InMemoryTensorStore("base").Add("x", new float[400], 10, 40).Add("z", new float[400], 20, 20);
-        var report = SpectrumAnalyzer.Compare(a, b);
+        var report = SpectrumAnalyzer.Compare(a, b, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(["x", "y", "z"], report.Layers.Select(l => l.Name));
         Assert.Contains("shape", report.Layers[0].Reason);
         Assert.Contains("absent from the baseline", report.Layers[1].Reason);

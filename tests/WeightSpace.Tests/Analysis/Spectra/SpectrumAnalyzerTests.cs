@@ -104,7 +104,7 @@ public sealed class SpectrumAnalyzerTests
             .Add("conv3d.weight", new float[2 * 2 * 2 * 2 * 2], 2, 2, 2, 2, 2)
             .Add("fc2.weight", SpectraFixtures.Gaussian(20, 30, 5), 20, 30);
 
-        var report = SpectrumAnalyzer.Analyze(store);
+        var report = SpectrumAnalyzer.Analyze(store, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(store.Tensors.Select(t => t.Name), report.Layers.Select(l => l.Name));
         string Status(string name) => report.Layers.Single(l => l.Name == name).Status;
@@ -130,7 +130,7 @@ public sealed class SpectrumAnalyzerTests
         var store = new InMemoryTensorStore()
             .Add("a.weight", SpectraFixtures.Gaussian(20, 20, 1), 20, 20)
             .Add("b.weight", SpectraFixtures.Gaussian(20, 20, 2), 20, 20);
-        var report = SpectrumAnalyzer.Analyze(store, new SpectrumOptions { Filter = "^b\\." });
+        var report = SpectrumAnalyzer.Analyze(store, new SpectrumOptions { Filter = "^b\\." }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(["skipped", "ok"], report.Layers.Select(l => l.Status));
     }
 
@@ -138,9 +138,9 @@ public sealed class SpectrumAnalyzerTests
     public void InvalidOption_ThrowsNamingTheOption()
     {
         var store = new InMemoryTensorStore();
-        var e = Assert.Throws<WeightSpaceException>(() => SpectrumAnalyzer.Analyze(store, new SpectrumOptions { Filter = "(" }));
+        var e = Assert.Throws<WeightSpaceException>(() => SpectrumAnalyzer.Analyze(store, new SpectrumOptions { Filter = "(" }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains("Filter", e.Message);
-        e = Assert.Throws<WeightSpaceException>(() => SpectrumAnalyzer.Analyze(store, new SpectrumOptions { MinTailCount = 1 }));
+        e = Assert.Throws<WeightSpaceException>(() => SpectrumAnalyzer.Analyze(store, new SpectrumOptions { MinTailCount = 1 }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains("MinTailCount", e.Message);
     }
 
@@ -151,10 +151,10 @@ public sealed class SpectrumAnalyzerTests
         for (int i = 0; i < 5; i++) store.Add($"l{i}.weight", SpectraFixtures.Gaussian(40, 25 + i, i), 40, 25 + i);
         var options = new SpectrumOptions { Randomize = true, Seed = 9 };
 
-        var one = SpectrumAnalyzer.Analyze(store, options with { MaxDegreeOfParallelism = 1 });
-        var two = SpectrumAnalyzer.Analyze(store, options with { MaxDegreeOfParallelism = 2 });
-        var again = SpectrumAnalyzer.Analyze(store, options);
-        var otherSeed = SpectrumAnalyzer.Analyze(store, options with { Seed = 10 });
+        var one = SpectrumAnalyzer.Analyze(store, options with { MaxDegreeOfParallelism = 1 }, cancellationToken: TestContext.Current.CancellationToken);
+        var two = SpectrumAnalyzer.Analyze(store, options with { MaxDegreeOfParallelism = 2 }, cancellationToken: TestContext.Current.CancellationToken);
+        var again = SpectrumAnalyzer.Analyze(store, options, cancellationToken: TestContext.Current.CancellationToken);
+        var otherSeed = SpectrumAnalyzer.Analyze(store, options with { Seed = 10 }, cancellationToken: TestContext.Current.CancellationToken);
 
         for (int i = 0; i < 5; i++)
         {
