@@ -1,0 +1,79 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace WeightSpace.Analysis.Spectra;
+
+/// <summary>The TorchSharp side: singular values and vectors of a <see cref="LayerMatrix"/>. Each call is one
+/// dispose scope; nothing native outlives it.</summary>
+internal static class SpectralSolver
+{
+    /// <summary>Singular values, descending within each of the <see cref="LayerMatrix.MatrixCount"/> matrices, laid
+    /// out matrix after matrix (M values each).</summary>
+    public static double[] SingularValues(LayerMatrix matrix)
+    {
+        using var scope = torch.NewDisposeScope();
+        var kernel = Canonical(matrix);
+        Tensor batch;
+        if (matrix.Kind == "dense")
+            batch = kernel.unsqueeze(0);
+        else if (matrix.Options.ConvMode == ConvSpectrumMode.WeightWatcher)
+            // Slice W[:, :, i, j] for every tap: [kh, kw, out, in] → [kh·kw, out, in].
+            batch = kernel.permute(2, 3, 0, 1).reshape(-1, matrix.OutChannels, matrix.InChannels);
+        else
+            batch = OperatorSymbols(kernel, matrix);
+        var sigma = linalg.svdvals(batch).to_type(ScalarType.Float64).contiguous();
+        return sigma.data<double>().ToArray();
+    }
+
+    /// <summary>Principal-angle cosines between the top-k left singular subspaces of two matrices of one shape, and for
+    /// each of the fine-tuned top-k vectors its largest |cosine| with the base's leading <paramref name="baseRank"/>
+    /// vectors. Both are unfolded to [out, in·kh·kw] in canonical order.</summary>
+    /// <remarks>cos θ_i are the singular values of U₁ᵀU₂ for orthonormal bases U₁, U₂ (Björck and Golub 1973).</remarks>
+    public static (double[] Cosines, double[] MaxCosines, double[] Sigma, int K) CompareSubspaces(
+        LayerMatrix fineTuned, LayerMatrix baseline, int k, int? baseRank)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (u1, s1, _) = linalg.svd(Canonical(fineTuned).reshape(fineTuned.OutChannels, -1).to_type(ScalarType.Float64), fullMatrices: false);
+        var (u2, _, _) = linalg.svd(Canonical(baseline).reshape(baseline.OutChannels, -1).to_type(ScalarType.Float64), fullMatrices: false);
+        int r = (int)Math.Min(u1.shape[1], u2.shape[1]);
+        k = Math.Min(k, r);
+        int kb = (int)Math.Min(baseRank ?? u2.shape[1], u2.shape[1]);
+        var top1 = u1[.., ..k];
+        var cosines = linalg.svdvals(top1.mT.matmul(u2[.., ..k])).clamp(0, 1).contiguous();
+        var maxCos = top1.mT.matmul(u2[.., ..kb]).abs().amax([1]).contiguous();
+        return (cosines.data<double>().ToArray(), maxCos.data<double>().ToArray(), s1[..k].contiguous().data<double>().ToArray(), k);
+    }
+
+    /// <summary>The weights as a torch tensor in canonical [out, in, kh, kw] order ([out, in] for dense).</summary>
+    private static Tensor Canonical(LayerMatrix matrix)
+    {
+        var dims = matrix.Shape.ToArray();
+        Tensor t = matrix.Single is not null ? torch.tensor(matrix.Single, dims) : torch.tensor(matrix.Double!, dims);
+        if (matrix.ToCanonical is not null) t = t.permute(matrix.ToCanonical.Select(i => (long)i).ToArray());
+        if (matrix.Kind == "conv1d") t = t.unsqueeze(-1);
+        return t.contiguous();
+    }
+
+    /// <summary>The c_out×c_in symbol P(u, v) = Σ_{i,j} K[:, :, i, j]·e^{−2πi(ui/n₁ + vj/n₂)} at every frequency of the
+    /// n₁×n₂ DFT grid, as a batch [n₁·n₂, out, in]. Its singular values over all frequencies are exactly those of the
+    /// convolution with circular padding on an n₁×n₂ input (Sedghi, Gupta and Long 2019, Theorem 6,
+    /// <see href="https://arxiv.org/abs/1805.10408"/>).</summary>
+    private static Tensor OperatorSymbols(Tensor kernel, LayerMatrix matrix)
+    {
+        var (n1, n2) = matrix.OperatorGrid;
+        long kh = kernel.shape[2], kw = kernel.shape[3];
+        Tensor padded;
+        if (kh <= n1 && kw <= n2)
+            padded = nn.functional.pad(kernel, [0, n2 - kw, 0, n1 - kh]);
+        else
+        {
+            // A kernel larger than the input wraps around the torus: taps i and i + n₁ act on the same pixel.
+            padded = torch.zeros([matrix.OutChannels, matrix.InChannels, n1, n2], dtype: kernel.dtype);
+            for (long i = 0; i < kh; i++)
+                for (long j = 0; j < kw; j++)
+                    padded[.., .., i % n1, j % n2].add_(kernel[.., .., i, j]);
+        }
+        var symbols = fft.fft2(padded, dim: [2, 3]);
+        return symbols.permute(2, 3, 0, 1).reshape(-1, matrix.OutChannels, matrix.InChannels);
+    }
+}
