@@ -47,6 +47,7 @@ public sealed class MergePlan
             if (!models.ContainsKey(reference))
                 throw new MergeConfigException("model", null, $"'{reference}' is referenced but was not opened");
         var slices = Normalize(config, method, models);
+        string? tokenizerSource = ResolveTokenizer(config, models);
         var problems = new List<string>();
         var planned = new List<PlannedTensor>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -113,7 +114,7 @@ public sealed class MergePlan
             Plan(last, info.Name, _ => info.Name, 1);
 
         if (problems.Count > 0) throw new ModelMismatchException(problems);
-        return new MergePlan(method, planned, ResolveTokenizer(config, models));
+        return new MergePlan(method, planned, tokenizerSource);
     }
 
     private sealed record ResolvedSource(MergeSliceSource Source);
@@ -213,7 +214,7 @@ public sealed class MergePlan
         }
     }
 
-    private static double Convert(ParameterSpec spec, object value, long? line)
+    internal static double Convert(ParameterSpec spec, object value, long? line)
     {
         double x;
         switch (spec.Kind)

@@ -78,6 +78,7 @@ public sealed class MergeConfig
                 var spec = method.Parameters.First(p => p.Name == name);
                 if (perModelOnly && spec.Scope == ParameterScope.Global)
                     throw new MergeConfigException(name, setting.Line, $"'{name}' is a global parameter of '{MergeMethod}'; set it under the top-level or slice 'parameters'");
+                foreach (object leaf in setting.Leaves()) MergePlan.Convert(spec, leaf, setting.Line);
             }
         }
         CheckNames(Parameters, false);

@@ -66,6 +66,16 @@ public sealed class ParameterSetting
         return null;
     }
 
+    /// <summary>Every value the setting can produce (gradient points, filtered values), to check them before planning.</summary>
+    internal IEnumerable<object> Leaves()
+    {
+        if (_number is double d) yield return d;
+        else if (_text is not null) yield return _text;
+        else if (_gradient is not null) foreach (double g in _gradient) yield return g;
+        else if (_textList is not null) foreach (string x in _textList) yield return x;
+        else foreach (var (_, value) in _filtered!) foreach (object leaf in value.Leaves()) yield return leaf;
+    }
+
     /// <summary>YAML-like text of the setting, for messages.</summary>
     public override string ToString() =>
         _number is double d ? d.ToString(CultureInfo.InvariantCulture)
