@@ -110,37 +110,40 @@ public static class MergeRunner
     }
 
     // TIES paper semantics trim against one |τ| threshold per model over all merged tensors: two histogram passes
-    // (MagnitudeSelection), each holding one tensor of the base and one of the model.
+    // (MagnitudeSelection), each holding one tensor of the base and of every model at a time.
     private static float[]? ModelWideThresholds(MergePlan plan, CancellationToken ct)
     {
         if (plan.Method is not GeneralizedTaskArithmetic gta) return null;
         var merged = plan.Tensors.Where(t => !t.IsCopy && t.Output.ElementCount > 0).ToList();
         if (merged.Count == 0 || !gta.TrimsWholeModel(merged[0].Parameters)) return null;
         int models = merged[0].Models.Count;
-        var thresholds = new float[models];
+        var density = new double[models];
         for (int i = 0; i < models; i++)
         {
-            double density = merged[0].Parameters.PerModel("density", i);
-            if (merged.Any(t => t.Parameters.PerModel("density", i) != density))
-                throw new MergeConfigException("density", null, $"semantics: paper trims the whole model, so model {merged[0].Models[i].Model} needs one density for every tensor");
-            if (density >= 1) { thresholds[i] = 0; continue; }
-            var selection = new MagnitudeSelection();
-            long total = merged.Sum(t => t.Output.ElementCount);
-            foreach (var pass in new[] { 0, 1 })
-            {
-                foreach (var t in merged)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    var tau = t.Models[i].Store.ReadSingle(t.Models[i].TensorName);
-                    var b = t.Base!.Store.ReadSingle(t.Base.TensorName);
-                    System.Numerics.Tensors.TensorPrimitives.Subtract(tau, b, tau);
-                    if (pass == 0) selection.AddHigh(tau); else selection.AddLow(tau);
-                }
-                long k = Math.Max(1, (long)(density * total));
-                if (pass == 0) selection.ChooseBin(k);
-            }
-            thresholds[i] = selection.Finish().Threshold;
+            density[i] = merged[0].Parameters.PerModel("density", i);
+            if (merged.Any(t => t.Parameters.PerModel("density", i) != density[i]))
+                throw new MergeConfigException("density", null, $"semantics: paper trims the whole model, so model '{merged[0].Models[i].Model}' needs one density for every tensor");
         }
-        return thresholds;
+        long total = merged.Sum(t => t.Output.ElementCount);
+        var selections = Enumerable.Range(0, models).Select(_ => new MagnitudeSelection()).ToArray();
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (var t in merged)
+            {
+                ct.ThrowIfCancellationRequested();
+                var theta0 = t.Base!.Store.ReadSingle(t.Base.TensorName);
+                for (int i = 0; i < models; i++)
+                {
+                    if (density[i] >= 1) continue;
+                    var tau = t.Models[i].Store.ReadSingle(t.Models[i].TensorName);
+                    System.Numerics.Tensors.TensorPrimitives.Subtract(tau, theta0, tau);
+                    if (pass == 0) selections[i].AddHigh(tau); else selections[i].AddLow(tau);
+                }
+            }
+            if (pass == 0)
+                for (int i = 0; i < models; i++)
+                    if (density[i] < 1) selections[i].ChooseBin(Math.Max(1, (long)(density[i] * total)));
+        }
+        return Enumerable.Range(0, models).Select(i => density[i] >= 1 ? 0f : selections[i].Finish().Threshold).ToArray();
     }
 }

@@ -107,7 +107,7 @@ public class MergeConfigTests
         var stores = Stores("a", "b");
         var plan = MergePlan.Create(MergeConfig.Parse(yaml), stores);
         var sink = new CollectingSink();
-        MergeRunner.Run(plan, sink, maxParallelism: 2);
+        MergeRunner.Run(plan, sink, maxParallelism: 2, ct: TestContext.Current.CancellationToken);
         // Output layers 0, 1 come from a's 0, 1; output layers 2, 3 from b's 1, 2. b has offset 1 (FakeModels.Decoder(n, 4, i)).
         Assert.Equal(stores["a"].ReadSingle("model.layers.1.mlp.up_proj.weight"), sink.Floats["model.layers.1.mlp.up_proj.weight"]);
         Assert.Equal(stores["b"].ReadSingle("model.layers.1.mlp.up_proj.weight"), sink.Floats["model.layers.2.mlp.up_proj.weight"]);

@@ -20,12 +20,12 @@ public class MergeRunnerTests
         var plan = MergePlan.Create(DareTies(5), stores);
         var serial = new CollectingSink();
         var parallel = new CollectingSink();
-        MergeRunner.Run(plan, serial, maxParallelism: 1);
-        MergeRunner.Run(MergePlan.Create(DareTies(5), stores), parallel, maxParallelism: 3);
+        MergeRunner.Run(plan, serial, maxParallelism: 1, ct: TestContext.Current.CancellationToken);
+        MergeRunner.Run(MergePlan.Create(DareTies(5), stores), parallel, maxParallelism: 3, ct: TestContext.Current.CancellationToken);
         Assert.Equal(plan.Outputs.Count(o => o.DType.IsFloatingPoint()), serial.Floats.Count);
         foreach (var (name, values) in serial.Floats) Assert.Equal(values, parallel.Floats[name]);
         var other = new CollectingSink();
-        MergeRunner.Run(MergePlan.Create(DareTies(6), stores), other);
+        MergeRunner.Run(MergePlan.Create(DareTies(6), stores), other, ct: TestContext.Current.CancellationToken);
         Assert.Contains(serial.Floats.Keys, k => !serial.Floats[k].SequenceEqual(other.Floats[k]));
     }
 
@@ -34,7 +34,7 @@ public class MergeRunnerTests
     {
         var stores = Decoders("base", "a", "b");
         var sink = new CollectingSink();
-        MergeRunner.Run(MergePlan.Create(DareTies(1), stores), sink);
+        MergeRunner.Run(MergePlan.Create(DareTies(1), stores), sink, ct: TestContext.Current.CancellationToken);
         // 2^40 would not survive a float32 round trip.
         Assert.Equal(stores["base"].Read("model.position_ids").Bytes.ToArray(), sink.Raw["model.position_ids"]);
     }
@@ -44,7 +44,7 @@ public class MergeRunnerTests
     {
         var plan = MergePlan.Create(DareTies(1), Decoders("base", "a", "b"));
         var reports = new List<MergeProgress>();
-        MergeRunner.Run(plan, new CollectingSink(), 1, new SynchronousProgress(reports.Add));
+        MergeRunner.Run(plan, new CollectingSink(), 1, new SynchronousProgress(reports.Add), ct: TestContext.Current.CancellationToken);
         Assert.Equal(plan.Tensors.Count, reports.Count);
         Assert.Equal(plan.Outputs.Sum(o => o.ByteCount), reports[^1].BytesDone);
         // Largest working set: the 5×3 embedding with base + 2 models + output.
@@ -74,9 +74,9 @@ public class MergeRunnerTests
             .AddModel("ft", new Dictionary<string, double> { ["weight"] = 1, ["density"] = 0.5 })
             .Set("semantics", ParameterSetting.Of(semantics)).Build();
         var mk = new CollectingSink();
-        MergeRunner.Run(MergePlan.Create(Config("mergekit"), stores), mk);
+        MergeRunner.Run(MergePlan.Create(Config("mergekit"), stores), mk, ct: TestContext.Current.CancellationToken);
         var paper = new CollectingSink();
-        MergeRunner.Run(MergePlan.Create(Config("paper"), stores), paper);
+        MergeRunner.Run(MergePlan.Create(Config("paper"), stores), paper, ct: TestContext.Current.CancellationToken);
         Assert.Equal([10f, 0], mk.Floats["x"]);
         Assert.Equal([1f, 0], mk.Floats["y"]);
         Assert.Equal([10f, 9], paper.Floats["x"]);
@@ -95,7 +95,7 @@ public class MergeRunnerTests
         };
         var config = new MergeConfigBuilder("multislerp").AddModel("a", new Dictionary<string, double> { ["weight"] = 1 })
             .AddModel("b", new Dictionary<string, double> { ["weight"] = 1 }).AddModel("c", new Dictionary<string, double> { ["weight"] = 1 }).Build();
-        var ex = Assert.Throws<WeightSpaceException>(() => MergeRunner.Run(MergePlan.Create(config, stores), new CollectingSink()));
+        var ex = Assert.Throws<WeightSpaceException>(() => MergeRunner.Run(MergePlan.Create(config, stores), new CollectingSink(), ct: TestContext.Current.CancellationToken));
         Assert.Contains("'w'", ex.Message);
     }
 

@@ -22,7 +22,7 @@ public class TaskVectorAnalysisTests
     public void Analyze_HandComputedTensor_NormsCosineSignAgreement()
     {
         var (b, ms) = Fixture();
-        var r = TaskVectorAnalysis.Analyze(b, ms, new TaskVectorOptions { TopFractions = [0.25, 0.5] });
+        var r = TaskVectorAnalysis.Analyze(b, ms, new TaskVectorOptions { TopFractions = [0.25, 0.5] }, ct: TestContext.Current.CancellationToken);
         var w = r.Tensors.Single(t => t.Name == "fc1.weight");
         // ‖Δ1‖ = 5, ‖θ₀‖ = √2 → 3.53553; cos = (−9 + 16)/25 = 0.28; same sign and both non-zero: entry 3 only → 1/4.
         Assert.Equal(5, w.Models[0].Norm, 6);
@@ -45,7 +45,7 @@ public class TaskVectorAnalysisTests
     public void Analyze_Groups_SumAcrossTensorsAndRank()
     {
         var (b, ms) = Fixture();
-        var r = TaskVectorAnalysis.Analyze(b, ms);
+        var r = TaskVectorAnalysis.Analyze(b, ms, ct: TestContext.Current.CancellationToken);
         // Group fc1 = fc1.weight + fc1.bias: ‖θ₀‖² = 2 + 4, ‖Δ1‖² = 25 + 1, ⟨Δ1, Δ2⟩ = 7 − 1 → cos 6/26; agreement 1 of 6.
         var fc1 = r.Groups.Single(g => g.Name == "fc1");
         Assert.Equal(6, fc1.ElementCount);
@@ -65,7 +65,7 @@ public class TaskVectorAnalysisTests
         var baseValues = new float[4096];
         var ft = Enumerable.Range(0, 4096).Select(_ => (float)(Math.Exp(rng.NextDouble() * 6) * (rng.Next(2) * 2 - 1))).ToArray();
         var r = TaskVectorAnalysis.Analyze(Store("b", ("x.w", baseValues, [4096])), [Store("f", ("x.w", ft, [4096]))],
-            new TaskVectorOptions { TopFractions = [0.1] });
+            new TaskVectorOptions { TopFractions = [0.1] }, ct: TestContext.Current.CancellationToken);
         double exact = r.Tensors[0].Models[0].TopMassFractions[0];
         double approx = r.Groups[0].Models[0].TopMassFractions[0];
         Assert.True(Math.Abs(approx - exact) / exact < 0.125, $"exact {exact}, histogram {approx}");
@@ -78,9 +78,9 @@ public class TaskVectorAnalysisTests
         var bad = Store("bad", ("fc1.weight", [1f, 2, 3], [3]), ("model.layers.0.w", [1f, 2], [2]), ("extra", [0f], [1]));
         var problems = ModelCompatibility.Check(b, [bad]);
         Assert.Equal(3, problems.Count);   // fc1.weight shape, fc1.bias missing, extra
-        var ex = Assert.Throws<ModelMismatchException>(() => TaskVectorAnalysis.Analyze(b, [bad]));
+        var ex = Assert.Throws<ModelMismatchException>(() => TaskVectorAnalysis.Analyze(b, [bad], ct: TestContext.Current.CancellationToken));
         Assert.Contains(ex.Problems, p => p.Contains("fc1.bias") && p.Contains("missing"));
-        var r = TaskVectorAnalysis.Analyze(b, [bad], new TaskVectorOptions { SkipMismatched = true });
+        var r = TaskVectorAnalysis.Analyze(b, [bad], new TaskVectorOptions { SkipMismatched = true }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(["model.layers.0.w"], r.Tensors.Select(t => t.Name));
         Assert.Equal(3, r.Skipped.Count);
     }
@@ -90,13 +90,13 @@ public class TaskVectorAnalysisTests
     {
         var (b, ms) = Fixture();
         var sink = new CollectingSink();
-        MergeRunner.Run(TaskVectorArithmetic.Negate(b, ms[0]), sink);
+        MergeRunner.Run(TaskVectorArithmetic.Negate(b, ms[0]), sink, ct: TestContext.Current.CancellationToken);
         Assert.Equal([-2f, 0, 0, -3], sink.Floats["fc1.weight"]);   // I − diag(3, 4)
         sink = new CollectingSink();
-        MergeRunner.Run(TaskVectorArithmetic.Apply(b, [(ms[0], 0.5), (ms[1], 0.5)]), sink);
+        MergeRunner.Run(TaskVectorArithmetic.Apply(b, [(ms[0], 0.5), (ms[1], 0.5)]), sink, ct: TestContext.Current.CancellationToken);
         Assert.Equal([1f, 0, 0, 5], sink.Floats["fc1.weight"]);      // I + ½diag(3, 4) + ½diag(−3, 4)
         sink = new CollectingSink();
-        MergeRunner.Run(TaskVectorArithmetic.Extract(b, ms[1]), sink);
+        MergeRunner.Run(TaskVectorArithmetic.Extract(b, ms[1]), sink, ct: TestContext.Current.CancellationToken);
         Assert.Equal([-3f, 0, 0, 4], sink.Floats["fc1.weight"]);
     }
 
