@@ -61,13 +61,23 @@ internal sealed class MagnitudeSelection
         if (k <= 0) { values.Clear(); return; }
         var (threshold, ties) = KthLargest(values, k);
         uint t = Key(threshold);
+        int lastTie = LastTieIndex(values, t, ties);
+        // Selects, not branches: whether an entry survives is close to random, which a branch predictor cannot learn.
         for (int i = 0; i < values.Length; i++)
         {
             uint key = Key(values[i]);
-            if (key > t) continue;
-            if (key == t && ties > 0) { ties--; continue; }
-            values[i] = 0;
+            bool keep = key > t | (key == t & i <= lastTie);
+            values[i] = keep ? values[i] : 0f;
         }
+    }
+
+    /// <summary>Index of the <paramref name="ties"/>-th entry whose key equals <paramref name="t"/>, or −1 if none is kept.</summary>
+    private static int LastTieIndex(ReadOnlySpan<float> values, uint t, long ties)
+    {
+        if (ties <= 0) return -1;
+        for (int i = 0; i < values.Length; i++)
+            if (Key(values[i]) == t && --ties == 0) return i;
+        return values.Length - 1;
     }
 
     /// <summary>Writes 1 where an entry is among the k largest magnitudes (same tie rule as <see cref="KeepTopK"/>), else 0.</summary>

@@ -21,10 +21,29 @@ internal sealed class Sce : IMergeMethod
 
     public void Merge(in MergeInputs inputs, Span<float> destination)
     {
-        int m = inputs.Models.Count, n = inputs.Length;
-        var baseValues = inputs.Base.Span;
-        for (int i = 0; i < m; i++) TensorPrimitives.Subtract(inputs.Models[i].Span, baseValues, inputs.Models[i].Span);
-        double topk = inputs.Parameters.Global("select_topk");
+        int m = inputs.Models.Count;
+        var handles = new System.Buffers.MemoryHandle[m];
+        try
+        {
+            for (int i = 0; i < m; i++)
+            {
+                TensorPrimitives.Subtract(inputs.Models[i].Span, inputs.Base.Span, inputs.Models[i].Span);
+                handles[i] = inputs.Models[i].Pin();
+            }
+            Combine(handles, inputs.Base.Span, destination, inputs.Parameters.Global("select_topk"));
+        }
+        finally
+        {
+            foreach (var h in handles) h.Dispose();
+        }
+    }
+
+    // Pointers: every entry reads all models, and Memory<T>.Span per access would dominate the cost.
+    private static unsafe void Combine(System.Buffers.MemoryHandle[] handles, ReadOnlySpan<float> baseValues, Span<float> destination, double topk)
+    {
+        int m = handles.Length, n = destination.Length;
+        var taus = stackalloc float*[m];
+        for (int i = 0; i < m; i++) taus[i] = (float*)handles[i].Pointer;
         if (topk < 1)
         {
             // destination holds the variance across models while the mask is chosen.
@@ -32,9 +51,9 @@ internal sealed class Sce : IMergeMethod
             for (int j = 0; j < n; j++)
             {
                 double mean = 0, sq = 0;
-                for (int i = 0; i < m; i++) mean += inputs.Models[i].Span[j];
+                for (int i = 0; i < m; i++) mean += taus[i][j];
                 mean /= m;
-                for (int i = 0; i < m; i++) { double d = inputs.Models[i].Span[j] - mean; sq += d * d; }
+                for (int i = 0; i < m; i++) { double d = taus[i][j] - mean; sq += d * d; }
                 destination[j] = (float)(sq / m);
                 if (destination[j] != 0) nonZero++;
             }
@@ -42,25 +61,22 @@ internal sealed class Sce : IMergeMethod
             var keep = new bool[n];
             MagnitudeSelection.TopKMask(destination, k, keep);
             for (int i = 0; i < m; i++)
-            {
-                var tau = inputs.Models[i].Span;
-                for (int j = 0; j < n; j++) if (!keep[j]) tau[j] = 0;
-            }
+                for (int j = 0; j < n; j++) if (!keep[j]) taus[i][j] = 0;
         }
         var eta = new double[m];
-        for (int i = 0; i < m; i++) eta[i] = n == 0 ? 0 : SpanMath.SumOfSquares(inputs.Models[i].Span) / n;
+        for (int i = 0; i < m; i++) eta[i] = n == 0 ? 0 : SpanMath.SumOfSquares(new ReadOnlySpan<float>(taus[i], n)) / n;
         double etaSum = eta.Sum();
         for (int i = 0; i < m; i++) eta[i] = Math.Abs(etaSum) < 1e-6 ? 1.0 / m : eta[i] / etaSum;
         for (int j = 0; j < n; j++)
         {
-            double vote = 0;
-            for (int i = 0; i < m; i++) vote += inputs.Models[i].Span[j];
+            float vote = 0;
+            for (int i = 0; i < m; i++) vote += taus[i][j];
             int elected = vote >= 0 ? 1 : -1;
             double sum = 0, wsum = 0;
             for (int i = 0; i < m; i++)
             {
-                float t = inputs.Models[i].Span[j];
-                if (Math.Sign(t) != elected) continue;
+                float t = taus[i][j];
+                if (t == 0 || (t > 0 ? 1 : -1) != elected) continue;
                 sum += eta[i] * t;
                 wsum += eta[i];
             }
