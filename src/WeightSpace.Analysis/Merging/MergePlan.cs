@@ -36,11 +36,12 @@ public sealed class MergePlan
     /// <summary>Builds and validates the plan.</summary>
     /// <param name="config">The configuration.</param>
     /// <param name="models">Every model the config references, opened, keyed by the config's model reference.</param>
+    /// <param name="seed">Overrides the config's seed (<c>random_seed</c>) for random methods, e.g. from a <c>--seed</c> option.</param>
     /// <exception cref="MergeConfigException">A referenced model is not provided, a base model is not among a slice's sources,
     /// model counts or layer ranges do not fit the method, a parameter is missing or out of range for some tensor,
     /// or the tokenizer source's vocabulary differs from another model's.</exception>
     /// <exception cref="ModelMismatchException">Tensors are missing or have different shapes; lists all of them.</exception>
-    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models)
+    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models, ulong? seed = null)
     {
         var method = config.Method;
         foreach (string reference in config.ReferencedModels())
@@ -82,7 +83,7 @@ public sealed class MergePlan
             var parameters = ResolveParameters(config, method, slice, merged.Count, outputName, sources, t);
             if (method is IParameterCheck check && check.Check(parameters, reference.Shape) is { } problem)
                 throw new MergeConfigException("parameters", config.LineOf("parameters"), $"tensor '{outputName}': {problem}");
-            planned.Add(new PlannedTensor(output, baseSource, merged, parameters, !isFloat, DeterministicRandom.TensorSeed(config.Seed, outputName)));
+            planned.Add(new PlannedTensor(output, baseSource, merged, parameters, !isFloat, DeterministicRandom.TensorSeed(seed ?? config.Seed, outputName)));
         }
 
         // Non-layer tensors before the layers (embeddings) evaluate gradients at t = 0, the rest at t = 1 (mergekit's pre/post weights).

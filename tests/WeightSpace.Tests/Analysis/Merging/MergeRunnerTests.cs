@@ -30,6 +30,17 @@ public class MergeRunnerTests
     }
 
     [Fact]
+    public void Create_SeedOverride_ReplacesConfigSeed()
+    {
+        var stores = Decoders("base", "a", "b");
+        var fromConfig = new CollectingSink();
+        var overridden = new CollectingSink();
+        MergeRunner.Run(MergePlan.Create(DareTies(9), stores), fromConfig, ct: TestContext.Current.CancellationToken);
+        MergeRunner.Run(MergePlan.Create(DareTies(1), stores, seed: 9), overridden, ct: TestContext.Current.CancellationToken);
+        foreach (var (name, values) in fromConfig.Floats) Assert.Equal(values, overridden.Floats[name]);
+    }
+
+    [Fact]
     public void Run_IntegerTensor_IsCopiedVerbatimFromBase()
     {
         var stores = Decoders("base", "a", "b");
