@@ -1,0 +1,149 @@
+using WeightSpace.Analysis.Merging.Kernels;
+using WeightSpace.Analysis.Merging.Methods;
+
+namespace WeightSpace.Analysis.Merging;
+
+/// <summary>Runs a <see cref="MergePlan"/>: reads, merges and writes one tensor at a time per worker.</summary>
+/// <remarks>
+/// Memory bound: each tensor needs (inputs + 1) float32 buffers of its size, allocated exactly and freed as soon as the
+/// sink returns. Workers pass a byte gate whose capacity is the plan's largest such working set, so at any instant the
+/// buffers held sum to at most (models + 2) × 4 × (largest tensor's elements) bytes whatever the worker count or model size.
+/// Input data is read through the stores (memory-mapped for safetensors: reclaimable page cache, not heap).
+/// SVD methods (tsv, iso_c) additionally hold TorchSharp workspaces of a few times the tensor size.
+/// </remarks>
+public static class MergeRunner
+{
+    /// <summary>Merges every tensor of <paramref name="plan"/> into <paramref name="sink"/>.</summary>
+    /// <param name="plan">A validated plan.</param>
+    /// <param name="sink">Receives each output exactly once; never called concurrently.</param>
+    /// <param name="maxParallelism">Worker threads (at least 1).</param>
+    /// <param name="progress">Notified after each tensor, from a worker thread.</param>
+    /// <param name="ct">Stops the run between tensors; the exception propagates and the sink should discard partial output.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxParallelism"/> is less than 1.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="WeightSpaceException">A read failed or a method could not merge a tensor (the message names it).</exception>
+    public static void Run(MergePlan plan, ITensorSink sink, int maxParallelism = 2, IProgress<MergeProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxParallelism, 1);
+        float[]? thresholds = ModelWideThresholds(plan, ct);
+        var budget = new MemoryBudget(Math.Max(1, plan.PeakWorkingElements * sizeof(float)));
+        var sinkGate = new object();
+        long totalBytes = plan.Outputs.Sum(o => o.ByteCount), bytesDone = 0;
+        int next = -1, done = 0;
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        void Worker()
+        {
+            while (true)
+            {
+                failed.Token.ThrowIfCancellationRequested();
+                int index = Interlocked.Increment(ref next);
+                if (index >= plan.Tensors.Count) return;
+                var tensor = plan.Tensors[index];
+                long bytes = tensor.WorkingElements * sizeof(float);
+                budget.Acquire(bytes, failed.Token);
+                try { Process(plan.Method, tensor, sink, sinkGate, thresholds); }
+                finally { budget.Release(bytes); }
+                int count = Interlocked.Increment(ref done);
+                long written = Interlocked.Add(ref bytesDone, tensor.Output.ByteCount);
+                progress?.Report(new MergeProgress(count, plan.Tensors.Count, written, totalBytes, tensor.Output.Name));
+            }
+        }
+
+        int workers = Math.Min(maxParallelism, Math.Max(1, plan.Tensors.Count));
+        var tasks = Enumerable.Range(0, workers).Select(_ => Task.Factory.StartNew(() =>
+        {
+            try { Worker(); }
+            catch { failed.Cancel(); throw; }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        try { Task.WaitAll(tasks); }
+        catch (AggregateException e)
+        {
+            ct.ThrowIfCancellationRequested();
+            var first = e.InnerExceptions.FirstOrDefault(x => x is not OperationCanceledException) ?? e.InnerExceptions[0];
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        }
+    }
+
+    private static void Process(IMergeMethod method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds)
+    {
+        if (tensor.IsCopy)
+        {
+            var source = tensor.Base ?? tensor.Models[0];
+            using var raw = source.Store.Read(source.TensorName);
+            lock (sinkGate) sink.WriteBytes(tensor.Output.Name, raw.Bytes);
+            return;
+        }
+        int n = (int)tensor.Output.ElementCount;
+        var owned = new List<NativeBuffer>();
+        try
+        {
+            NativeBuffer Load(TensorSource s)
+            {
+                var buffer = new NativeBuffer(n);
+                owned.Add(buffer);
+                using var data = s.Store.Read(s.TensorName);
+                data.CopyTo(buffer.GetSpan());
+                return buffer;
+            }
+            Memory<float> baseValues = tensor.Base is null ? Memory<float>.Empty : Load(tensor.Base).Memory;
+            var models = tensor.Models.Select(m => Load(m).Memory).ToArray();
+            var output = new NativeBuffer(n);
+            owned.Add(output);
+            var inputs = new MergeInputs(tensor.Output, n == 0 ? Memory<float>.Empty : baseValues, models, tensor.Parameters, tensor.Seed, thresholds);
+            if (n > 0)
+            {
+                try { method.Merge(inputs, output.GetSpan()); }
+                catch (Exception e) when (e is not WeightSpaceException and not OperationCanceledException)
+                {
+                    throw new WeightSpaceException($"{method.Name}: tensor '{tensor.Output.Name}': {e.Message}", e);
+                }
+            }
+            lock (sinkGate) sink.Write(tensor.Output.Name, output.GetSpan());
+        }
+        finally
+        {
+            foreach (var b in owned) ((IDisposable)b).Dispose();
+        }
+    }
+
+    // TIES paper semantics trim against one |τ| threshold per model over all merged tensors: two histogram passes
+    // (MagnitudeSelection), each holding one tensor of the base and of every model at a time.
+    private static float[]? ModelWideThresholds(MergePlan plan, CancellationToken ct)
+    {
+        if (plan.Method is not GeneralizedTaskArithmetic gta) return null;
+        var merged = plan.Tensors.Where(t => !t.IsCopy && t.Output.ElementCount > 0).ToList();
+        if (merged.Count == 0 || !gta.TrimsWholeModel(merged[0].Parameters)) return null;
+        int models = merged[0].Models.Count;
+        var density = new double[models];
+        for (int i = 0; i < models; i++)
+        {
+            density[i] = merged[0].Parameters.PerModel("density", i);
+            if (merged.Any(t => t.Parameters.PerModel("density", i) != density[i]))
+                throw new MergeConfigException("density", null, $"semantics: paper trims the whole model, so model '{merged[0].Models[i].Model}' needs one density for every tensor");
+        }
+        long total = merged.Sum(t => t.Output.ElementCount);
+        var selections = Enumerable.Range(0, models).Select(_ => new MagnitudeSelection()).ToArray();
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (var t in merged)
+            {
+                ct.ThrowIfCancellationRequested();
+                var theta0 = t.Base!.Store.ReadSingle(t.Base.TensorName);
+                for (int i = 0; i < models; i++)
+                {
+                    if (density[i] >= 1) continue;
+                    var tau = t.Models[i].Store.ReadSingle(t.Models[i].TensorName);
+                    System.Numerics.Tensors.TensorPrimitives.Subtract(tau, theta0, tau);
+                    if (pass == 0) selections[i].AddHigh(tau); else selections[i].AddLow(tau);
+                }
+            }
+            if (pass == 0)
+                for (int i = 0; i < models; i++)
+                    if (density[i] < 1) selections[i].ChooseBin(Math.Max(1, (long)(density[i] * total)));
+        }
+        return Enumerable.Range(0, models).Select(i => density[i] >= 1 ? 0f : selections[i].Finish().Threshold).ToArray();
+    }
+}
