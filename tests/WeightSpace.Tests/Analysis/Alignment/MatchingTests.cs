@@ -15,7 +15,7 @@ public sealed class MatchingTests
         var hidden = Fixtures.RandomPermutations(7, spec.ResolveSizes(a));
         var b = spec.Apply(a, hidden);
 
-        var result = WeightMatching.Align(a, b, spec);
+        var result = WeightMatching.Align(a, b, spec, cancellationToken: TestContext.Current.CancellationToken);
         var aligned = spec.Apply(b, result.Permutations);
 
         Fixtures.AssertStoresEqual(a, aligned);
@@ -25,7 +25,7 @@ public sealed class MatchingTests
         Assert.Equal(0, result.DistanceAfter);
         Assert.True(result.DistanceBefore > 1);
         var data = Fixtures.Data(1, 50, new Shape(10), 5);
-        var curve = LinearModeConnectivity.Interpolate(a, aligned, new TorchModelEvaluator(Fixtures.MlpArchitecture(3)), data);
+        var curve = LinearModeConnectivity.Interpolate(a, aligned, new TorchModelEvaluator(Fixtures.MlpArchitecture(3)), data, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(0, curve.BarrierLoss, 1e-6);
         Assert.Equal(0, curve.BarrierAccuracy, 1e-9);
     }
@@ -36,7 +36,7 @@ public sealed class MatchingTests
         var (a, arch) = Fixtures.Cnn(2);
         var spec = arch.ToPermutationSpec(a);
         var b = spec.Apply(a, Fixtures.RandomPermutations(3, spec.ResolveSizes(a)));
-        var result = WeightMatching.Align(a, b, spec, new WeightMatchingOptions { Seed = 5 });
+        var result = WeightMatching.Align(a, b, spec, new WeightMatchingOptions { Seed = 5 }, cancellationToken: TestContext.Current.CancellationToken);
         Fixtures.AssertStoresEqual(a, spec.Apply(b, result.Permutations));
         Assert.All(result.Groups, g => Assert.Equal(0, g.DistanceAfter));
     }
@@ -47,7 +47,7 @@ public sealed class MatchingTests
         var a = TinyResNet.Store(4);
         var spec = PermutationSpec.ResNet(a);
         var b = spec.Apply(a, Fixtures.RandomPermutations(8, spec.ResolveSizes(a)));
-        var result = WeightMatching.Align(a, b, spec);
+        var result = WeightMatching.Align(a, b, spec, cancellationToken: TestContext.Current.CancellationToken);
         Fixtures.AssertStoresEqual(a, spec.Apply(b, result.Permutations));
     }
 
@@ -57,7 +57,7 @@ public sealed class MatchingTests
         var a = Fixtures.Mlp(20, 6, 32, 32, 4);
         var b = Fixtures.Mlp(21, 6, 32, 32, 4);
         var spec = PermutationSpec.Mlp(a);
-        var result = WeightMatching.Align(a, b, spec);
+        var result = WeightMatching.Align(a, b, spec, cancellationToken: TestContext.Current.CancellationToken);
         // Each accepted step strictly raises Σ⟨A, π(B)⟩; with ‖A‖, ‖π(B)‖ fixed that lowers ‖A − π(B)‖.
         Assert.True(result.DistanceAfter < result.DistanceBefore, $"{result.DistanceAfter} vs {result.DistanceBefore}");
         double before = result.Groups.Sum(g => g.ObjectiveBefore), after = result.Groups.Sum(g => g.ObjectiveAfter);
@@ -80,8 +80,8 @@ public sealed class MatchingTests
         var a = Fixtures.Mlp(30, 5, 16, 16, 3);
         var b = Fixtures.Mlp(31, 5, 16, 16, 3);
         var spec = PermutationSpec.Mlp(a);
-        var r1 = WeightMatching.Align(a, b, spec, new WeightMatchingOptions { Seed = 3 });
-        var r2 = WeightMatching.Align(a, b, spec, new WeightMatchingOptions { Seed = 3 });
+        var r1 = WeightMatching.Align(a, b, spec, new WeightMatchingOptions { Seed = 3 }, cancellationToken: TestContext.Current.CancellationToken);
+        var r2 = WeightMatching.Align(a, b, spec, new WeightMatchingOptions { Seed = 3 }, cancellationToken: TestContext.Current.CancellationToken);
         foreach (string g in spec.Groups) Assert.Equal(r1.Permutations[g], r2.Permutations[g]);
     }
 
@@ -94,7 +94,7 @@ public sealed class MatchingTests
         var b = spec.Apply(a, Fixtures.RandomPermutations(9, spec.ResolveSizes(a)));
         var data = Fixtures.Data(2, 400, new Shape(10), 5);
 
-        var result = ActivationMatching.Align(a, b, spec, Fixtures.MlpArchitecture(3), data);
+        var result = ActivationMatching.Align(a, b, spec, Fixtures.MlpArchitecture(3), data, cancellationToken: TestContext.Current.CancellationToken);
 
         Fixtures.AssertStoresEqual(a, spec.Apply(b, result.Permutations));
         Assert.Equal("activation_matching", result.Method);
@@ -106,7 +106,7 @@ public sealed class MatchingTests
         var (a, arch) = Fixtures.Cnn(6, biasOffset: 2);
         var spec = arch.ToPermutationSpec(a);
         var b = spec.Apply(a, Fixtures.RandomPermutations(1, spec.ResolveSizes(a)));
-        var result = ActivationMatching.Align(a, b, spec, arch, Fixtures.Data(3, 200, new Shape(8, 8), 3));
+        var result = ActivationMatching.Align(a, b, spec, arch, Fixtures.Data(3, 200, new Shape(8, 8), 3), cancellationToken: TestContext.Current.CancellationToken);
         Fixtures.AssertStoresEqual(a, spec.Apply(b, result.Permutations));
     }
 }

@@ -51,7 +51,7 @@ public sealed class ConnectivityTests
         var data = new Dataset([1, 0, 0, 1], [0, 2], new Shape(2));
         // Sample 1: logits (1, 0, 0), label 0. Sample 2: logits (0, 2, 0), label 2 (wrong: argmax 1).
         double l1 = -1 + Math.Log(Math.E + 2), l2 = 0 + Math.Log(2 + Math.Exp(2));
-        var e = new TorchModelEvaluator(NetworkArchitecture.Mlp(["fc"]), batchSize: 1).Evaluate(store, data);
+        var e = new TorchModelEvaluator(NetworkArchitecture.Mlp(["fc"]), batchSize: 1).Evaluate(store, data, TestContext.Current.CancellationToken);
         Assert.Equal((l1 + l2) / 2, e.Loss, 1e-6);
         Assert.Equal(0.5, e.Accuracy);
     }
@@ -73,11 +73,11 @@ public sealed class ConnectivityTests
         var b = Fixtures.Mlp(2, 6, 8, 3);
         var data = Fixtures.Data(3, 64, new Shape(6), 3);
         var evaluator = new TorchModelEvaluator(Fixtures.MlpArchitecture(2));
-        var curve = LinearModeConnectivity.Interpolate(a, b, evaluator, data, new ConnectivityOptions { Points = 5 });
+        var curve = LinearModeConnectivity.Interpolate(a, b, evaluator, data, new ConnectivityOptions { Points = 5 }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(Alphas, curve.Alphas);
-        Assert.Equal(evaluator.Evaluate(a, data).Loss, curve.Loss[0], 1e-9);
-        Assert.Equal(evaluator.Evaluate(b, data).Loss, curve.Loss[^1], 1e-9);
-        Assert.Equal(evaluator.Evaluate(LinearModeConnectivity.Lerp(a, b, 0.5), data).Loss, curve.Loss[2], 1e-9);
+        Assert.Equal(evaluator.Evaluate(a, data, cancellationToken: TestContext.Current.CancellationToken).Loss, curve.Loss[0], 1e-9);
+        Assert.Equal(evaluator.Evaluate(b, data, cancellationToken: TestContext.Current.CancellationToken).Loss, curve.Loss[^1], 1e-9);
+        Assert.Equal(evaluator.Evaluate(LinearModeConnectivity.Lerp(a, b, 0.5), data, cancellationToken: TestContext.Current.CancellationToken).Loss, curve.Loss[2], 1e-9);
         Assert.Equal(ConnectivityBarrier.Maximum(curve.Alphas, curve.Loss), curve.BarrierLoss);
         Assert.False(curve.NormalizationReset);
     }
@@ -87,7 +87,7 @@ public sealed class ConnectivityTests
     {
         var a = Fixtures.Mlp(1, 2, 3, 2);
         var curve = LinearModeConnectivity.Interpolate(a, a, new TorchModelEvaluator(Fixtures.MlpArchitecture(2)),
-            Fixtures.Data(1, 8, new Shape(2), 2), new ConnectivityOptions { Points = 4 });
+            Fixtures.Data(1, 8, new Shape(2), 2), new ConnectivityOptions { Points = 4 }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal([0, 1 / 3.0, 0.5, 2 / 3.0, 1], curve.Alphas);
     }
 
@@ -102,7 +102,7 @@ public sealed class ConnectivityTests
             .Add("fc2.weight", [1, 0, 0, 1], 2, 2);
         var arch = new NetworkArchitecture([NetworkLayer.Linear("fc1"), NetworkLayer.BatchNorm("bn1"), NetworkLayer.Relu(), NetworkLayer.Linear("fc2")]);
         var data = new Dataset([0, 2, 2, 5, 4, 8], [0, 1, 0], new Shape(2));
-        var reset = new TorchModelEvaluator(arch).ResetNormalization(store, data);
+        var reset = new TorchModelEvaluator(arch).ResetNormalization(store, data, TestContext.Current.CancellationToken);
         Assert.Equal([2f, 5f], reset.ReadSingle("bn1.running_mean"));
         Assert.Equal([4f, 9f], reset.ReadSingle("bn1.running_var"));
         Assert.Equal([0f, 0f], store.ReadSingle("bn1.running_mean"));   // input untouched
@@ -115,10 +115,10 @@ public sealed class ConnectivityTests
         var (b, _) = Fixtures.Cnn(2);
         var data = Fixtures.Data(3, 40, new Shape(8, 8), 3);
         var evaluator = new TorchModelEvaluator(arch);
-        var curve = LinearModeConnectivity.Interpolate(a, b, evaluator, data, new ConnectivityOptions { Points = 3, NormalizationResetData = data });
-        var expectedMid = evaluator.Evaluate(evaluator.ResetNormalization(LinearModeConnectivity.Lerp(a, b, 0.5), data), data).Loss;
+        var curve = LinearModeConnectivity.Interpolate(a, b, evaluator, data, new ConnectivityOptions { Points = 3, NormalizationResetData = data }, cancellationToken: TestContext.Current.CancellationToken);
+        var expectedMid = evaluator.Evaluate(evaluator.ResetNormalization(LinearModeConnectivity.Lerp(a, b, 0.5), data, cancellationToken: TestContext.Current.CancellationToken), data, cancellationToken: TestContext.Current.CancellationToken).Loss;
         Assert.Equal(expectedMid, curve.Loss[1], 1e-9);
-        Assert.NotEqual(evaluator.Evaluate(LinearModeConnectivity.Lerp(a, b, 0.5), data).Loss, curve.Loss[1], 1e-6);
+        Assert.NotEqual(evaluator.Evaluate(LinearModeConnectivity.Lerp(a, b, 0.5), data, cancellationToken: TestContext.Current.CancellationToken).Loss, curve.Loss[1], 1e-6);
         Assert.True(curve.NormalizationReset);
     }
 
@@ -134,14 +134,14 @@ public sealed class ConnectivityTests
         var data = Fixtures.Data(4, 30, new Shape(2), 2);
         var evaluator = new TorchModelEvaluator(arch);
 
-        var plane = LinearModeConnectivity.Plane(a, b, c, evaluator, data, resolution: 4, margin: 0);
+        var plane = LinearModeConnectivity.Plane(a, b, c, evaluator, data, resolution: 4, margin: 0, cancellationToken: TestContext.Current.CancellationToken);
 
         AssertClose([0, 3, 1], plane.ModelX);
         AssertClose([0, 0, 2], plane.ModelY);
         AssertClose([0, 1, 2, 3], plane.X);
-        Assert.Equal(evaluator.Evaluate(a, data).Loss, plane.Loss[0], 1e-6);
-        Assert.Equal(evaluator.Evaluate(b, data).Loss, plane.Loss[3], 1e-6);
-        Assert.Equal(evaluator.Evaluate(c, data).Loss, plane.Loss[3 * 4 + 1], 1e-6);
+        Assert.Equal(evaluator.Evaluate(a, data, cancellationToken: TestContext.Current.CancellationToken).Loss, plane.Loss[0], 1e-6);
+        Assert.Equal(evaluator.Evaluate(b, data, cancellationToken: TestContext.Current.CancellationToken).Loss, plane.Loss[3], 1e-6);
+        Assert.Equal(evaluator.Evaluate(c, data, cancellationToken: TestContext.Current.CancellationToken).Loss, plane.Loss[3 * 4 + 1], 1e-6);
     }
 
     private static void AssertClose(double[] expected, double[] actual)
