@@ -39,7 +39,7 @@ public sealed class TorchModelEvaluator : IModelEvaluator, INormalizationReset
             using var batchScope = NewDisposeScope();
             int n = Math.Min(BatchSize, data.Count - start);
             var (x, y) = Batch(data, start, n);
-            var logits = Architecture.Forward(w, x, ArchitectureMode.Eval, null);
+            var logits = Architecture.Forward(w, x, NetworkArchitecture.BatchNormMode.Eval, null);
             lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
             correct += logits.argmax(1).eq(y).sum().item<long>();
         }
@@ -56,7 +56,7 @@ public sealed class TorchModelEvaluator : IModelEvaluator, INormalizationReset
         using var noGrad = no_grad();
         var w = TorchWeights.ToTensors(weights);
         var (x, _) = Batch(data, 0, data.Count);
-        Architecture.Forward(w, x, ArchitectureMode.Recompute, null);
+        Architecture.Forward(w, x, NetworkArchitecture.BatchNormMode.Recompute, null);
         return TorchWeights.ToStore(weights.Tensors.Select(t => new KeyValuePair<string, Tensor>(t.Name, w[t.Name])), weights.Path);
     }
 
@@ -69,11 +69,5 @@ public sealed class TorchModelEvaluator : IModelEvaluator, INormalizationReset
         var x = tensor(data.Features.AsSpan(start * data.FeatureCount, count * data.FeatureCount).ToArray(), shape, ScalarType.Float32);
         var y = tensor(data.Labels.AsSpan(start, count).ToArray().Select(l => (long)l).ToArray(), [count], ScalarType.Int64);
         return (x, y);
-    }
-
-    private static class ArchitectureMode
-    {
-        public const NetworkArchitecture.BatchNormMode Eval = NetworkArchitecture.BatchNormMode.Eval;
-        public const NetworkArchitecture.BatchNormMode Recompute = NetworkArchitecture.BatchNormMode.Recompute;
     }
 }
