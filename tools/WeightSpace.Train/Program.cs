@@ -36,7 +36,7 @@ return 0;
 (Dataset Train, Dataset Test) Load()
 {
     var train = DatasetLoader.LoadIdxSplit(options.Data, "train").Take(options.TrainSamples).Scale(1 / 255f);
-    var test = DatasetLoader.LoadIdxSplit(options.Data, "t10k").Scale(1 / 255f);
+    var test = DatasetLoader.LoadIdxSplit(options.Data, "t10k").Take(options.TestSamples).Scale(1 / 255f);
     return (train, test);
 }
 
@@ -206,6 +206,7 @@ internal sealed record Options
     public int ResetSamples { get; init; } = 2000;
     public string? Out { get; init; }
     public int TrainSamples { get; init; } = int.MaxValue;
+    public int TestSamples { get; init; } = int.MaxValue;
 
     public static Options Parse(string[] args)
     {
@@ -231,6 +232,7 @@ internal sealed record Options
                 "--activation-samples" => o with { ActivationSamples = int.Parse(value) },
                 "--out" => o with { Out = value },
                 "--train-samples" => o with { TrainSamples = int.Parse(value) },
+                "--test-samples" => o with { TestSamples = int.Parse(value) },
                 _ => throw new ArgumentException($"unknown option {key}"),
             };
         }
