@@ -1,0 +1,95 @@
+using System.Globalization;
+using WeightSpace.Analysis.Spectra;
+
+namespace WeightSpace.Reports.Html.Sections;
+
+/// <summary>Report section for a spectral analysis: α and λ_max by layer, the ESD of the most heavy-tailed layer, and
+/// the per-layer metric table.</summary>
+public static class SpectraSection
+{
+    /// <summary>Builds the section and adds its headline findings to <paramref name="findings"/>.</summary>
+    public static ReportSection Build(SpectrumReport report, string id, string title, string? commandLine, IList<ReportFinding>? findings = null)
+    {
+        var section = new ReportSection(id, title)
+        {
+            Description = "Empirical spectral density of each layer's weight matrix and its power-law tail (Martin & Mahoney's heavy-tailed " +
+                          "self-regularization): α < 2 suggests an over-trained layer, α > 6 an under-trained one.",
+            CommandLine = commandLine,
+        };
+        var ok = report.Layers.Where(l => l.Status == "ok").ToList();
+        var fitted = ok.Where(l => l.Alpha is not null).ToList();
+        if (fitted.Count > 0)
+        {
+            var plot = ReportPlots.Create($"Power-law α by layer — {Path.GetFileName(report.Path)}", "layer (file order)", "α");
+            double[] xs = Enumerable.Range(0, fitted.Count).Select(i => (double)i).ToArray();
+            var bars = plot.Add.Bars(xs, fitted.Select(l => l.Alpha!.Value).ToArray());
+            bars.Color = ScottPlot.Color.FromHex("#2f6fdf");
+            var low = plot.Add.HorizontalLine(2, 1.5f, ScottPlot.Color.FromHex("#c2410c"), ScottPlot.LinePattern.Dashed);
+            low.LegendText = "α = 2 (over-trained below)";
+            var high = plot.Add.HorizontalLine(6, 1.5f, ScottPlot.Color.FromHex("#7c3aed"), ScottPlot.LinePattern.Dashed);
+            high.LegendText = "α = 6 (under-trained above)";
+            plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+            section.Figures.Add(new ReportFigure("alpha", $"Power-law exponent α of each of the {fitted.Count} fitted layers; dashed lines mark the over- and under-trained thresholds.", ReportPlots.ToSvg(plot)));
+
+            var heaviest = fitted.MinBy(l => l.Alpha!.Value)!;
+            if (heaviest.Eigenvalues is { Count: > 1 } evals)
+                section.Figures.Add(new ReportFigure("esd", $"ESD of {heaviest.Name} (smallest α = {heaviest.Alpha:F2}) on log-log axes with the fitted tail.", EsdSvg(heaviest, evals)));
+        }
+        var table = new ReportTable("layers", "Layers", "layer", "shape", "kind", "status", "evals", "α", "α̂ (weighted)", "KS D",
+            "λ_max", "stable rank", "effective rank", "MP soft rank", "spikes", "reason");
+        foreach (var l in report.Layers)
+            table.AddRow(l.Name, "[" + string.Join(", ", l.Shape) + "]", l.Kind, l.Status, (long?)l.NumEvals, l.Alpha, l.AlphaWeighted, l.KsDistance,
+                l.LambdaMax, l.StableRank, l.EffectiveRank, l.MpSoftRank, (long?)l.NumSpikes, l.Reason ?? l.Warning);
+        section.Tables.Add(table);
+        var s = report.Summary;
+        section.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"{s.LayersOk} layers analysed, {s.LayersSkipped} skipped (each with its reason), {s.LayersFailed} failed. Mean α {s.Alpha.Mean:F2}, median {s.Alpha.Median:F2}."));
+
+        if (findings is not null)
+        {
+            var over = fitted.Where(l => l.Alpha < 2).Select(l => l.Name).ToList();
+            var under = fitted.Where(l => l.Alpha > 6).Select(l => l.Name).ToList();
+            string model = Path.GetFileName(report.Path);
+            if (over.Count > 0)
+                findings.Add(new ReportFinding($"{model}: {Count(over.Count, "layer")} look over-trained (α < 2): {List(over)}", FindingLevel.Warning, id));
+            if (under.Count > 0)
+                findings.Add(new ReportFinding($"{model}: {Count(under.Count, "layer")} look under-trained (α > 6): {List(under)}", FindingLevel.Warning, id));
+            if (over.Count == 0 && under.Count == 0 && fitted.Count > 0)
+                findings.Add(new ReportFinding(string.Create(CultureInfo.InvariantCulture, $"{model}: all {fitted.Count} fitted layers have 2 ≤ α ≤ 6 (median α {s.Alpha.Median:F2})"), FindingLevel.Good, id));
+        }
+        return section;
+    }
+
+    private static string EsdSvg(LayerSpectrum layer, IReadOnlyList<double> eigenvalues)
+    {
+        var positive = eigenvalues.Where(v => v > 0).Order().ToArray();
+        var plot = ReportPlots.Create($"ESD of {layer.Name}", "log10 λ", "log10 P(Λ ≥ λ)");
+        // Complementary CDF on log-log axes: a power-law tail p(λ) ∝ λ^−α is a straight line of slope −(α−1).
+        int n = positive.Length;
+        double[] x = positive.Select(Math.Log10).ToArray();
+        double[] y = Enumerable.Range(0, n).Select(i => Math.Log10((n - i) / (double)n)).ToArray();
+        var sc = plot.Add.ScatterPoints(x, y);
+        sc.Color = ScottPlot.Color.FromHex("#2f6fdf");
+        sc.MarkerSize = 4;
+        sc.LegendText = "eigenvalues";
+        if (layer.Xmin is { } xmin && layer.Alpha is { } alpha && xmin > 0)
+        {
+            int tail = positive.Count(v => v >= xmin);
+            double y0 = Math.Log10(tail / (double)n);
+            double x0 = Math.Log10(xmin), x1 = x[^1];
+            var fit = plot.Add.Line(x0, y0, x1, y0 - (alpha - 1) * (x1 - x0));
+            fit.Color = ScottPlot.Color.FromHex("#c2410c");
+            fit.LineWidth = 2;
+            fit.LegendText = string.Create(CultureInfo.InvariantCulture, $"power law α = {alpha:F2}");
+            var v = plot.Add.VerticalLine(x0, 1, ScottPlot.Color.FromHex("#5b6577"), ScottPlot.LinePattern.Dotted);
+            v.LegendText = "xmin";
+        }
+        plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
+        return ReportPlots.ToSvg(plot);
+    }
+
+    internal static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
+
+    internal static string List(IReadOnlyList<string> names) =>
+        names.Count <= 4 ? string.Join(", ", names) : string.Join(", ", names.Take(4)) + $" and {names.Count - 4} more";
+}
