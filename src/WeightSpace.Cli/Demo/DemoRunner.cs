@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using WeightSpace.Analysis.Alignment;
+using WeightSpace.Analysis.Connectivity;
+using WeightSpace.Analysis.Datasets;
+using WeightSpace.Analysis.Merging;
+using WeightSpace.Analysis.Merging.Config;
+using WeightSpace.Analysis.Merging.Output;
+using WeightSpace.Analysis.Spectra;
+using WeightSpace.Analysis.Statistics;
+using WeightSpace.Analysis.TaskVectors;
+using WeightSpace.Formats;
+using WeightSpace.Reports.Html;
+using WeightSpace.Reports.Html.Sections;
+
+namespace WeightSpace.Cli.Demo;
+
+/// <summary>Runs every analysis of the toolkit on the committed demo data (<c>data/</c>, see data/PROVENANCE.md) and
+/// writes one HTML report with JSON and CSV beside it. Orchestration only: the maths is in WeightSpace.Analysis.</summary>
+internal sealed class DemoRunner(string dataFolder, string outputFolder, Action<string> log)
+{
+    private const int Steps = 6;
+    private int _step;
+
+    /// <summary>The merge methods shown, with the parameters the demo uses (documented in docs/merging.md).</summary>
+    internal static readonly (string Method, string Label, Action<MergeConfigBuilder> Configure)[] MergeMethodsShown =
+    [
+        ("linear", "weights 1, 1", b => { }),
+        ("task_arithmetic", "λ 1", b => b.Set("lambda", 1.0)),
+        ("ties", "density 0.5, λ 1", b => b.Set("lambda", 1.0)),
+        ("dare_ties", "density 0.5, λ 1, seed 0", b => b.Set("lambda", 1.0)),
+        ("breadcrumbs_ties", "density 0.5, γ 0.01", b => b.Set("lambda", 1.0)),
+        ("della", "density 0.5, ε 0.15", b => b.Set("lambda", 1.0)),
+        ("model_stock", "", b => { }),
+        ("tsv", "α 1", b => { }),
+        ("iso_c", "α 1", b => { }),
+    ];
+
+    public string ReportPath => Path.Combine(outputFolder, "report.html");
+
+    public IReadOnlyList<string> Run(CancellationToken cancellationToken = default)
+    {
+        var total = Stopwatch.StartNew();
+        var report = new HtmlReport("WeightSpace demo")
+        {
+            Subtitle = "Real models from data/: digits MLPs (two seeds and two fine-tunes), Silero VAD v5/v6, the PP-OCR text-direction classifier",
+            CommandLine = "weightspace demo --out " + outputFolder,
+        };
+        string D(string relative) => Path.Combine(dataFolder, relative);
+
+        // 1. Inspect every model.
+        var models = Step("inspecting the models in data/", () =>
+            Directory.EnumerateFiles(dataFolder, "*", SearchOption.AllDirectories)
+                .Where(p => Path.GetExtension(p) is ".safetensors" or ".pt" or ".pth" or ".bin" or ".onnx")
+                .Order(StringComparer.Ordinal)
+                .Select(p => { using var s = Checkpoint.Open(p); return CheckpointSummary.Create(s, new CheckpointSummaryOptions { WithStatistics = true }); })
+                .ToList());
+        report.Sections.Add(InspectSection.Build(models, "weightspace inspect MODEL --stats"));
+        report.Findings.Add(new ReportFinding(string.Create(CultureInfo.InvariantCulture,
+            $"{models.Count} checkpoints in 3 formats ({string.Join(", ", models.GroupBy(m => m.Format).Select(g => $"{g.Count()} {g.Key}"))}), {models.Sum(m => m.ParameterCount):N0} parameters read; {models.Sum(m => m.Tensors.Sum(t => (t.Statistics?.NaNCount ?? 0) + (t.Statistics?.InfinityCount ?? 0)))} non-finite values"),
+            FindingLevel.Info, "inspect"));
+
+        // 2. Spectra of a real pretrained CNN.
+        string ocr = D("ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx");
+        var spectrum = Step("spectral analysis of the PP-OCR classifier", () =>
+        {
+            using var store = Checkpoint.Open(ocr);
+            return SpectrumAnalyzer.Analyze(store, new SpectrumOptions { Seed = 0 }, cancellationToken: cancellationToken);
+        });
+        report.Sections.Add(SpectraSection.Build(spectrum, "spectra", "Spectra: PP-OCR text-direction classifier",
+            "weightspace spectrum data/ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx", report.Findings));
+
+        // 3. Task vectors: two fine-tunes of one base, and two versions of one model.
+        var (digitsDelta, sileroDelta) = Step("task vectors of the digits fine-tunes and of Silero v5 → v6", () =>
+        {
+            using var b = Checkpoint.Open(D("digits_mlp/mlp_seed0.safetensors"));
+            using var f1 = Checkpoint.Open(D("digits_mlp/mlp_ft_fliplr.safetensors"));
+            using var f2 = Checkpoint.Open(D("digits_mlp/mlp_ft_invert.safetensors"));
+            var digits = TaskVectorAnalysis.Analyze(b, [f1, f2], ct: cancellationToken);
+            using var v5 = Checkpoint.Open(D("silero_vad/silero_vad_v5.onnx"));
+            using var v6 = Checkpoint.Open(D("silero_vad/silero_vad_v6.onnx"));
+            var silero = TaskVectorAnalysis.Analyze(v5, [v6], ct: cancellationToken);
+            return (digits, silero);
+        });
+        report.Sections.Add(TaskVectorSection.Build(digitsDelta, "task-vectors", "Task vectors: digits MLP fine-tunes",
+            "weightspace diff data/digits_mlp/mlp_seed0.safetensors data/digits_mlp/mlp_ft_fliplr.safetensors data/digits_mlp/mlp_ft_invert.safetensors",
+            report.Findings));
+        report.Sections.Add(TaskVectorSection.Build(sileroDelta, "silero-diff", "Task vector: Silero VAD v5 → v6",
+            "weightspace diff data/silero_vad/silero_vad_v5.onnx data/silero_vad/silero_vad_v6.onnx", report.Findings));
+
+        // 4. Merges scored on held-out digits (test split: rows with index % 5 == 0, as the models were trained).
+        var all = DatasetLoader.LoadIdx(D("datasets/digits/digits-images-idx3-ubyte"), D("datasets/digits/digits-labels-idx1-ubyte")).Scale(1f / 16);
+        int[] testRows = Enumerable.Range(0, all.Count).Where(i => i % 5 == 0).ToArray();
+        int[] trainRows = Enumerable.Range(0, all.Count).Where(i => i % 5 != 0).ToArray();
+        var test = all.Select(testRows);
+        var testSets = new (string Name, Dataset Data)[] { ("original", test), ("mirrored", ImageTransforms.MirrorLeftRight(test)), ("inverted", ImageTransforms.Invert(test)) };
+        var scores = Step($"merging the digits fine-tunes with {MergeMethodsShown.Length} methods and scoring them", () => Merges(D, testSets, cancellationToken));
+        report.Sections.Add(MergeSection.Build(scores, testSets.Select(t => t.Name).ToArray(), "merges", "Merges of the digits fine-tunes",
+            "Base: mlp_seed0; fine-tunes: mlp_ft_fliplr (mirrored digits) and mlp_ft_invert (inverted digits). Each merge is scored on the 360 held-out " +
+            "test digits as they are, mirrored and inverted: a good merge keeps both new skills without losing the original one.",
+            "weightspace merge --method ties --base data/digits_mlp/mlp_seed0.safetensors --models data/digits_mlp/mlp_ft_fliplr.safetensors data/digits_mlp/mlp_ft_invert.safetensors --density 0.5 -o merged/",
+            report.Findings));
+
+        // 5. Git Re-Basin: align seed 1 to seed 0 and compare the interpolation curves.
+        var (naive, aligned, alignment) = Step("Git Re-Basin weight matching of two seeds and their loss curves", () =>
+        {
+            using var a = Checkpoint.Open(D("digits_mlp/mlp_seed0.safetensors"));
+            using var b = Checkpoint.Open(D("digits_mlp/mlp_seed1.safetensors"));
+            var spec = PermutationSpec.Mlp(a);
+            var result = WeightMatching.Align(a, b, spec, cancellationToken: cancellationToken);
+            using var bAligned = spec.Apply(b, result.Permutations);
+            var evaluator = new TorchModelEvaluator(NetworkArchitecture.Mlp(a));
+            var n = LinearModeConnectivity.Interpolate(a, b, evaluator, test, cancellationToken: cancellationToken);
+            var w = LinearModeConnectivity.Interpolate(a, bAligned, evaluator, test, cancellationToken: cancellationToken);
+            return (n, w, result);
+        });
+        report.Sections.Add(ConnectivitySection.Build([("naive", naive), ("weight matching", aligned)], alignment, "rebasin",
+            "Linear mode connectivity of two seeds, before and after Git Re-Basin",
+            "Two digits MLPs trained from different seeds (0 and 1). Interpolating their weights directly crosses a loss barrier; after permuting " +
+            "seed 1's hidden units to match seed 0 (weight matching, Ainsworth et al. 2023) the path stays low.",
+            "weightspace lmc data/digits_mlp/mlp_seed0.safetensors data/digits_mlp/mlp_seed1.safetensors --model data/digits_mlp/mlp_seed0.onnx --data data/datasets/digits --align",
+            report.Findings));
+
+        // 6. Write.
+        var written = Step("writing the report", () => report.Write(ReportPath));
+        log(string.Create(CultureInfo.InvariantCulture, $"demo finished in {total.Elapsed.TotalSeconds:F1} s"));
+        return written;
+    }
+
+    private List<MergeScore> Merges(Func<string, string> d, (string Name, Dataset Data)[] testSets, CancellationToken ct)
+    {
+        string basePath = d("digits_mlp/mlp_seed0.safetensors"), flip = d("digits_mlp/mlp_ft_fliplr.safetensors"), invert = d("digits_mlp/mlp_ft_invert.safetensors");
+        using var baseStore = Checkpoint.Open(basePath);
+        using var flipStore = Checkpoint.Open(flip);
+        using var invertStore = Checkpoint.Open(invert);
+        var evaluator = new TorchModelEvaluator(NetworkArchitecture.Mlp(baseStore));
+        double[] Score(TensorStore s) => testSets.Select(t => evaluator.Evaluate(s, t.Data, ct).Accuracy).ToArray();
+        var scores = new List<MergeScore>
+        {
+            new("base (seed 0)", "", Score(baseStore), IsReference: true),
+            new("fine-tune: mirrored", "", Score(flipStore), IsReference: true),
+            new("fine-tune: inverted", "", Score(invertStore), IsReference: true),
+        };
+        var stores = new Dictionary<string, TensorStore> { ["base"] = baseStore, ["fliplr"] = flipStore, ["invert"] = invertStore };
+        foreach (var (method, label, configure) in MergeMethodsShown)
+        {
+            var info = MergeMethods.Get(method);
+            var builder = new MergeConfigBuilder(method).WithSeed(0);
+            bool takesDensity = info.Parameters.Any(p => p.Name == "density");
+            bool takesWeight = info.Parameters.Any(p => p.Name == "weight");
+            var perModel = new Dictionary<string, double>();
+            if (takesWeight) perModel["weight"] = 1.0;
+            if (takesDensity) perModel["density"] = 0.5;
+            if (info.BaseModel != BaseModelRole.Ignored) builder.WithBase("base");
+            builder.AddModel("fliplr", perModel).AddModel("invert", perModel);
+            configure(builder);
+            var plan = MergePlan.Create(builder.Build(), stores, 0);
+            using var merged = new InMemoryTensorStore($"merge:{method}");
+            MergeRunner.Run(plan, new InMemoryTensorSink(merged, plan.Outputs), 2, null, ct);
+            scores.Add(new MergeScore(method, label, Score(merged)));
+        }
+        return scores;
+    }
+
+    private T Step<T>(string what, Func<T> work)
+    {
+        _step++;
+        log($"[{_step}/{Steps}] {what}…");
+        var sw = Stopwatch.StartNew();
+        var result = work();
+        log(string.Create(CultureInfo.InvariantCulture, $"      done in {sw.Elapsed.TotalSeconds:F1} s"));
+        return result;
+    }
+}
