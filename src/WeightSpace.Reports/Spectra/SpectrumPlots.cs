@@ -33,12 +33,12 @@ public static class SpectrumPlots
             var layer = report.Layers[i];
             if (layer.Status != "ok" || layer.Eigenvalues is not { } evals || !(layer.LambdaMax > 0)) continue;
             string stem = Path.Combine(directory, $"{i.ToString(CultureInfo.InvariantCulture).PadLeft(width, '0')}_{Sanitize(layer.Name)}");
-            Save(EsdLogLog(layer, evals), stem + ".esd", written);
-            Save(LogHistogram(layer, evals), stem + ".hist", written);
+            Save(d => EsdLogLog(layer, evals, d), stem + ".esd", written);
+            Save(_ => LogHistogram(layer, evals), stem + ".hist", written);
             if (layer.Randomized?.Eigenvalues is { } shuffled)
-                Save(Randomized(layer, evals, shuffled), stem + ".randomized", written);
+                Save(d => Randomized(layer, evals, shuffled, d), stem + ".randomized", written);
         }
-        Save(ModelChart(report, model), Path.Combine(directory, "model.alpha-lambda"), written);
+        Save(d => ModelChart(report, model, d), Path.Combine(directory, "model.alpha-lambda"), written);
         return written;
     }
 
@@ -53,17 +53,19 @@ public static class SpectrumPlots
         return s.Length == 0 ? "_" : s;
     }
 
-    private static void Save(Plot plot, string stem, List<string> written)
+    // build(dashes): Skia's SVG backend has no path effects (it prints "Unsupported path effect" to the process's
+    // stderr and draws dashes solid), so the SVG is built without dashes and the PNG with them.
+    private static void Save(Func<bool, Plot> build, string stem, List<string> written)
     {
-        AtomicFile.Write(stem + ".png", (string temp) => plot.SavePng(temp, Width, Height));
-        AtomicFile.Write(stem + ".svg", (string temp) => plot.SaveSvg(temp, Width, Height));
+        AtomicFile.Write(stem + ".png", (string temp) => build(true).SavePng(temp, Width, Height));
+        AtomicFile.Write(stem + ".svg", (string temp) => build(false).SaveSvg(temp, Width, Height));
         written.Add(stem + ".png");
         written.Add(stem + ".svg");
     }
 
     /// <summary>Density of λ on log-log axes, log-spaced bins; the CSN power law (α − 1)/x_min·(λ/x_min)^−α scaled by
     /// the tail's share of the eigenvalues, drawn from x_min to x_max.</summary>
-    private static Plot EsdLogLog(LayerSpectrum layer, IReadOnlyList<double> evals)
+    private static Plot EsdLogLog(LayerSpectrum layer, IReadOnlyList<double> evals, bool dashes)
     {
         var positive = evals.Where(v => v > 0).ToArray();
         var plot = new Plot();
@@ -106,14 +108,14 @@ public static class SpectrumPlots
             line.Color = Colors.OrangeRed;
             var marker = plot.Add.VerticalLine(Math.Log10(xmin));
             marker.LegendText = string.Create(CultureInfo.InvariantCulture, $"x_min = {xmin:G3}");
-            marker.LinePattern = LinePattern.Dashed;
+            marker.LinePattern = dashes ? LinePattern.Dashed : LinePattern.Solid;
             marker.Color = Colors.Gray;
         }
         if (layer.MpLambdaPlus is { } plus && plus > 0)
         {
             var edge = plot.Add.VerticalLine(Math.Log10(plus));
             edge.LegendText = string.Create(CultureInfo.InvariantCulture, $"MP bulk edge λ+ = {plus:G3}");
-            edge.LinePattern = LinePattern.Dotted;
+            edge.LinePattern = dashes ? LinePattern.Dotted : LinePattern.Solid;
             edge.Color = Colors.SeaGreen;
         }
         LogAxis(plot.Axes.Bottom);
@@ -171,7 +173,7 @@ public static class SpectrumPlots
         return plot;
     }
 
-    private static Plot Randomized(LayerSpectrum layer, IReadOnlyList<double> evals, IReadOnlyList<double> shuffled)
+    private static Plot Randomized(LayerSpectrum layer, IReadOnlyList<double> evals, IReadOnlyList<double> shuffled, bool dashes)
     {
         var real = evals.Where(v => v > 0).Select(Math.Log10).ToArray();
         var rand = shuffled.Where(v => v > 0).Select(Math.Log10).ToArray();
@@ -198,20 +200,20 @@ public static class SpectrumPlots
         var real_max = plot.Add.VerticalLine(Math.Log10(layer.LambdaMax!.Value));
         real_max.LegendText = string.Create(CultureInfo.InvariantCulture, $"λ_max trained = {layer.LambdaMax:G3}");
         real_max.Color = Colors.SteelBlue;
-        real_max.LinePattern = LinePattern.Dashed;
+        real_max.LinePattern = dashes ? LinePattern.Dashed : LinePattern.Solid;
         if (r.LambdaMax > 0)
         {
             var rand_max = plot.Add.VerticalLine(Math.Log10(r.LambdaMax));
             rand_max.LegendText = string.Create(CultureInfo.InvariantCulture, $"λ_max shuffled = {r.LambdaMax:G3}");
             rand_max.Color = Colors.OrangeRed;
-            rand_max.LinePattern = LinePattern.Dashed;
+            rand_max.LinePattern = dashes ? LinePattern.Dashed : LinePattern.Solid;
         }
         plot.Axes.Margins(bottom: 0);
         plot.ShowLegend(Alignment.UpperLeft);
         return plot;
     }
 
-    private static Plot ModelChart(SpectrumReport report, string model)
+    private static Plot ModelChart(SpectrumReport report, string model, bool dashes)
     {
         var plot = new Plot();
         var ok = report.Layers.Where(l => l.Status == "ok").ToArray();
@@ -244,16 +246,16 @@ public static class SpectrumPlots
             norm.MarkerShape = MarkerShape.FilledSquare;
             norm.MarkerSize = 6;
             norm.LineWidth = 1;
-            norm.LinePattern = LinePattern.Dashed;
+            norm.LinePattern = dashes ? LinePattern.Dashed : LinePattern.Solid;
             norm.Axes.YAxis = plot.Axes.Right;
         }
         var over = plot.Add.HorizontalLine(2);
         over.LegendText = "α = 2 (below: over-trained)";
-        over.LinePattern = LinePattern.Dotted;
+        over.LinePattern = dashes ? LinePattern.Dotted : LinePattern.Solid;
         over.Color = Colors.Gray;
         var under = plot.Add.HorizontalLine(6);
         under.LegendText = "α = 6 (above: under-trained)";
-        under.LinePattern = LinePattern.Dashed;
+        under.LinePattern = dashes ? LinePattern.Dashed : LinePattern.Solid;
         under.Color = Colors.Gray;
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
