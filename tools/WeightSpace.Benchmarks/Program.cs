@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
     "scan" => ScanBenchmark.Run(args[1..]),
     "scan-child" => ScanBenchmark.RunChild(args[1..]),
     "stats-kernel" => ScanBenchmark.RunKernel(),
+    "spectrum" => SpectrumBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -15,6 +16,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: WeightSpace.Benchmarks <benchmark> [options]
           scan [--size-gb 3] [--dir DIR]   inspect (headers) and --stats scan vs plain reading, peak RSS
+          spectrum [--rounds 3] [--threads N] [--no-4096] SpectrumAnalyzer.Analyze vs bare svdvals on the same layers; KS search vs SVD
         """);
     return 2;
 }

@@ -20,10 +20,11 @@ public sealed class LayerMatrix
         Single = single;
         Double = values;
         Options = options;
-        N = Math.Max(outChannels, inChannels);
-        M = Math.Min(outChannels, inChannels);
+        long cols = ColumnsOf(kind, inChannels, kernelHeight, kernelWidth, options);
+        N = Math.Max(outChannels, cols);
+        M = Math.Min(outChannels, cols);
         var (h, w) = OperatorGrid;
-        MatrixCount = kind == "dense" ? 1
+        MatrixCount = kind == "dense" || options.ConvMode == ConvSpectrumMode.Unfolded ? 1
             : options.ConvMode == ConvSpectrumMode.Operator ? checked((int)(h * w))
             : checked((int)(kernelHeight * kernelWidth));
     }
@@ -37,10 +38,14 @@ public sealed class LayerMatrix
     /// <summary>Shape as stored.</summary>
     public IReadOnlyList<long> Shape { get; }
 
-    /// <summary>N: the larger of output and input channels (rows of each analysed matrix once rows ≥ cols).</summary>
+    /// <summary>Columns of each analysed matrix before orientation: c_in, or c_in·kh·kw for an unfolded conv.</summary>
+    internal static long ColumnsOf(string kind, long inChannels, long kernelHeight, long kernelWidth, SpectrumOptions options) =>
+        kind != "dense" && options.ConvMode == ConvSpectrumMode.Unfolded ? checked(inChannels * kernelHeight * kernelWidth) : inChannels;
+
+    /// <summary>N: the larger side of each analysed matrix (rows once rows ≥ cols).</summary>
     public long N { get; }
 
-    /// <summary>M: the smaller of output and input channels, the eigenvalues per matrix.</summary>
+    /// <summary>M: the smaller side of each analysed matrix, the eigenvalues per matrix.</summary>
     public long M { get; }
 
     /// <summary>Matrices whose singular values make up the spectrum: 1 dense, kh·kw WeightWatcher slices, or the

@@ -46,7 +46,8 @@ internal sealed class LayerPlanner
             _ => tf ? new LayerPlan("conv2d", shape[3], shape[2], shape[0], shape[1], [3, 2, 0, 1])
                     : new LayerPlan("conv2d", shape[0], shape[1], shape[2], shape[3], null),
         };
-        long n = Math.Max(plan.Out, plan.In), m = Math.Min(plan.Out, plan.In);
+        long cols = LayerMatrix.ColumnsOf(plan.Kind, plan.In, plan.KernelHeight, plan.KernelWidth, _options);
+        long n = Math.Max(plan.Out, cols), m = Math.Min(plan.Out, cols);
         if (m < _options.MinDimension)
             return Skip(info, plan.Kind, $"smaller matrix side {m} is below SpectrumOptions.MinDimension = {_options.MinDimension}");
         if (n > _options.MaxDimension)

@@ -16,6 +16,8 @@ internal static class SpectralSolver
         Tensor batch;
         if (matrix.Kind == "dense")
             batch = kernel.unsqueeze(0);
+        else if (matrix.Options.ConvMode == ConvSpectrumMode.Unfolded)
+            batch = kernel.reshape(1, matrix.OutChannels, -1);
         else if (matrix.Options.ConvMode == ConvSpectrumMode.WeightWatcher)
             // Slice W[:, :, i, j] for every tap: [kh, kw, out, in] → [kh·kw, out, in].
             batch = kernel.permute(2, 3, 0, 1).reshape(-1, matrix.OutChannels, matrix.InChannels);

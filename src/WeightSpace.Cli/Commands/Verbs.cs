@@ -9,6 +9,7 @@ internal static class Verbs
     [
         InspectCommand.Create(context),
         ConvertCommand.Create(context),
+        SpectrumCommand.Create(context),
         DemoCommand.Create(context),
     ];
 }
