@@ -94,7 +94,7 @@ public sealed class HtmlReport
                 foreach (var f in s.Figures)
                 {
                     h.Append("<figure id=\"").Append(E(s.Id)).Append('-').Append(E(f.Id)).Append("\">");
-                    h.Append(StripXmlDeclaration(f.Svg));
+                    h.Append(InlineSvg(f.Svg));
                     h.Append("<figcaption>").Append(E(f.Caption)).Append("</figcaption></figure>");
                 }
                 h.Append("</div>");
@@ -226,10 +226,20 @@ public sealed class HtmlReport
         w.WriteEndObject();
     }
 
-    private static string StripXmlDeclaration(string svg)
+    /// <summary>Drops the XML declaration and gives the root a viewBox, so the figure scales to its box instead of
+    /// being cropped (ScottPlot writes only width and height).</summary>
+    internal static string InlineSvg(string svg)
     {
         int start = svg.IndexOf("<svg", StringComparison.Ordinal);
-        return start > 0 ? svg[start..] : svg;
+        if (start > 0) svg = svg[start..];
+        int end = svg.IndexOf('>');
+        if (end < 0) return svg;
+        string tag = svg[..end];
+        if (tag.Contains("viewBox", StringComparison.Ordinal)) return svg;
+        var w = System.Text.RegularExpressions.Regex.Match(tag, "\\swidth=\"([0-9.]+)\"");
+        var h = System.Text.RegularExpressions.Regex.Match(tag, "\\sheight=\"([0-9.]+)\"");
+        if (!w.Success || !h.Success) return svg;
+        return $"{tag} viewBox=\"0 0 {w.Groups[1].Value} {h.Groups[1].Value}\" preserveAspectRatio=\"xMidYMid meet\"{svg[end..]}";
     }
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
@@ -274,8 +284,8 @@ public sealed class HtmlReport
 
     // Click a header to sort by that column; numbers sort by their data-v value, text alphabetically.
     private const string SortScript = """
-        document.querySelectorAll("table.sortable th").forEach(function(th,i){th.addEventListener("click",function(){
-        var tb=th.closest("table").tBodies[0],rows=Array.from(tb.rows),asc=!th.classList.contains("asc");
+        document.querySelectorAll("table.sortable th").forEach(function(th){th.addEventListener("click",function(){
+        var i=th.cellIndex,tb=th.closest("table").tBodies[0],rows=Array.from(tb.rows),asc=!th.classList.contains("asc");
         th.parentNode.querySelectorAll("th").forEach(function(x){x.classList.remove("asc","desc")});th.classList.add(asc?"asc":"desc");
         function key(r){var c=r.cells[i];return c.dataset.v!==undefined?parseFloat(c.dataset.v):c.textContent}
         rows.sort(function(a,b){var x=key(a),y=key(b);var r=(typeof x==="number"&&typeof y==="number")?x-y:String(x).localeCompare(String(y));return asc?r:-r});

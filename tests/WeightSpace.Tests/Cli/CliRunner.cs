@@ -3,7 +3,7 @@ using WeightSpace.Cli;
 namespace WeightSpace.Tests.Cli;
 
 /// <summary>Runs the weightspace command line in-process and captures what it prints.</summary>
-internal static class CliRunner
+public static class CliRunner
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 

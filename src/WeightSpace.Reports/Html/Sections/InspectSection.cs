@@ -14,13 +14,13 @@ public static class InspectSection
             Description = "What each checkpoint holds, read lazily one tensor at a time, whatever its format.",
             CommandLine = commandLine,
         };
-        var table = new ReportTable("models", "Models", "model", "format", "tensors", "parameters", "bytes", "largest tensor", "max |w|", "non-finite");
+        var table = new ReportTable("models", "Models", "model", "format", "tensors", "parameters", "bytes", "largest tensor", "max |w| (float tensors)", "non-finite");
         foreach (var m in models)
         {
             var largest = m.Tensors.MaxBy(t => t.Info.ElementCount);
-            double? maxAbs = m.Tensors.Any(t => t.Statistics is not null)
-                ? m.Tensors.Where(t => t.Statistics is not null).Max(t => Math.Max(Math.Abs(t.Statistics!.Min), Math.Abs(t.Statistics.Max)))
-                : null;
+            // Weights only: integer constants (ONNX shape and index tensors) say nothing about the learned values.
+            var weights = m.Tensors.Where(t => t.Statistics is not null && t.Info.DType.IsFloatingPoint() && t.Info.ElementCount > 0).ToList();
+            double? maxAbs = weights.Count > 0 ? weights.Max(t => Math.Max(Math.Abs(t.Statistics!.Min), Math.Abs(t.Statistics.Max))) : null;
             long nonFinite = m.Tensors.Sum(t => (t.Statistics?.NaNCount ?? 0) + (t.Statistics?.InfinityCount ?? 0));
             table.AddRow(Path.GetFileName(Path.TrimEndingDirectorySeparator(m.Path)), CheckpointSummaryJson.FormatName(m.Format),
                 (long)m.Tensors.Count, m.ParameterCount, m.ByteCount,

@@ -37,7 +37,8 @@ public static class SpectraSection
         }
         var table = new ReportTable("layers", "Layers", "layer", "shape", "kind", "status", "evals", "α", "α̂ (weighted)", "KS D",
             "λ_max", "stable rank", "effective rank", "MP soft rank", "spikes", "reason");
-        foreach (var l in report.Layers)
+        // Analysed layers first (in file order), then failed, then skipped ones with their reasons.
+        foreach (var l in report.Layers.OrderBy(l => l.Status switch { "ok" => 0, "failed" => 1, _ => 2 }))
             table.AddRow(l.Name, "[" + string.Join(", ", l.Shape) + "]", l.Kind, l.Status, (long?)l.NumEvals, l.Alpha, l.AlphaWeighted, l.KsDistance,
                 l.LambdaMax, l.StableRank, l.EffectiveRank, l.MpSoftRank, (long?)l.NumSpikes, l.Reason ?? l.Warning);
         section.Tables.Add(table);
