@@ -39,6 +39,9 @@ internal sealed class CliContext
 
     public bool ErrorIsTerminal { get; }
 
+    /// <summary>The command line as typed (<c>weightspace …</c>), recorded in reports.</summary>
+    public string CommandLine { get; set; } = "weightspace";
+
     /// <summary>Set from <c>--verbose</c>: errors then include the stack trace.</summary>
     public bool Verbose { get; set; }
 }

@@ -38,8 +38,12 @@ public static class WeightSpaceCommandLine
             return UsageError;
         }
         context.Verbose = parse.GetValue(verbose);
+        context.CommandLine = "weightspace " + string.Join(' ', args.Select(QuoteArgument));
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
     }
+
+    private static string QuoteArgument(string a) =>
+        a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
 
     /// <summary>Runs a verb's body and maps failures to one line on stderr and an exit code.</summary>
     internal static int Guard(CliContext context, Func<int> body)

@@ -27,6 +27,7 @@ internal static class SpectrumCommand
         var precision = new Option<string>("--precision") { Description = "SVD precision: f32 or f64.", DefaultValueFactory = _ => "f32" };
         var seed = new Option<int>("--seed") { Description = "Seed of the --randomize shuffle.", DefaultValueFactory = _ => 0 };
         var fingers = new Option<bool>("--fingers") { Description = "Apply the 'fingers' fix (clip up to 10 outlying largest eigenvalues before the power-law fit)." };
+        var reportPath = ReportOutput.CreateOption();
         var against = new Option<string?>("--against") { Description = "Compare PATH (fine-tuned) with this base checkpoint: per-layer Δα, Δλ_max, rank changes, subspace overlap, intruder dimensions." };
         var command = new Command("spectrum", """
             Spectral analysis of every weight matrix: eigenvalue spectra, power-law α, Marchenko–Pastur fit,
@@ -38,7 +39,7 @@ internal static class SpectrumCommand
               weightspace spectrum model.pt --csv layers.csv --plots plots/ --randomize
               weightspace spectrum face_model/ --layout tf --conv unfold
               weightspace spectrum finetuned.safetensors --against base.safetensors
-            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fingers, against };
+            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fingers, against, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             var options = new SpectrumOptions
@@ -61,7 +62,10 @@ internal static class SpectrumCommand
             // Fail before a long analysis, not after it.
             if (csvPath is not null && Path.GetDirectoryName(Path.GetFullPath(csvPath)) is { } csvDir && !Directory.Exists(csvDir))
                 throw new DirectoryNotFoundException($"--csv {csvPath}: folder {csvDir} does not exist");
-            if (plotDir is null && !pr.GetValue(jsonEigenvalues)) options = options with { KeepEigenvalues = false };
+            string? htmlPath = pr.GetValue(reportPath);
+            ReportOutput.Validate(htmlPath);
+            if (htmlPath is not null && basePath is not null) throw new UsageException("--report is written for a single analysis; drop --against");
+            if (plotDir is null && htmlPath is null && !pr.GetValue(jsonEigenvalues)) options = options with { KeepEigenvalues = false };
 
             using var store = Checkpoint.Open(pr.GetValue(path)!);
             var (chosen, why) = forced is { } f ? (f, "--layout") : LayoutDetection.Detect(store);
@@ -81,6 +85,12 @@ internal static class SpectrumCommand
             var report = WithProgress(context, "analysing", store.Tensors.Count, p => SpectrumAnalyzer.Analyze(store, options, p));
             if (csvPath is not null) SpectrumCsv.WriteFile(csvPath, report);
             IReadOnlyList<string> plotted = plotDir is null ? [] : SpectrumPlots.WriteAll(report, plotDir);
+            if (htmlPath is not null)
+            {
+                var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
+                var section = WeightSpace.Reports.Html.Sections.SpectraSection.Build(report, "spectra", $"Spectra: {Path.GetFileName(report.Path)}", context.CommandLine, findings);
+                ReportOutput.Write(context, htmlPath, "WeightSpace spectrum", $"{report.Path} (layout {layoutNote})", [section], findings);
+            }
             if (asJson) WriteJson(context, s => SpectrumJson.Write(s, report, layoutNote, pr.GetValue(jsonEigenvalues)));
             else
             {

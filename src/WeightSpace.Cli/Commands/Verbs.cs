@@ -10,6 +10,7 @@ internal static class Verbs
         InspectCommand.Create(context),
         ConvertCommand.Create(context),
         SpectrumCommand.Create(context),
+        ReportCommand.Create(context),
         DemoCommand.Create(context),
     ];
 }

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using WeightSpace.Analysis.Spectra;
+using WeightSpace.Analysis.Statistics;
+using WeightSpace.Analysis.TaskVectors;
+using WeightSpace.Formats;
+using WeightSpace.Reports.Html;
+using WeightSpace.Reports.Html.Sections;
+
+namespace WeightSpace.Cli.Commands;
+
+/// <summary><c>weightspace report MODEL… [--base BASE] -o FILE.html</c>: one HTML report over several checkpoints.</summary>
+internal static class ReportCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var models = new Argument<string[]>("models") { Description = "Checkpoints to analyse (any supported format).", Arity = ArgumentArity.OneOrMore };
+        var baseModel = new Option<string?>("--base") { Description = "A base checkpoint: adds the task vectors of every model against it." };
+        var output = new Option<string>("--output", "-o") { Description = "The .html file to write (its .json and .csv files go beside it).", Required = true };
+        var command = new Command("report", """
+            Write one self-contained HTML report over checkpoints: what they hold, the spectra of each, and with --base the
+            task vectors of each against the base. The same data is written as JSON and CSV next to the page.
+
+            Examples:
+              weightspace report model.safetensors -o report.html
+              weightspace report ft_a.safetensors ft_b.safetensors --base base.safetensors -o finetunes.html
+            """) { models, baseModel, output };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            string path = pr.GetValue(output)!;
+            ReportOutput.Validate(path);
+            string[] paths = pr.GetValue(models)!;
+            string? basePath = pr.GetValue(baseModel);
+            var stores = paths.Select(p => Checkpoint.Open(p)).ToList();
+            try
+            {
+                using var baseline = basePath is null ? null : Checkpoint.Open(basePath);
+                if (baseline is not null) ModelCompatibility.Require(baseline, stores);   // mismatches listed before any work
+                var findings = new List<ReportFinding>();
+                var sections = new List<ReportSection>();
+                var summaries = stores.Select(s => CheckpointSummary.Create(s, new CheckpointSummaryOptions { WithStatistics = true })).ToList();
+                if (baseline is not null) summaries.Insert(0, CheckpointSummary.Create(baseline, new CheckpointSummaryOptions { WithStatistics = true }));
+                sections.Add(InspectSection.Build(summaries, "weightspace inspect MODEL --stats"));
+                for (int i = 0; i < stores.Count; i++)
+                {
+                    context.Error.WriteLine($"[{i + 1}/{stores.Count}] spectra of {stores[i].Path}");
+                    var spectrum = SpectrumAnalyzer.Analyze(stores[i]);
+                    sections.Add(SpectraSection.Build(spectrum, $"spectra-{i + 1}", $"Spectra: {Path.GetFileName(stores[i].Path)}",
+                        $"weightspace spectrum {stores[i].Path}", findings));
+                }
+                if (baseline is not null)
+                {
+                    var delta = TaskVectorAnalysis.Analyze(baseline, stores);
+                    sections.Add(TaskVectorSection.Build(delta, "task-vectors", "Task vectors against the base",
+                        $"weightspace diff {baseline.Path} {string.Join(' ', paths)}", findings));
+                }
+                ReportOutput.Write(context, path, "WeightSpace report", string.Join(", ", paths.Select(Path.GetFileName)), sections, findings);
+                context.Out.WriteLine($"report: {Path.GetFullPath(path)}");
+                return WeightSpaceCommandLine.Ok;
+            }
+            finally
+            {
+                foreach (var s in stores) s.Dispose();
+            }
+        }));
+        return command;
+    }
+}
