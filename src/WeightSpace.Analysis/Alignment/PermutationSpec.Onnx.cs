@@ -117,7 +117,8 @@ public sealed partial class PermutationSpec
             var inputs = node.Inputs;
             switch (node.OpType)
             {
-                case "Gemm" when inputs.Count >= 2 && IsWeight(inputs[1], 2) && Activation(inputs[0]) is { Rank: 2 } x && Int(node, "transA", 0) == 0:
+                // Gemm inputs are rank 2 by definition, so an unknown rank (after an opaque operator) is fine.
+                case "Gemm" when inputs.Count >= 2 && IsWeight(inputs[1], 2) && Activation(inputs[0]) is { Rank: 2 or -1 } x && Int(node, "transA", 0) == 0:
                 {
                     int output = NewSpace(inputs[1]);
                     bool transB = Int(node, "transB", 0) != 0;
