@@ -10,5 +10,7 @@ internal static class Verbs
         InspectCommand.Create(context),
         ConvertCommand.Create(context),
         DemoCommand.Create(context),
+        AlignCommand.Create(context),
+        LmcCommand.Create(context),
     ];
 }
