@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
     "scan" => ScanBenchmark.Run(args[1..]),
     "scan-child" => ScanBenchmark.RunChild(args[1..]),
     "stats-kernel" => ScanBenchmark.RunKernel(),
+    "lap" => LapBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -15,6 +16,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: WeightSpace.Benchmarks <benchmark> [options]
           scan [--size-gb 3] [--dir DIR]   inspect (headers) and --stats scan vs plain reading, peak RSS
+          lap [--sizes 512,1024,2048] [--repeats 3]   LAP solve vs float64 n³ matmul; weight matching of 3×512 MLPs
         """);
     return 2;
 }
