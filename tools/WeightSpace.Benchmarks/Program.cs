@@ -8,6 +8,7 @@ return args.FirstOrDefault() switch
     "scan-child" => ScanBenchmark.RunChild(args[1..]),
     "stats-kernel" => ScanBenchmark.RunKernel(),
     "spectrum" => SpectrumBenchmark.Run(args[1..]),
+    "lap" => LapBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -17,6 +18,7 @@ static int Usage()
         usage: WeightSpace.Benchmarks <benchmark> [options]
           scan [--size-gb 3] [--dir DIR]   inspect (headers) and --stats scan vs plain reading, peak RSS
           spectrum [--rounds 3] [--threads N] [--no-4096] SpectrumAnalyzer.Analyze vs bare svdvals on the same layers; KS search vs SVD
+          lap [--sizes 512,1024,2048] [--repeats 3]   LAP solve vs float64 n³ matmul; weight matching of 3×512 MLPs
         """);
     return 2;
 }

@@ -5,11 +5,15 @@ using WeightSpace;
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
+using WeightSpace.Analysis.Evaluation;
+using WeightSpace.Formats.Onnx.Export;
+using WeightSpace.Formats.Safetensors;
 using WeightSpace.Train;
 using static TorchSharp.torch;
 
 // Usage: WeightSpace.Train <experiment> [--data DIR] [--epochs N] [--width N] [--widths a,b,…] [--seeds a,b] [--out DIR]
-//   train      one model per seed (--arch mlp|cnn|cnn_bn), prints test accuracy
+//   train      one model per seed (--arch mlp|cnn|cnn_bn), prints test accuracy; with --out DIR also writes
+//              {model}_seed{N}.safetensors and .onnx and checks the ONNX file in ONNX Runtime
 //   rebasin    two MLPs: naive barrier, after weight matching, after activation matching
 //   widths     the rebasin barriers for each hidden width
 //   cnn        two CNNs with and without BatchNorm: naive, weight matching, weight matching + BN reset
@@ -56,6 +60,7 @@ void TrainOnly()
         var store = Trainer.Train(model, train, seed, options.Epochs, options.BatchSize, options.LearningRate, log);
         var e = evaluator.Evaluate(store, test);
         log.WriteLine($"{model.Name} seed {seed}: test accuracy {e.Accuracy:F4}, test loss {e.Loss:F4}");
+        if (options.Out is not null) SaveModel(model, store, seed, test, e);
     }
 }
 
@@ -174,6 +179,28 @@ void BenchLap()
         }
         log.WriteLine($"LAP n={n}: {lapSeconds:F3} s (uniform [0,1) profits, optimum {total:F3}); float64 n³ matmul {matmulSeconds:F3} s");
     }
+}
+
+// Writes name_seedN.safetensors and name_seedN.onnx (same tensor names), then runs the ONNX file in ONNX Runtime and
+// checks it reproduces the TorchSharp evaluation, so a broken export fails here rather than in a user's lmc run.
+void SaveModel(ModelDefinition model, InMemoryTensorStore store, int seed, Dataset test, ModelEvaluation torchResult)
+{
+    Directory.CreateDirectory(options.Out!);
+    string stem = Path.Combine(options.Out!, $"{model.Name}_seed{seed}");
+    var metadata = new Dictionary<string, string>
+    {
+        ["format"] = "pt",
+        ["weightspace.model"] = model.Name,
+        ["weightspace.seed"] = seed.ToString(CultureInfo.InvariantCulture),
+        ["weightspace.epochs"] = options.Epochs.ToString(CultureInfo.InvariantCulture),
+    };
+    SafetensorsWriter.Copy(store, stem + ".safetensors", new SafetensorsWriteOptions { Metadata = metadata });
+    OnnxExporter.Save(store, model.Architecture.ToOnnxLayers(), new OnnxExportOptions { SampleShape = [28, 28] }, stem + ".onnx");
+    using var ort = new OnnxRuntimeEvaluator(stem + ".onnx");
+    var onnxResult = ort.Evaluate(store, test);
+    log.WriteLine($"  wrote {stem}.safetensors and .onnx; ONNX Runtime: accuracy {onnxResult.Accuracy:F4}, loss {onnxResult.Loss:F6} (TorchSharp {torchResult.Loss:F6})");
+    if (onnxResult.Accuracy != torchResult.Accuracy || Math.Abs(onnxResult.Loss - torchResult.Loss) > 1e-4 * Math.Max(1, torchResult.Loss))
+        throw new InvalidOperationException($"{stem}.onnx does not reproduce the TorchSharp evaluation");
 }
 
 void Report(string label, ConnectivityCurve c) =>

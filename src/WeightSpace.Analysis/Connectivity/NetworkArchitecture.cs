@@ -42,6 +42,50 @@ public sealed class NetworkArchitecture
         Mlp(store.Tensors.Where(t => t.Name.EndsWith(".weight", StringComparison.Ordinal) && t.Shape.Rank == 2)
             .Select(t => t.Name[..^".weight".Length]).Order(NaturalOrder.Instance));
 
+    /// <summary>The small VGG-style CNN of <c>tools/WeightSpace.Train</c> read from a checkpoint's names: in natural name
+    /// order, every module with a rank-4 weight is a Conv2d (stride 1, padding kernel/2) followed by its BatchNorm if
+    /// the next module has a <c>running_mean</c>, then ReLU and 2×2 max pooling; then Flatten; then every module with a
+    /// rank-2 weight is a Linear, with ReLU between them.</summary>
+    /// <exception cref="ArgumentException">The store has no convolution or no Linear layer after them.</exception>
+    public static NetworkArchitecture Cnn(TensorStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var modules = store.Tensors.Where(t => t.Name.EndsWith(".weight", StringComparison.Ordinal))
+            .Select(t => (Name: t.Name[..^".weight".Length], t.Shape)).OrderBy(m => m.Name, NaturalOrder.Instance).ToList();
+        var layers = new List<NetworkLayer>();
+        int i = 0;
+        for (; i < modules.Count && modules[i].Shape.Rank == 4; i++)
+        {
+            layers.Add(NetworkLayer.Conv2d(modules[i].Name, padding: (int)(modules[i].Shape[2] / 2)));
+            if (i + 1 < modules.Count && modules[i + 1].Shape.Rank == 1 && store.Contains(modules[i + 1].Name + ".running_mean"))
+                layers.Add(NetworkLayer.BatchNorm(modules[++i].Name));
+            layers.Add(NetworkLayer.Relu());
+            layers.Add(NetworkLayer.MaxPool2d(2));
+        }
+        var linear = modules.Skip(i).ToList();
+        if (layers.Count == 0 || linear.Count == 0 || linear.Any(m => m.Shape.Rank != 2))
+            throw new ArgumentException($"{store.Path} is not a Conv…Conv, Linear…Linear chain (rank-4 weights, then rank-2 weights, in name order).", nameof(store));
+        layers.Add(NetworkLayer.Flatten());
+        for (int k = 0; k < linear.Count; k++)
+        {
+            layers.Add(NetworkLayer.Linear(linear[k].Name));
+            if (k < linear.Count - 1) layers.Add(NetworkLayer.Relu());
+        }
+        return new NetworkArchitecture(layers);
+    }
+
+    /// <summary>The same chain as layer descriptions for <see cref="WeightSpace.Formats.Onnx.Export.OnnxExporter"/>.</summary>
+    public IReadOnlyList<WeightSpace.Formats.Onnx.Export.OnnxExportLayer> ToOnnxLayers() =>
+        [.. Layers.Select(l => new WeightSpace.Formats.Onnx.Export.OnnxExportLayer(l.Kind switch
+        {
+            NetworkLayerKind.Linear => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Linear,
+            NetworkLayerKind.Conv2d => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Conv2d,
+            NetworkLayerKind.BatchNorm => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.BatchNorm,
+            NetworkLayerKind.Relu => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Relu,
+            NetworkLayerKind.MaxPool2d => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.MaxPool2d,
+            _ => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Flatten,
+        }, l.Name, l.Kernel, l.Stride, l.Padding))];
+
     /// <summary>The permutation spec of this chain (<see cref="PermutationSpec.Sequential"/> over its weighted layers).</summary>
     public PermutationSpec ToPermutationSpec(TensorStore store) =>
         PermutationSpec.Sequential(store, [.. Layers.Where(l => l.Name is not null).Select(l => l.Name!)]);

@@ -12,5 +12,7 @@ internal static class Verbs
         SpectrumCommand.Create(context),
         ReportCommand.Create(context),
         DemoCommand.Create(context),
+        AlignCommand.Create(context),
+        LmcCommand.Create(context),
     ];
 }

@@ -1,0 +1,77 @@
+using ScottPlot;
+using WeightSpace.Analysis.Connectivity;
+using WeightSpace.Reports.Html;
+
+namespace WeightSpace.Reports.Connectivity;
+
+/// <summary>Figures of linear mode connectivity: loss and accuracy along the path, and the loss over a plane.</summary>
+public static class ConnectivityPlots
+{
+    private static readonly Color[] Palette = [Colors.C0, Colors.C1, Colors.C2, Colors.C3];
+
+    /// <summary>Loss (left axis, thick line) and accuracy (right axis, thin line with squares) against α for each labelled curve.</summary>
+    public static Plot Curves(IReadOnlyList<KeyValuePair<string, ConnectivityCurve>> curves)
+    {
+        ArgumentNullException.ThrowIfNull(curves);
+        var plot = ReportPlots.Create("Linear interpolation θ(α) = (1−α)θ_A + αθ_B", "α", "loss (cross-entropy)");
+        plot.Axes.Right.Label.Text = "accuracy";
+        for (int i = 0; i < curves.Count; i++)
+        {
+            var (label, curve) = curves[i];
+            var color = Palette[i % Palette.Length];
+            var loss = plot.Add.Scatter(curve.Alphas, curve.Loss, color);
+            loss.LineWidth = 2.5f;
+            loss.LegendText = $"{label} loss (barrier {curve.BarrierLoss:F3})";
+            var accuracy = plot.Add.Scatter(curve.Alphas, curve.Accuracy, color);
+            // Skia's SVG backend cannot write dash effects (it prints a warning per path), so accuracy is a thin line with square markers.
+            accuracy.LineWidth = 1;
+            accuracy.MarkerShape = MarkerShape.FilledSquare;
+            accuracy.Axes.YAxis = plot.Axes.Right;
+            accuracy.LegendText = $"{label} accuracy";
+        }
+        plot.ShowLegend(Alignment.UpperCenter);
+        return plot;
+    }
+
+    /// <summary>A heatmap of the loss over the plane through three models, with the models marked A, B, C.</summary>
+    public static Plot Plane(LossPlane plane)
+    {
+        ArgumentNullException.ThrowIfNull(plane);
+        int nx = plane.X.Length, ny = plane.Y.Length;
+        // Heatmap rows run top to bottom, so the largest y comes first.
+        var intensities = new double[ny, nx];
+        for (int j = 0; j < ny; j++)
+            for (int i = 0; i < nx; i++)
+                intensities[ny - 1 - j, i] = plane.Loss[j * nx + i];
+        var plot = ReportPlots.Create("Loss over the plane through θ_A, θ_B, θ_C", "u (along θ_B − θ_A)", "v");
+        var heatmap = plot.Add.Heatmap(intensities);
+        double dx = (plane.X[^1] - plane.X[0]) / Math.Max(1, nx - 1), dy = (plane.Y[^1] - plane.Y[0]) / Math.Max(1, ny - 1);
+        heatmap.Position = new CoordinateRect(plane.X[0] - dx / 2, plane.X[^1] + dx / 2, plane.Y[0] - dy / 2, plane.Y[^1] + dy / 2);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        plot.Add.ColorBar(heatmap);
+        string[] names = ["A", "B", "C"];
+        for (int m = 0; m < plane.ModelX.Length && m < names.Length; m++)
+        {
+            plot.Add.Marker(plane.ModelX[m], plane.ModelY[m], MarkerShape.FilledCircle, 8, Colors.White);
+            var text = plot.Add.Text(names[m], plane.ModelX[m], plane.ModelY[m]);
+            text.LabelFontColor = Colors.White;
+            text.LabelFontSize = 14;
+        }
+        return plot;
+    }
+
+    /// <summary>Writes <paramref name="plot"/> to <paramref name="path"/> as SVG or PNG (by extension) through a temp file
+    /// and a rename.</summary>
+    /// <exception cref="ArgumentException">The extension is neither .svg nor .png.</exception>
+    public static void Save(Plot plot, string path, int width = ReportPlots.Width, int height = ReportPlots.Height)
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        ArgumentNullException.ThrowIfNull(path);
+        switch (Path.GetExtension(path).ToLowerInvariant())
+        {
+            case ".svg": AtomicFile.WriteAllText(path, ReportPlots.ToSvg(plot, width, height)); break;
+            case ".png": AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png)); break;
+            default: throw new ArgumentException($"'{path}': a plot is written as .svg or .png.", nameof(path));
+        }
+    }
+}
