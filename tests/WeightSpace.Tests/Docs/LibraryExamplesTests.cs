@@ -1,3 +1,5 @@
+// The examples are copied into docs/library.md as a reader would write them, without test plumbing.
+#pragma warning disable xUnit1051
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
