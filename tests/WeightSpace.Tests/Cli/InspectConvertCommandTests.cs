@@ -103,14 +103,4 @@ public sealed class InspectConvertCommandTests
         Assert.Contains(option, r.Stderr);
         Assert.False(File.Exists(output));
     }
-
-    [Fact]
-    public void Demo_RunsOverCommittedData()
-    {
-        var r = CliRunner.Run("demo");
-        Assert.Equal(0, r.ExitCode);
-        Assert.Contains("mlp_seed0.onnx", r.Stdout);
-        Assert.Contains("mlp_seed0.pt", r.Stdout);
-        Assert.Contains("mlp_ft_invert.safetensors", r.Stdout);
-    }
 }
