@@ -26,6 +26,7 @@ internal static class AlignCommand
         var scale = ScaleOption();
         var arch = ArchOption();
         var seed = new Option<int>("--seed") { Description = "Seed of weight matching's random group order.", DefaultValueFactory = _ => 0 };
+        var reportPath = ReportOutput.CreateOption();
         var output = new Option<string>("--output", "-o") { Description = "Where to write B permuted (.safetensors, written atomically).", Required = true };
         var json = new Option<bool>("--json") { Description = "Write the report as JSON to stdout instead of a table." };
         var command = new Command("align", """
@@ -35,9 +36,11 @@ internal static class AlignCommand
             Examples:
               weightspace align a.safetensors b.safetensors --spec auto --model a.onnx -o b_aligned.safetensors
               weightspace align a.safetensors b.safetensors --spec mlp --method activation --data fashion-mnist/ --scale 1/255 -o b_aligned.safetensors
-            """) { a, b, spec, model, method, data, scale, arch, seed, output, json };
+            """) { a, b, spec, model, method, data, scale, arch, seed, output, json, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
+            string? htmlPath = pr.GetValue(reportPath);
+            ReportOutput.Validate(htmlPath);
             string methodName = pr.GetValue(method)!;
             if (methodName is not ("weight" or "activation")) throw new UsageException($"--method '{methodName}' is not one of weight, activation");
             string outPath = pr.GetValue(output)!;
@@ -62,6 +65,13 @@ internal static class AlignCommand
             }
             using var aligned = permutationSpec.Apply(storeB, result.Permutations);
             SafetensorsWriter.Copy(aligned, outPath, new SafetensorsWriteOptions { Metadata = new Dictionary<string, string> { ["format"] = "pt" } });
+            if (htmlPath is not null)
+            {
+                var section = WeightSpace.Reports.Html.Sections.ConnectivitySection.Build([], result, "alignment", "Permutation alignment",
+                    $"{Path.GetFileName(storeB.Path)} permuted to match {Path.GetFileName(storeA.Path)} ({result.Method.Replace('_', ' ')}, spec {permutationSpec.Source}); " +
+                    "run weightspace lmc --align to see what it does to the loss barrier.", context.CommandLine);
+                ReportOutput.Write(context, htmlPath, "WeightSpace align", $"{storeA.Path} ← {storeB.Path}", [section], []);
+            }
 
             if (pr.GetValue(json))
             {

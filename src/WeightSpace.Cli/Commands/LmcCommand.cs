@@ -32,6 +32,7 @@ internal static class LmcCommand
         var plot = new Option<string?>("--plot") { Description = "Write loss and accuracy against α to this .svg or .png file." };
         var plane = new Option<string?>("--plane") { Description = "A third model C: also evaluate the loss over the plane through A, B and C." };
         var planePlot = new Option<string?>("--plane-plot") { Description = "Where to write the plane heatmap (.svg/.png); default: the --plot name with _plane added." };
+        var reportPath = ReportOutput.CreateOption();
         var resolution = new Option<int>("--resolution") { Description = "Grid points per side of the plane.", DefaultValueFactory = _ => 21 };
         var command = new Command("lmc", """
             Linear mode connectivity: loss and accuracy along θ(α) = (1−α)θ_A + αθ_B, with the loss and accuracy barriers.
@@ -40,7 +41,7 @@ internal static class LmcCommand
               weightspace lmc a.safetensors b.safetensors --model a.onnx --data digits.npz --json
               weightspace lmc a.safetensors b.safetensors --arch mlp --data fashion-mnist/ --scale 1/255 --align --plot lmc.svg
               weightspace lmc a.safetensors b.safetensors --model a.onnx --data test.csv --plane c.safetensors --plot lmc.png
-            """) { a, b, model, arch, data, scale, points, align, spec, bnReset, json, plot, plane, planePlot, resolution };
+            """) { a, b, model, arch, data, scale, points, align, spec, bnReset, json, plot, plane, planePlot, resolution, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             int pointCount = pr.GetValue(points);
@@ -53,6 +54,8 @@ internal static class LmcCommand
             string? planePlotPath = pr.GetValue(planePlot) ?? (planePath is not null && plotPath is not null
                 ? Path.Combine(Path.GetDirectoryName(plotPath) ?? "", Path.GetFileNameWithoutExtension(plotPath) + "_plane" + Path.GetExtension(plotPath)) : null);
             CheckPlotPath("--plane-plot", planePlotPath);
+            string? htmlPath = pr.GetValue(reportPath);
+            ReportOutput.Validate(htmlPath);
             string? modelPath = pr.GetValue(model);
             string? archName = pr.GetValue(arch);
             if (modelPath is null && archName is null) throw new UsageException("lmc needs --model M.onnx or --arch mlp|cnn to evaluate the models");
@@ -91,6 +94,16 @@ internal static class LmcCommand
 
             if (plotPath is not null) ConnectivityPlots.Save(ConnectivityPlots.Curves(curves), plotPath);
             if (lossPlane is not null && planePlotPath is not null) ConnectivityPlots.Save(ConnectivityPlots.Plane(lossPlane), planePlotPath);
+            if (htmlPath is not null)
+            {
+                var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
+                var section = WeightSpace.Reports.Html.Sections.ConnectivitySection.Build(curves.Select(c => (c.Key, c.Value)).ToList(), alignment, "lmc",
+                    "Linear mode connectivity", $"Loss and accuracy of (1−α)·{Path.GetFileName(storeA.Path)} + α·{Path.GetFileName(storeB.Path)} on {test.Count:N0} samples of {dataPath}.",
+                    context.CommandLine, findings);
+                if (lossPlane is not null && planePlotPath is null)
+                    section.Notes.Add("The loss plane was computed; pass --plane-plot to draw it.");
+                ReportOutput.Write(context, htmlPath, "WeightSpace lmc", $"{storeA.Path} ↔ {storeB.Path}", [section], findings);
+            }
             if (pr.GetValue(json)) WriteJson(context, curves, alignment, lossPlane, test.Count);
             else WriteTable(context.Console, curves, alignment, lossPlane, test.Count);
             return WeightSpaceCommandLine.Ok;

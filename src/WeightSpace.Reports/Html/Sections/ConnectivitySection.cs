@@ -21,7 +21,7 @@ public static class ConnectivitySection
     {
         var section = new ReportSection(id, title) { Description = description, CommandLine = commandLine };
         var palette = new ScottPlot.Palettes.Category10();
-        foreach (var (metric, pick, label) in new (string, Func<ConnectivityCurve, double[]>, string)[]
+        foreach (var (metric, pick, label) in curves.Count == 0 ? [] : new (string, Func<ConnectivityCurve, double[]>, string)[]
                  { ("loss", c => c.Loss, "test loss (cross-entropy)"), ("accuracy", c => c.Accuracy, "test accuracy") })
         {
             var plot = ReportPlots.Create($"Test {metric} along θ(α) = (1−α)θ_A + αθ_B", "α", label);
@@ -36,10 +36,7 @@ public static class ConnectivitySection
             plot.ShowLegend(metric == "loss" ? ScottPlot.Alignment.UpperRight : ScottPlot.Alignment.LowerRight);
             section.Figures.Add(new ReportFigure(metric, $"Test {metric} of the interpolated networks; a bump above the straight line between the endpoints is a barrier.", ReportPlots.ToSvg(plot)));
         }
-        var table = new ReportTable("barriers", "Barriers", "curve", "loss barrier", "loss barrier at α=0.5", "accuracy barrier", "accuracy barrier at α=0.5", "loss at A", "loss at B");
-        foreach (var (label, c) in curves)
-            table.AddRow(label, c.BarrierLoss, c.BarrierLossMidpoint, c.BarrierAccuracy, c.BarrierAccuracyMidpoint, c.Loss[0], c.Loss[^1]);
-        section.Tables.Add(table);
+        if (curves.Count > 0) section.Tables.Add(BarrierTable(curves));
         if (alignment is not null)
         {
             var groups = new ReportTable("groups", "Permutation groups (weight matching)", "group", "size", "objective before", "objective after", "distance before", "distance after", "units kept in place");
@@ -58,5 +55,13 @@ public static class ConnectivitySection
                 best.Curve.BarrierLoss < naive.BarrierLoss ? FindingLevel.Good : FindingLevel.Warning, id));
         }
         return section;
+    }
+
+    private static ReportTable BarrierTable(IReadOnlyList<(string Label, ConnectivityCurve Curve)> curves)
+    {
+        var table = new ReportTable("barriers", "Barriers", "curve", "loss barrier", "loss barrier at α=0.5", "accuracy barrier", "accuracy barrier at α=0.5", "loss at A", "loss at B");
+        foreach (var (label, c) in curves)
+            table.AddRow(label, c.BarrierLoss, c.BarrierLossMidpoint, c.BarrierAccuracy, c.BarrierAccuracyMidpoint, c.Loss[0], c.Loss[^1]);
+        return table;
     }
 }
