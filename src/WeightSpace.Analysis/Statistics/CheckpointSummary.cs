@@ -40,15 +40,22 @@ public sealed record CheckpointSummary(string Path, CheckpointFormat Format, lon
         var stats = new TensorStatistics?[selected.Length];
         if (options.WithStatistics)
         {
+            // Large tensors one at a time, each split across the threads (one mapping shared by all cores, a resident
+            // set of one tensor); small tensors several at once, where per-tensor overhead dominates.
+            const long LargeElements = 1 << 20;
+            int threads = Math.Max(1, options.MaxParallelism);
             long scanned = 0;
-            Parallel.For(0, selected.Length,
-                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxParallelism), CancellationToken = cancellationToken },
-                i =>
-                {
-                    using var buffer = store.Read(selected[i].Name);
-                    stats[i] = TensorStatistics.Compute(buffer);
-                    progress?.Report(Interlocked.Add(ref scanned, selected[i].ByteCount));
-                });
+            void Scan(int i, int parallelism)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var buffer = store.Read(selected[i].Name);
+                stats[i] = TensorStatistics.Compute(buffer, parallelism);
+                progress?.Report(Interlocked.Add(ref scanned, selected[i].ByteCount));
+            }
+            for (int i = 0; i < selected.Length; i++)
+                if (selected[i].ElementCount >= LargeElements) Scan(i, threads);
+            var small = Enumerable.Range(0, selected.Length).Where(i => selected[i].ElementCount < LargeElements).ToArray();
+            Parallel.ForEach(small, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, i => Scan(i, 1));
         }
         var tensors = selected.Select((t, i) => new TensorSummary(t, stats[i])).ToArray();
         return new CheckpointSummary(store.Path, store.Format,

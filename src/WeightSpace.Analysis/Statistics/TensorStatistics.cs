@@ -18,42 +18,62 @@ public sealed record TensorStatistics(
     private const int ChunkElements = 1 << 14;
 
     /// <summary>Computes the statistics of <paramref name="tensor"/> in one streaming pass over its bytes.</summary>
-    public static TensorStatistics Compute(TensorBuffer tensor)
+    /// <param name="tensor">The tensor's bytes.</param>
+    /// <param name="maxParallelism">Threads that scan disjoint ranges of the tensor at once (results are identical
+    /// for every value up to float64 rounding of the combination).</param>
+    public static TensorStatistics Compute(TensorBuffer tensor, int maxParallelism = 1)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var acc = new Accumulator();
         long n = tensor.Info.ElementCount;
+        long chunks = (n + ChunkElements - 1) / ChunkElements;
+        int parts = (int)Math.Clamp(Math.Min(maxParallelism, chunks / 8), 1, 64);
+        if (parts == 1) return ComputeRange(tensor, 0, n).ToStatistics();
+        // Contiguous ranges of whole chunks, combined in order: both cores read one mapping, and the result does not
+        // depend on thread timing.
+        var partial = new Accumulator[parts];
+        long perPart = (chunks + parts - 1) / parts * ChunkElements;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+        {
+            long start = p * perPart;
+            partial[p] = ComputeRange(tensor, start, Math.Min(n, start + perPart));
+        });
+        var total = new Accumulator();
+        foreach (var part in partial) total.Combine(part);
+        return total.ToStatistics();
+    }
+
+    private static Accumulator ComputeRange(TensorBuffer tensor, long begin, long end)
+    {
+        var acc = new Accumulator();
         if (tensor.Info.DType == DType.F32)
         {
             // The common case reads straight from the mapped bytes: no conversion copy.
-            for (long start = 0; start < n; start += ChunkElements)
+            for (long start = begin; start < end; start += ChunkElements)
             {
-                int count = (int)Math.Min(ChunkElements, n - start);
+                int count = (int)Math.Min(ChunkElements, end - start);
                 acc.Add(MemoryMarshal.Cast<byte, float>(tensor.GetBytes(start * 4, count * 4)));
             }
+            return acc;
         }
-        else
+        // Every dtype but F64 and I64 is exact in float32; those two are widened straight to double.
+        bool wide = tensor.Info.DType is DType.F64 or DType.I64;
+        float[]? f = wide ? null : ArrayPool<float>.Shared.Rent(ChunkElements);
+        double[]? d = wide ? ArrayPool<double>.Shared.Rent(ChunkElements) : null;
+        try
         {
-            // Every dtype but F64 and I64 is exact in float32; those two are widened straight to double.
-            bool wide = tensor.Info.DType is DType.F64 or DType.I64;
-            float[]? f = wide ? null : ArrayPool<float>.Shared.Rent(ChunkElements);
-            double[]? d = wide ? ArrayPool<double>.Shared.Rent(ChunkElements) : null;
-            try
+            for (long start = begin; start < end; start += ChunkElements)
             {
-                for (long start = 0; start < n; start += ChunkElements)
-                {
-                    int count = (int)Math.Min(ChunkElements, n - start);
-                    if (wide) { tensor.CopyTo(start, d.AsSpan(0, count)); acc.Add(d.AsSpan(0, count)); }
-                    else { tensor.CopyTo(start, f.AsSpan(0, count)); acc.Add(f.AsSpan(0, count)); }
-                }
-            }
-            finally
-            {
-                if (f is not null) ArrayPool<float>.Shared.Return(f);
-                if (d is not null) ArrayPool<double>.Shared.Return(d);
+                int count = (int)Math.Min(ChunkElements, end - start);
+                if (wide) { tensor.CopyTo(start, d.AsSpan(0, count)); acc.Add(d.AsSpan(0, count)); }
+                else { tensor.CopyTo(start, f.AsSpan(0, count)); acc.Add(f.AsSpan(0, count)); }
             }
         }
-        return acc.ToStatistics();
+        finally
+        {
+            if (f is not null) ArrayPool<float>.Shared.Return(f);
+            if (d is not null) ArrayPool<double>.Shared.Return(d);
+        }
+        return acc;
     }
 
     /// <summary>Statistics of values already in memory (same definitions as <see cref="Compute(TensorBuffer)"/>).</summary>
@@ -173,6 +193,27 @@ public sealed record TensorStatistics(
                 double delta = meanB - _mean;
                 _mean += delta * n / total;
                 _m2 += m2B + delta * delta * ((double)_count * n / total);
+            }
+            _count = total;
+        }
+
+        /// <summary>Appends the totals of a later, disjoint range.</summary>
+        public void Combine(in Accumulator other)
+        {
+            if (other._count == 0) return;
+            _nan += other._nan;
+            _inf += other._inf;
+            _sum += other._sum;
+            _sumSquares += other._sumSquares;
+            _min = Math.Min(_min, other._min);
+            _max = Math.Max(_max, other._max);
+            long total = _count + other._count;
+            if (_poisoned || other._poisoned) { _poisoned = true; _mean = double.NaN; _m2 = double.NaN; }
+            else
+            {
+                double delta = other._mean - _mean;
+                _mean += delta * other._count / total;
+                _m2 += other._m2 + delta * delta * ((double)_count * other._count / total);
             }
             _count = total;
         }

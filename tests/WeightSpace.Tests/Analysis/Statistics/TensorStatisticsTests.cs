@@ -132,4 +132,37 @@ public sealed class TensorStatisticsTests
         Assert.Equal(7, s.Max);
         Assert.Equal(Math.Sqrt(values.Sum(v => v * v)), s.L2, 12);
     }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(7)]
+    public void Compute_SplitAcrossThreads_EqualsSingleThread(int threads)
+    {
+        var rng = new Random(3);
+        var values = new float[1_000_003];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() * 2 - 0.7);
+        values[777_777] = float.NaN;
+        values[12] = float.PositiveInfinity;
+        using var store = new InMemoryTensorStore().Add("t", values, values.Length);
+        using var buffer = store.Read("t");
+        var one = TensorStatistics.Compute(buffer, 1);
+        var many = TensorStatistics.Compute(buffer, threads);
+        Assert.Equal(one.Count, many.Count);
+        Assert.Equal(1, many.NaNCount);
+        Assert.Equal(1, many.InfinityCount);
+        Assert.Equal(one.Min, many.Min);
+        Assert.Equal(one.Max, many.Max);
+        Assert.True(double.IsNaN(many.Sum) && double.IsNaN(many.Std));
+
+        values[777_777] = 0.5f; values[12] = 0.25f;
+        using var clean = new InMemoryTensorStore().Add("t", values, values.Length);
+        using var cleanBuffer = clean.Read("t");
+        var a = TensorStatistics.Compute(cleanBuffer, 1);
+        var b = TensorStatistics.Compute(cleanBuffer, threads);
+        Assert.Equal(a.Sum, b.Sum, 1e-9 * Math.Abs(a.Sum));
+        Assert.Equal(a.Std, b.Std, 1e-12);
+        Assert.Equal(a.Mean, b.Mean, 1e-14);
+        Assert.Equal(a.L2, b.L2, 1e-9 * a.L2);
+    }
 }
