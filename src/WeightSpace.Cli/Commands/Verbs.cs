@@ -9,6 +9,9 @@ internal static class Verbs
     [
         InspectCommand.Create(context),
         ConvertCommand.Create(context),
+        MergeCommand.Create(context),
+        DiffCommand.Create(context),
+        TaskVecCommand.Create(context),
         DemoCommand.Create(context),
     ];
 }
