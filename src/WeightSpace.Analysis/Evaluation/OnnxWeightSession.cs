@@ -50,9 +50,12 @@ public sealed class OnnxWeightSession : IDisposable
     public int Replaced { get; }
 
     /// <summary>Runs the graph on deterministic inputs: float inputs filled with a fixed pseudo-random sequence in [−1, 1)
-    /// from <paramref name="seed"/>, 64-bit integer inputs named <c>sr</c> set to 16000 (others 0); dynamic dimensions are 1.</summary>
+    /// from <paramref name="seed"/>, 64-bit integer inputs named <c>sr</c> set to 16000 (others 0); dynamic dimensions are 1
+    /// unless <paramref name="shapes"/> gives the input's shape.</summary>
+    /// <param name="seed">Seed of the input values.</param>
+    /// <param name="shapes">Shapes of inputs with dynamic dimensions (e.g. Silero VAD's <c>input</c>: [1, 512]).</param>
     /// <returns>The first output, flattened.</returns>
-    public float[] RunOnProbe(int seed)
+    public float[] RunOnProbe(int seed, IReadOnlyDictionary<string, long[]>? shapes = null)
     {
         var rng = new Random(seed);
         var inputs = new List<OrtValue>();
@@ -60,7 +63,7 @@ public sealed class OnnxWeightSession : IDisposable
         {
             foreach (var (name, meta) in _session.InputMetadata)
             {
-                long[] shape = meta.Dimensions.Select(d => d < 0 ? 1L : d).ToArray();
+                long[] shape = shapes is not null && shapes.TryGetValue(name, out var given) ? given : meta.Dimensions.Select(d => d < 0 ? 1L : d).ToArray();
                 long count = shape.Aggregate(1L, (a, b) => a * b);
                 if (meta.ElementType == typeof(long))
                     inputs.Add(OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(name == "sr" ? 16000L : 0L, (int)count).ToArray(), shape));
