@@ -18,7 +18,29 @@ internal sealed class MagnitudeSelection
 
     public void AddHigh(ReadOnlySpan<float> values)
     {
-        foreach (float x in values) _high[Key(x) >> 16]++;
+        // Four interleaved counter tables: neighbouring entries of real tensors fall into the same few bins, and one table
+        // would serialise on store-to-load forwarding of the same counter (measured ~2.5× slower on 32M entries).
+        const int block = 1 << 28;   // uint counters cannot overflow within a block
+        var tables = new uint[4 * (1 << 15)];
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        for (int start = 0; start < bits.Length; start += block)
+        {
+            var part = bits.Slice(start, Math.Min(block, bits.Length - start));
+            int i = 0;
+            for (; i <= part.Length - 4; i += 4)
+            {
+                tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
+                tables[(1 << 15) + (int)((part[i + 1] & 0x7FFF_FFFFu) >> 16)]++;
+                tables[(2 << 15) + (int)((part[i + 2] & 0x7FFF_FFFFu) >> 16)]++;
+                tables[(3 << 15) + (int)((part[i + 3] & 0x7FFF_FFFFu) >> 16)]++;
+            }
+            for (; i < part.Length; i++) tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
+            for (int b = 0; b < _high.Length; b++)
+            {
+                _high[b] += (long)tables[b] + tables[(1 << 15) + b] + tables[(2 << 15) + b] + tables[(3 << 15) + b];
+            }
+            Array.Clear(tables);
+        }
         _count += values.Length;
     }
 
@@ -37,9 +59,23 @@ internal sealed class MagnitudeSelection
     public void AddLow(ReadOnlySpan<float> values)
     {
         uint bin = (uint)_bin;
-        foreach (float x in values)
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var high = new Vector<uint>(0x7FFF_0000u);
+        var target = new Vector<uint>(bin << 16);
+        int i = 0;
+        // Few entries fall into the chosen bin: test a vector at a time and count only inside vectors that hold one.
+        for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
         {
-            uint key = Key(x);
+            if (!Vector.EqualsAny(new Vector<uint>(bits[i..]) & high, target)) continue;
+            for (int j = i; j < i + Vector<uint>.Count; j++)
+            {
+                uint key = bits[j] & 0x7FFF_FFFFu;
+                if (key >> 16 == bin) _low[key & 0xFFFF]++;
+            }
+        }
+        for (; i < bits.Length; i++)
+        {
+            uint key = bits[i] & 0x7FFF_FFFFu;
             if (key >> 16 == bin) _low[key & 0xFFFF]++;
         }
     }
