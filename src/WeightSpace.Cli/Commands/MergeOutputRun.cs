@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using WeightSpace.Analysis.Merging;
@@ -46,6 +47,18 @@ internal static class MergeOutputRun
 
     public static int Write(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb)
     {
+        // Ctrl+C or SIGTERM stop the run between tensors, so MergeDirectory deletes its staging directory and nothing
+        // half-written is left; the process then exits 130 through Guard.
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+        try { return WriteCore(context, plan, output, options, json, verb, cts.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    private static int WriteCore(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, CancellationToken ct)
+    {
         var watch = Stopwatch.StartNew();
         IReadOnlyList<string> files;
         long total = plan.Outputs.Sum(o => o.ByteCount);
@@ -62,13 +75,13 @@ internal static class MergeOutputRun
                         task.Value = p.BytesDone;
                         task.Description = $"{verb} {p.TensorsDone}/{p.TensorCount} tensors";
                     });
-                    files = MergeDirectory.Write(plan, output, options, progress);
+                    files = MergeDirectory.Write(plan, output, options, progress, ct);
                     task.Value = task.MaxValue;
                 });
         }
         else
         {
-            files = MergeDirectory.Write(plan, output, options);
+            files = MergeDirectory.Write(plan, output, options, ct: ct);
         }
         double seconds = watch.Elapsed.TotalSeconds;
         if (json)
