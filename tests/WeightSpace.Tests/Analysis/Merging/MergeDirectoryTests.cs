@@ -53,7 +53,7 @@ public sealed class MergeDirectoryTests
     public void Write_Completed_WritesMeanOfModels()
     {
         string dir = SharedData.TempFolder();
-        var files = MergeDirectory.Write(Plan(), Path.Combine(dir, "out"), new MergeDirectoryOptions { Metadata = new Dictionary<string, string> { ["k"] = "v" } });
+        var files = MergeDirectory.Write(Plan(), Path.Combine(dir, "out"), new MergeDirectoryOptions { Metadata = new Dictionary<string, string> { ["k"] = "v" } }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(["model.safetensors"], files);
         using var store = WeightSpace.Formats.Checkpoint.Open(Path.Combine(dir, "out"));
         Assert.Equal([2f, 2f, 2f, 2f], store.ReadSingle("layers.3.w"));   // (a + b) / 2, normalised linear
