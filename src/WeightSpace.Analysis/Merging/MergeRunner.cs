@@ -29,6 +29,7 @@ public static class MergeRunner
         ArgumentOutOfRangeException.ThrowIfLessThan(maxParallelism, 1);
         float[]? thresholds = ModelWideThresholds(plan, ct);
         var budget = new MemoryBudget(Math.Max(1, plan.PeakWorkingElements * sizeof(float)));
+        using var pool = new NativeBufferPool(Math.Max(1, plan.PeakWorkingElements * sizeof(float)));
         var sinkGate = new object();
         long totalBytes = plan.Outputs.Sum(o => o.ByteCount), bytesDone = 0;
         int next = -1, done = 0;
@@ -44,7 +45,7 @@ public static class MergeRunner
                 var tensor = plan.Tensors[index];
                 long bytes = tensor.WorkingElements * sizeof(float);
                 budget.Acquire(bytes, failed.Token);
-                try { Process(plan.Method, tensor, sink, sinkGate, thresholds); }
+                try { Process(plan.Method, tensor, sink, sinkGate, thresholds, pool); }
                 finally { budget.Release(bytes); }
                 int count = Interlocked.Increment(ref done);
                 long written = Interlocked.Add(ref bytesDone, tensor.Output.ByteCount);
@@ -67,7 +68,7 @@ public static class MergeRunner
         }
     }
 
-    private static void Process(IMergeMethod method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds)
+    private static void Process(IMergeMethod method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds, NativeBufferPool pool)
     {
         if (tensor.IsCopy)
         {
@@ -80,17 +81,27 @@ public static class MergeRunner
         var owned = new List<NativeBuffer>();
         try
         {
-            NativeBuffer Load(TensorSource s)
+            var sources = (tensor.Base is null ? tensor.Models : tensor.Models.Prepend(tensor.Base)).ToArray();
+            var buffers = new NativeBuffer[sources.Length];
+            for (int i = 0; i < sources.Length; i++) owned.Add(buffers[i] = pool.Rent(n));
+            // One input view at a time (its mapped pages count towards RSS until it is disposed), but a large one is
+            // converted in parallel chunks: under the memory bound a large tensor runs alone, leaving other cores idle.
+            const int chunk = 1 << 22;
+            for (int i = 0; i < sources.Length; i++)
             {
-                var buffer = new NativeBuffer(n);
-                owned.Add(buffer);
-                using var data = s.Store.Read(s.TensorName);
-                data.CopyTo(buffer.GetSpan());
-                return buffer;
+                using var data = sources[i].Store.Read(sources[i].TensorName);
+                var target = buffers[i].Memory;
+                if (n < 2 * chunk) { data.CopyTo(target.Span); continue; }
+                Parallel.For(0, (n + chunk - 1) / chunk, c =>
+                {
+                    int start = c * chunk, length = Math.Min(chunk, n - start);
+                    data.CopyTo(start, target.Span.Slice(start, length));
+                });
             }
-            Memory<float> baseValues = tensor.Base is null ? Memory<float>.Empty : Load(tensor.Base).Memory;
-            var models = tensor.Models.Select(m => Load(m).Memory).ToArray();
-            var output = new NativeBuffer(n);
+            int first = tensor.Base is null ? 0 : 1;
+            Memory<float> baseValues = tensor.Base is null ? Memory<float>.Empty : buffers[0].Memory;
+            var models = buffers[first..].Select(b => b.Memory).ToArray();
+            var output = pool.Rent(n);
             owned.Add(output);
             var inputs = new MergeInputs(tensor.Output, n == 0 ? Memory<float>.Empty : baseValues, models, tensor.Parameters, tensor.Seed, thresholds);
             if (n > 0)

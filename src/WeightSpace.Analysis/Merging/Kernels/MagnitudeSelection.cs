@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace WeightSpace.Analysis.Merging.Kernels;
 
 /// <summary>Exact k-th largest |x| in two linear passes, by histogramming the float bit pattern: for non-negative
@@ -15,7 +18,29 @@ internal sealed class MagnitudeSelection
 
     public void AddHigh(ReadOnlySpan<float> values)
     {
-        foreach (float x in values) _high[Key(x) >> 16]++;
+        // Four interleaved counter tables: neighbouring entries of real tensors fall into the same few bins, and one table
+        // would serialise on store-to-load forwarding of the same counter (measured ~2.5× slower on 32M entries).
+        const int block = 1 << 28;   // uint counters cannot overflow within a block
+        var tables = new uint[4 * (1 << 15)];
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        for (int start = 0; start < bits.Length; start += block)
+        {
+            var part = bits.Slice(start, Math.Min(block, bits.Length - start));
+            int i = 0;
+            for (; i <= part.Length - 4; i += 4)
+            {
+                tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
+                tables[(1 << 15) + (int)((part[i + 1] & 0x7FFF_FFFFu) >> 16)]++;
+                tables[(2 << 15) + (int)((part[i + 2] & 0x7FFF_FFFFu) >> 16)]++;
+                tables[(3 << 15) + (int)((part[i + 3] & 0x7FFF_FFFFu) >> 16)]++;
+            }
+            for (; i < part.Length; i++) tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
+            for (int b = 0; b < _high.Length; b++)
+            {
+                _high[b] += (long)tables[b] + tables[(1 << 15) + b] + tables[(2 << 15) + b] + tables[(3 << 15) + b];
+            }
+            Array.Clear(tables);
+        }
         _count += values.Length;
     }
 
@@ -34,9 +59,23 @@ internal sealed class MagnitudeSelection
     public void AddLow(ReadOnlySpan<float> values)
     {
         uint bin = (uint)_bin;
-        foreach (float x in values)
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var high = new Vector<uint>(0x7FFF_0000u);
+        var target = new Vector<uint>(bin << 16);
+        int i = 0;
+        // Few entries fall into the chosen bin: test a vector at a time and count only inside vectors that hold one.
+        for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
         {
-            uint key = Key(x);
+            if (!Vector.EqualsAny(new Vector<uint>(bits[i..]) & high, target)) continue;
+            for (int j = i; j < i + Vector<uint>.Count; j++)
+            {
+                uint key = bits[j] & 0x7FFF_FFFFu;
+                if (key >> 16 == bin) _low[key & 0xFFFF]++;
+            }
+        }
+        for (; i < bits.Length; i++)
+        {
+            uint key = bits[i] & 0x7FFF_FFFFu;
             if (key >> 16 == bin) _low[key & 0xFFFF]++;
         }
     }
@@ -44,11 +83,18 @@ internal sealed class MagnitudeSelection
     /// <summary>The k-th largest magnitude and how many entries equal to it belong to the top k.</summary>
     public (float Threshold, long TiesInTopK) Finish()
     {
+        var (threshold, ties, _) = FinishWithCount();
+        return (threshold, ties);
+    }
+
+    /// <summary>As <see cref="Finish"/>, plus how many entries have exactly the threshold's magnitude.</summary>
+    private (float Threshold, long TiesInTopK, long EqualCount) FinishWithCount()
+    {
         long cum = 0;
         for (int l = _low.Length - 1; l >= 0; l--)
         {
             if (cum + _low[l] >= _remaining)
-                return (BitConverter.UInt32BitsToSingle(((uint)_bin << 16) | (uint)l), _remaining - cum);
+                return (BitConverter.UInt32BitsToSingle(((uint)_bin << 16) | (uint)l), _remaining - cum, _low[l]);
             cum += _low[l];
         }
         throw new InvalidOperationException("AddLow saw fewer values than AddHigh.");
@@ -59,24 +105,51 @@ internal sealed class MagnitudeSelection
     {
         if (k >= values.Length) return;
         if (k <= 0) { values.Clear(); return; }
-        var (threshold, ties) = KthLargest(values, k);
+        var selection = new MagnitudeSelection();
+        selection.AddHigh(values);
+        selection.ChooseBin(k);
+        selection.AddLow(values);
+        var (threshold, ties, equal) = selection.FinishWithCount();
         uint t = Key(threshold);
-        int lastTie = LastTieIndex(values, t, ties);
-        // Selects, not branches: whether an entry survives is close to random, which a branch predictor cannot learn.
-        for (int i = 0; i < values.Length; i++)
+        // Keep |x| > t everywhere, and |x| = t up to the ties-th such entry in index order: one vector pass each side of it.
+        int lastTie = ties == equal ? values.Length - 1 : LastTieIndex(values, t, ties);
+        Keep(values[..(lastTie + 1)], t);
+        if (t < uint.MaxValue) Keep(values[(lastTie + 1)..], t + 1);
+    }
+
+    /// <summary>Zeroes every entry whose magnitude key is below <paramref name="t"/>.</summary>
+    private static void Keep(Span<float> values, uint t)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var magnitude = new Vector<uint>(0x7FFF_FFFFu);
+        var threshold = new Vector<uint>(t);
+        int i = 0;
+        for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
         {
-            uint key = Key(values[i]);
-            bool keep = key > t | (key == t & i <= lastTie);
-            values[i] = keep ? values[i] : 0f;
+            var v = new Vector<uint>(bits[i..]);
+            (v & Vector.GreaterThanOrEqual(v & magnitude, threshold)).CopyTo(bits[i..]);
         }
+        for (; i < bits.Length; i++)
+            if ((bits[i] & 0x7FFF_FFFFu) < t) bits[i] = 0;
     }
 
     /// <summary>Index of the <paramref name="ties"/>-th entry whose key equals <paramref name="t"/>, or −1 if none is kept.</summary>
     private static int LastTieIndex(ReadOnlySpan<float> values, uint t, long ties)
     {
         if (ties <= 0) return -1;
-        for (int i = 0; i < values.Length; i++)
-            if (Key(values[i]) == t && --ties == 0) return i;
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var magnitude = new Vector<uint>(0x7FFF_FFFFu);
+        var threshold = new Vector<uint>(t);
+        int i = 0;
+        // Count equal keys a vector at a time (each match is all ones, i.e. −1 as int); step into the vector that reaches the count.
+        for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+        {
+            int equal = -Vector.Sum(Vector.AsVectorInt32(Vector.Equals(new Vector<uint>(bits[i..]) & magnitude, threshold)));
+            if (equal >= ties) break;
+            ties -= equal;
+        }
+        for (; i < bits.Length; i++)
+            if ((bits[i] & 0x7FFF_FFFFu) == t && --ties == 0) return i;
         return values.Length - 1;
     }
 

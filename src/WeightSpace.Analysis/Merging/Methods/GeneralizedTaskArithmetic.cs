@@ -8,6 +8,7 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// optional TIES sign consensus, weighted sum, optional normalisation by the (agreeing) weights, scale by λ, add to θ₀.</summary>
 internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterCheck
 {
+    private const int ParallelThreshold = 1 << 20;
     private readonly Sparsification _sparsification;
     private readonly bool _consensus;
 
@@ -61,12 +62,17 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         var baseValues = inputs.Base.Span;
         int m = inputs.Models.Count, n = inputs.Length;
         bool paper = p.PaperSemantics, rescale = p.Flag("rescale");
-        for (int i = 0; i < m; i++)
+        // Each model's τ and its sparsification are independent (per-model seeds), so large tensors use every core: under
+        // the memory bound a large tensor runs alone, and a serial loop would leave the other cores idle.
+        var captured = inputs;
+        void Prepare(int i)
         {
-            var tau = inputs.Models[i].Span;
-            TensorPrimitives.Subtract(tau, baseValues, tau);
-            Sparsify(tau, i, inputs, paper, rescale);
+            var tau = captured.Models[i].Span;
+            TensorPrimitives.Subtract(tau, captured.Base.Span, tau);
+            Sparsify(tau, i, captured, paper, rescale);
         }
+        if (m > 1 && n >= ParallelThreshold) Parallel.For(0, m, Prepare);
+        else for (int i = 0; i < m; i++) Prepare(i);
         var weights = new float[m];
         for (int i = 0; i < m; i++) weights[i] = (float)p.PerModel("weight", i);
         float lambda = (float)p.Global("lambda");
@@ -89,7 +95,26 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         try
         {
             for (int i = 0; i < m; i++) handles[i] = inputs.Models[i].Pin();
-            Consensus(handles, weights, baseValues, destination, paper, normalize, lambda);
+            if (n < ParallelThreshold) Consensus(handles, weights, baseValues, destination, paper, normalize, lambda, 0);
+            else
+            {
+                // Element-wise, so chunks are independent and the result does not depend on the split.
+                unsafe
+                {
+                    fixed (float* basePtr = baseValues)
+                    fixed (float* dst = destination)
+                    {
+                        nint b = (nint)basePtr, d = (nint)dst;
+                        int chunks = (n + ParallelThreshold - 1) / ParallelThreshold;
+                        Parallel.For(0, chunks, c =>
+                        {
+                            int start = c * ParallelThreshold, length = Math.Min(ParallelThreshold, n - start);
+                            Consensus(handles, weights, new ReadOnlySpan<float>((float*)b + start, length), new Span<float>((float*)d + start, length),
+                                paper, normalize, lambda, start);
+                        });
+                    }
+                }
+            }
         }
         finally
         {
@@ -100,11 +125,11 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
     // Pointers rather than Memory<T>.Span per element, and Vector<float> selects rather than branches: signs of real task
     // vectors are close to random, so a branchy loop mispredicts on every other entry (measured 5× slower).
     private static unsafe void Consensus(System.Buffers.MemoryHandle[] handles, float[] weights, ReadOnlySpan<float> baseValues,
-        Span<float> destination, bool paper, bool normalize, float lambda)
+        Span<float> destination, bool paper, bool normalize, float lambda, int offset)
     {
         int m = handles.Length, n = destination.Length, width = Vector<float>.Count;
         var taus = stackalloc float*[m];
-        for (int i = 0; i < m; i++) taus[i] = (float*)handles[i].Pointer;
+        for (int i = 0; i < m; i++) taus[i] = (float*)handles[i].Pointer + offset;
         var one = Vector<float>.One;
         var lambdaV = new Vector<float>(lambda);
         int j = 0;

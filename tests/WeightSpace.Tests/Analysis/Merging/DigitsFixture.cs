@@ -1,34 +1,15 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Text.Json;
+using WeightSpace.Formats;
 
 namespace WeightSpace.Tests.Analysis.Merging;
 
 /// <summary>The PyTorch-trained digits MLPs of ../shared/data/digits_mlp and the digits test split, for checks against
-/// the generator's expected.json. Loads F32 safetensors with a minimal test-only parser (the library's readers are
-/// developed separately); every offset is checked against the file.</summary>
+/// the generator's expected.json. The accuracy here is a plain-loop forward pass, independent of
+/// <see cref="WeightSpace.Analysis.Evaluation.MlpClassifier"/>.</summary>
 internal static class DigitsFixture
 {
-    public static InMemoryTensorStore Load(string relative)
-    {
-        string path = SharedData.Require(relative);
-        var bytes = File.ReadAllBytes(path);
-        long headerLength = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(bytes));
-        Assert.True(headerLength <= bytes.Length - 8, $"{relative}: header length {headerLength} exceeds the file");
-        using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
-        var store = new InMemoryTensorStore(relative);
-        int dataStart = 8 + (int)headerLength;
-        foreach (var entry in header.RootElement.EnumerateObject())
-        {
-            if (entry.Name == "__metadata__") continue;
-            Assert.Equal("F32", entry.Value.GetProperty("dtype").GetString());
-            var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt32()).ToArray();
-            Assert.True(dataStart + offsets[1] <= bytes.Length && offsets[0] <= offsets[1], $"{relative}: '{entry.Name}' is outside the file");
-            store.Add(new TensorInfo(entry.Name, DType.F32, new Shape(shape)), bytes.AsSpan(dataStart + offsets[0], offsets[1] - offsets[0]));
-        }
-        return store;
-    }
+    /// <summary>Opens a shared-data checkpoint with the library's reader (<see cref="Checkpoint.Open"/>).</summary>
+    public static TensorStore Load(string relative) => Checkpoint.Open(SharedData.Require(relative));
 
     /// <summary>Test split (row index % 5 == 0) as 64 pixels/16 and labels, optionally mirrored or inverted like the generator.</summary>
     public static (float[][] X, int[] Y) TestSet(string transform)

@@ -1,0 +1,114 @@
+using WeightSpace.Formats.Safetensors;
+
+namespace WeightSpace.Analysis.Merging.Output;
+
+/// <summary>Runs a merge into a model directory: safetensors weights (sharded when large) plus the non-weight files of
+/// the source model directories, published all at once.</summary>
+/// <remarks>
+/// Everything is written into a hidden sibling directory (<c>.NAME.partial-RANDOM</c>, same file system) that is renamed
+/// onto the destination only after every tensor is written and flushed. A failure or cancellation deletes it, so an
+/// interrupted run leaves no half-written output directory; a killed process leaves only the hidden sibling.
+/// </remarks>
+public static class MergeDirectory
+{
+    private static readonly string[] ConfigFiles = ["config.json", "generation_config.json", "params.json", "preprocessor_config.json"];
+    private static readonly string[] TokenizerFiles =
+        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "vocab.txt", "merges.txt", "chat_template.json", "chat_template.jinja"];
+    private static readonly string[] TokenizerPatterns = ["tokenizer*", "*.model", "*.tiktoken"];
+    private static readonly string[] WeightExtensions = [".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".data", ".h5", ".msgpack", ".gguf", ".npz"];
+
+    /// <summary>Merges <paramref name="plan"/> into <paramref name="outputDirectory"/>.</summary>
+    /// <param name="plan">A validated plan.</param>
+    /// <param name="outputDirectory">Created; must not exist or be empty unless <see cref="MergeDirectoryOptions.Overwrite"/>.</param>
+    /// <param name="options">Sharding, metadata, files to copy; null for defaults.</param>
+    /// <param name="progress">Notified after each tensor.</param>
+    /// <param name="ct">Cancels between tensors; nothing is left behind.</param>
+    /// <returns>The weight files written, relative to <paramref name="outputDirectory"/>, then the copied files.</returns>
+    /// <exception cref="WeightSpaceException">The output directory exists and is not empty (without Overwrite), or a tensor failed.</exception>
+    /// <exception cref="IOException">Writing or renaming failed.</exception>
+    public static IReadOnlyList<string> Write(MergePlan plan, string outputDirectory, MergeDirectoryOptions? options = null,
+        IProgress<MergeProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
+        options ??= new MergeDirectoryOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ShardSizeBytes);
+        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputDirectory));
+        if (!options.Overwrite && IsNonEmptyDirectory(target))
+            throw new WeightSpaceException($"{outputDirectory}: output directory exists and is not empty (pass --force / Overwrite to replace it)");
+        if (File.Exists(target)) throw new WeightSpaceException($"{outputDirectory}: exists and is a file, not a directory");
+        string parent = Path.GetDirectoryName(target) ?? throw new WeightSpaceException($"{outputDirectory}: has no parent directory");
+        Directory.CreateDirectory(parent);
+        string staging = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            var metadata = new Dictionary<string, string>(options.Metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+            metadata.TryAdd("format", "pt");
+            long total = plan.Outputs.Sum(o => o.ByteCount);
+            bool sharded = total > options.ShardSizeBytes;
+            var writeOptions = new SafetensorsWriteOptions { ShardSizeBytes = sharded ? options.ShardSizeBytes : null, Metadata = metadata };
+            using (var sink = new SafetensorsTensorSink(sharded ? staging : Path.Combine(staging, "model.safetensors"), plan.Outputs, writeOptions))
+            {
+                MergeRunner.Run(plan, sink, options.MaxParallelism, progress, ct);
+                ct.ThrowIfCancellationRequested();
+                sink.Commit();
+            }
+            var written = Directory.EnumerateFiles(staging).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
+            if (options.ConfigFilesFrom is { } configDir) CopyMatching(configDir, staging, ConfigFiles, [], written);
+            if (options.TokenizerFilesFrom is { } tokDir) CopyMatching(tokDir, staging, TokenizerFiles, TokenizerPatterns, written);
+            Publish(staging, target);
+            return written;
+        }
+        catch
+        {
+            TryDelete(staging);
+            throw;
+        }
+    }
+
+    private static bool IsNonEmptyDirectory(string path) => Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any();
+
+    private static void CopyMatching(string from, string to, string[] names, string[] patterns, List<string> written)
+    {
+        if (!Directory.Exists(from)) return;
+        var candidates = names.Select(n => Path.Combine(from, n)).Where(File.Exists)
+            .Concat(patterns.SelectMany(p => Directory.EnumerateFiles(from, p, SearchOption.TopDirectoryOnly)));
+        foreach (string file in candidates.Distinct(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(file);
+            // Weights never come along: a "tokenizer.onnx" or a stray shard must not pose as part of the merge.
+            if (WeightExtensions.Any(e => name.EndsWith(e, StringComparison.OrdinalIgnoreCase)) || name.EndsWith(".index.json", StringComparison.Ordinal)) continue;
+            string dest = Path.Combine(to, name);
+            if (File.Exists(dest)) continue;
+            File.Copy(file, dest);
+            written.Add(name);
+        }
+    }
+
+    // Rename, not copy, so readers see either no directory or the complete one. An existing target (only with
+    // Overwrite, or empty) is first moved aside, then deleted once the new directory is in place.
+    private static void Publish(string staging, string target)
+    {
+        string? aside = null;
+        if (Directory.Exists(target))
+        {
+            aside = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.old-{Guid.NewGuid():N}");
+            Directory.Move(target, aside);
+        }
+        try { Directory.Move(staging, target); }
+        catch
+        {
+            if (aside is not null) Directory.Move(aside, target);
+            throw;
+        }
+        if (aside is not null) TryDelete(aside);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,27 @@
+namespace WeightSpace.Analysis.Merging.Output;
+
+/// <summary>How <see cref="MergeDirectory.Write"/> lays out a merged model directory.</summary>
+public sealed record MergeDirectoryOptions
+{
+    /// <summary>Default shard size: 5 GB (10⁹ bytes), mergekit's <c>--out-shard-size</c> default. Outputs no larger are one file.</summary>
+    public const long DefaultShardSizeBytes = 5_000_000_000;
+
+    /// <summary>Largest shard in bytes; an output no larger is written as one <c>model.safetensors</c>, a larger one as
+    /// <c>model-0000i-of-0000N.safetensors</c> plus <c>model.safetensors.index.json</c>.</summary>
+    public long ShardSizeBytes { get; init; } = DefaultShardSizeBytes;
+
+    /// <summary>Worker threads of <see cref="MergeRunner.Run"/>.</summary>
+    public int MaxParallelism { get; init; } = 2;
+
+    /// <summary>Replace an existing non-empty output directory. Without it such a directory is an error and is left untouched.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Entries of the safetensors <c>__metadata__</c> (e.g. the method and the config text); <c>format: pt</c> is added if absent.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Directory whose model-description files (<c>config.json</c>, <c>generation_config.json</c>, …) are copied, usually the base model's; null copies none.</summary>
+    public string? ConfigFilesFrom { get; init; }
+
+    /// <summary>Directory whose tokenizer and vocabulary files are copied (the plan's tokenizer source, else the base's); null copies none.</summary>
+    public string? TokenizerFilesFrom { get; init; }
+}

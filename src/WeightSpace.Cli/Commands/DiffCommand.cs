@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using WeightSpace.Analysis.TaskVectors;
+using WeightSpace.Formats;
+using WeightSpace.Reports.Merging;
+
+namespace WeightSpace.Cli.Commands;
+
+/// <summary><c>weightspace diff BASE FT… [--json] [--top K] [--skip-mismatched]</c>: the task-vector report.</summary>
+internal static class DiffCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var baseArg = new Argument<string>("base") { Description = "The base model θ₀." };
+        var models = new Argument<string[]>("models") { Description = "Fine-tuned models of the same architecture.", Arity = ArgumentArity.OneOrMore };
+        var json = new Option<bool>("--json") { Description = "Write the full report as one JSON document to stdout." };
+        var top = new Option<int>("--top") { Description = "How many tensors and layer groups to list, largest relative change first.", DefaultValueFactory = _ => 10 };
+        var skip = new Option<bool>("--skip-mismatched") { Description = "Analyse the tensors every model shares with the base instead of failing on mismatches (which are listed first)." };
+        var command = new Command("diff", """
+            What each fine-tune changed relative to a base: per tensor and layer group ‖Δ‖, ‖Δ‖/‖θ₀‖, top-1%/10% share of
+            Σ|Δ|, effective rank and top singular values of 2-D Δ; pairwise cosine and sign agreement between the task
+            vectors; and the layers that changed most. Mismatched names or shapes are listed before any data is read.
+
+            Examples:
+              weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors
+              weightspace diff base/ ft/ --json --top 20 > diff.json
+            """) { baseArg, models, json, top, skip };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            int k = pr.GetValue(top);
+            if (k < 1) throw new UsageException($"--top {k} must be at least 1");
+            var owned = new List<IDisposable>();
+            try
+            {
+                var all = MergeOutputRun.OpenModels(new[] { pr.GetValue(baseArg)! }.Concat(pr.GetValue(models)!).Select(p => (p, p)), owned);
+                var baseStore = all[pr.GetValue(baseArg)!];
+                var fineTuned = pr.GetValue(models)!.Select(m => all[m]).ToList();
+                var mismatches = ModelCompatibility.Check(baseStore, fineTuned);
+                if (mismatches.Count > 0 && !pr.GetValue(skip))
+                    throw new Analysis.Merging.ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
+                var options = new TaskVectorOptions { SkipMismatched = pr.GetValue(skip) };
+                var report = TaskVectorAnalysis.Analyze(baseStore, fineTuned, options);
+                if (pr.GetValue(json))
+                {
+                    context.Out.Flush();
+                    using var stdout = new StreamWriterStream(context.Out);
+                    TaskVectorReportJson.Write(stdout, report, options.TopFractions, mismatches, k);
+                }
+                else
+                {
+                    WriteText(context.Console, report, options, mismatches, k);
+                }
+                return WeightSpaceCommandLine.Ok;
+            }
+            finally
+            {
+                foreach (var d in owned) d.Dispose();
+            }
+        }));
+        return command;
+    }
+
+    private static void WriteText(IAnsiConsole console, TaskVectorReport report, TaskVectorOptions options, IReadOnlyList<TensorMismatch> mismatches, int k)
+    {
+        if (mismatches.Count > 0)
+        {
+            console.MarkupLine($"[yellow]{mismatches.Count} mismatch(es), left out:[/]");
+            foreach (var m in mismatches) console.WriteLine($"  {m}");
+        }
+        var labels = report.Models.Select((m, i) => $"M{i + 1}").ToArray();
+        for (int i = 0; i < labels.Length; i++) console.WriteLine($"{labels[i]} = {report.Models[i]}");
+        console.WriteLine($"base = {report.BaseModel}");
+
+        var whole = new Table().Border(TableBorder.Simple).Title("whole model");
+        whole.AddColumn("model");
+        whole.AddColumn(new TableColumn("‖Δ‖").RightAligned());
+        whole.AddColumn(new TableColumn("‖Δ‖/‖θ₀‖").RightAligned());
+        foreach (double f in options.TopFractions) whole.AddColumn(new TableColumn($"top {Pct(f)} mass").RightAligned());
+        for (int i = 0; i < labels.Length; i++)
+        {
+            var m = report.Whole.Models[i];
+            whole.AddRow([labels[i], G(m.Norm), G(m.RelativeChange), .. m.TopMassFractions.Select(G)]);
+        }
+        console.Write(whole);
+        if (labels.Length > 1)
+        {
+            console.Write(Matrix("cosine between task vectors (whole model)", labels, report.Whole.Cosine));
+            console.Write(Matrix("sign agreement (share of entries, whole model)", labels, report.Whole.SignAgreement));
+        }
+
+        var ranking = new Table().Border(TableBorder.Simple).Title($"layers that changed most (top {k} of {report.Groups.Count})");
+        ranking.AddColumn("group");
+        ranking.AddColumn(new TableColumn("mean ‖Δ‖/‖θ₀‖").RightAligned());
+        foreach (var l in labels) ranking.AddColumn(new TableColumn($"{l} ‖Δ‖/‖θ₀‖").RightAligned());
+        if (labels.Length > 1) ranking.AddColumn(new TableColumn("cos(M1,M2)").RightAligned());
+        foreach (var g in report.LayerRanking.Take(k))
+        {
+            var row = new List<string> { Markup.Escape(g.Name), G(g.MeanRelativeChange) };
+            row.AddRange(g.Models.Select(m => G(m.RelativeChange)));
+            if (labels.Length > 1) row.Add(G(g.Cosine[0][1]));
+            ranking.AddRow(row.ToArray());
+        }
+        console.Write(ranking);
+
+        var tensors = new Table().Border(TableBorder.Simple).Title($"tensors (top {k} of {report.Tensors.Count} by mean ‖Δ‖/‖θ₀‖)");
+        tensors.AddColumn("tensor");
+        tensors.AddColumn("model");
+        tensors.AddColumn(new TableColumn("‖Δ‖").RightAligned());
+        tensors.AddColumn(new TableColumn("‖Δ‖/‖θ₀‖").RightAligned());
+        foreach (double f in options.TopFractions) tensors.AddColumn(new TableColumn($"top {Pct(f)}").RightAligned());
+        tensors.AddColumn(new TableColumn("eff. rank").RightAligned());
+        tensors.AddColumn("top σ of Δ");
+        foreach (var t in report.Tensors.OrderByDescending(t => t.MeanRelativeChange).ThenBy(t => t.Name, StringComparer.Ordinal).Take(k))
+        {
+            for (int i = 0; i < labels.Length; i++)
+            {
+                var m = t.Models[i];
+                tensors.AddRow([i == 0 ? Markup.Escape(t.Name) : "", labels[i], G(m.Norm), G(m.RelativeChange), .. m.TopMassFractions.Select(G),
+                    m.EffectiveRank is double r ? G(r) : "", string.Join(" ", m.TopSingularValues.Take(4).Select(G))]);
+            }
+        }
+        console.Write(tensors);
+    }
+
+    private static Table Matrix(string title, string[] labels, double[][] values)
+    {
+        var table = new Table().Border(TableBorder.Simple).Title(title);
+        table.AddColumn("");
+        foreach (var l in labels) table.AddColumn(new TableColumn(l).RightAligned());
+        for (int i = 0; i < labels.Length; i++) table.AddRow([labels[i], .. values[i].Select(G)]);
+        return table;
+    }
+
+    private static string Pct(double f) => (f * 100).ToString("G3", CultureInfo.InvariantCulture) + "%";
+
+    private static string G(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,275 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text;
+using Spectre.Console;
+using WeightSpace.Analysis.Merging.Config;
+using WeightSpace.Analysis.Merging.Output;
+using WeightSpace.Analysis.Merging;
+using WeightSpace.Formats;
+
+namespace WeightSpace.Cli.Commands;
+
+/// <summary><c>weightspace merge CONFIG.yml -o OUTDIR</c>, or the one-liner <c>weightspace merge --method M --base B --models A C … -o OUTDIR</c>.</summary>
+/// <remarks>The one-liner is turned into the equivalent mergekit YAML and parsed like a config file, so both paths
+/// validate and plan identically; that YAML is what the output's <c>__metadata__</c> records.</remarks>
+internal static class MergeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var config = new Argument<string?>("config") { Description = "A mergekit YAML config. Omit it to use --method/--base/--models.", Arity = ArgumentArity.ZeroOrOne };
+        var output = new Option<string>("--output", "-o") { Description = "Output model directory (created; must be absent or empty unless --force).", Required = true };
+        var method = new Option<string?>("--method") { Description = "One-liner: merge method (linear, task_arithmetic, ties, dare_ties, slerp, …)." };
+        var baseModel = new Option<string?>("--base") { Description = "One-liner: the base model θ₀." };
+        var models = new Option<string[]>("--models") { Description = "One-liner: the models to merge.", AllowMultipleArgumentsPerToken = true };
+        var weight = new Option<double[]>("--weight") { Description = "One-liner: per-model weight (one value for all, or one per model; default 1).", AllowMultipleArgumentsPerToken = true };
+        var density = new Option<double[]>("--density") { Description = "One-liner: per-model density (one value or one per model).", AllowMultipleArgumentsPerToken = true };
+        var gamma = new Option<double[]>("--gamma") { Description = "One-liner: per-model breadcrumbs gamma.", AllowMultipleArgumentsPerToken = true };
+        var epsilon = new Option<double[]>("--epsilon") { Description = "One-liner: per-model DELLA epsilon.", AllowMultipleArgumentsPerToken = true };
+        var lambda = new Option<double?>("--lambda") { Description = "One-liner: global lambda (task-arithmetic family)." };
+        var t = new Option<double?>("--t") { Description = "One-liner: slerp interpolation factor t." };
+        var set = new Option<string[]>("--set") { Description = "One-liner: any other global parameter as KEY=VALUE (e.g. semantics=paper, normalize=false).", AllowMultipleArgumentsPerToken = true };
+        var outDType = new Option<string?>("--out-dtype") { Description = "One-liner: output dtype of float tensors (f32, f16, bf16, f64)." };
+        var shardSize = new Option<string?>("--shard-size") { Description = "Largest shard (e.g. 2GB, 500MB); smaller outputs are one model.safetensors. Default 5GB." };
+        var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => 2 };
+        var seed = new Option<ulong?>("--seed") { Description = "Seed of random methods (dare_*, della*); overrides random_seed." };
+        var force = new Option<bool>("--force") { Description = "Replace a non-empty output directory." };
+        var json = new Option<bool>("--json") { Description = "Print a JSON summary (output, method, tensors, bytes, seconds, files)." };
+        var command = new Command("merge", """
+            Merge models with any registered method (mergekit's YAML schema), streaming one tensor at a time, into a
+            directory of safetensors (sharded above --shard-size, with model.safetensors.index.json), with the base model's
+            config.json and tokenizer files. Nothing appears at OUTDIR until every tensor is written.
+            Exit codes: 0 done; 1 bad config, missing model or mismatched tensors (reported before any work);
+            2 bad option value, or OUTDIR exists and is not empty without --force (OUTDIR is left untouched).
+
+            Examples:
+              weightspace merge ties.yml -o merged/
+              weightspace merge --method ties --base base.safetensors --models a.safetensors c.safetensors --density 0.5 --lambda 1 -o merged/
+              weightspace merge --method slerp --base a.safetensors --models b.safetensors --t 0.5 -o merged/ --shard-size 2GB
+            """) { config, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, seed, force, json };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            string outDir = pr.GetValue(output)!;
+            long shard = pr.GetValue(shardSize) is { } s ? ConvertCommand.ParseSize(s) : MergeDirectoryOptions.DefaultShardSizeBytes;
+            int workers = MergeOutputRun.ParseThreads(pr.GetValue(threads));
+            string? configPath = pr.GetValue(config);
+            var oneLiner = new OneLiner(pr.GetValue(method), pr.GetValue(baseModel), pr.GetValue(models) ?? [], pr.GetValue(weight) ?? [],
+                pr.GetValue(density) ?? [], pr.GetValue(gamma) ?? [], pr.GetValue(epsilon) ?? [], pr.GetValue(lambda), pr.GetValue(t),
+                pr.GetValue(set) ?? [], pr.GetValue(outDType));
+            string yaml, configDir;
+            if (configPath is not null)
+            {
+                if (oneLiner.IsUsed) throw new UsageException("give either a CONFIG file or --method/--base/--models options, not both");
+                if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: config file not found");
+                yaml = File.ReadAllText(configPath);
+                configDir = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
+            }
+            else
+            {
+                yaml = oneLiner.ToYaml();
+                configDir = Directory.GetCurrentDirectory();
+            }
+            MergeOutputRun.CheckOutput(outDir, pr.GetValue(force));
+            var parsed = MergeConfig.Parse(yaml);
+            var owned = new List<IDisposable>();
+            try
+            {
+                var stores = MergeOutputRun.OpenModels(parsed.ReferencedModels().Select(r => (r, Resolve(r, configDir))), owned);
+                ulong? seedValue = pr.GetValue(seed);
+                var plan = MergePlan.Create(parsed, stores, seedValue);
+                string anchor = parsed.ReferencedModels()[0];
+                var metadata = new Dictionary<string, string>
+                {
+                    ["format"] = "pt",
+                    ["weightspace.merge_method"] = parsed.MergeMethod,
+                    ["weightspace.merge_config"] = yaml,
+                };
+                if (seedValue is { } sv) metadata["weightspace.seed"] = sv.ToString(CultureInfo.InvariantCulture);
+                var options = new MergeDirectoryOptions
+                {
+                    ShardSizeBytes = shard,
+                    MaxParallelism = workers,
+                    Overwrite = pr.GetValue(force),
+                    Metadata = metadata,
+                    ConfigFilesFrom = MergeOutputRun.ModelDirectory(Resolve(anchor, configDir)),
+                    TokenizerFilesFrom = MergeOutputRun.ModelDirectory(Resolve(plan.TokenizerSource ?? anchor, configDir)),
+                };
+                return MergeOutputRun.Write(context, plan, outDir, options, pr.GetValue(json), "merging");
+            }
+            finally
+            {
+                foreach (var d in owned) d.Dispose();
+            }
+        }));
+        return command;
+    }
+
+    // mergekit resolves local paths against the working directory; a config kept beside its models also works.
+    internal static string Resolve(string reference, string configDir)
+    {
+        if (Path.IsPathRooted(reference) || File.Exists(reference) || Directory.Exists(reference)) return reference;
+        string beside = Path.Combine(configDir, reference);
+        return File.Exists(beside) || Directory.Exists(beside) ? beside : reference;
+    }
+
+    private sealed record OneLiner(string? Method, string? Base, string[] Models, double[] Weight, double[] Density, double[] Gamma,
+        double[] Epsilon, double? Lambda, double? T, string[] Set, string? OutDType)
+    {
+        public bool IsUsed => Method is not null || Base is not null || Models.Length > 0 || Weight.Length > 0 || Density.Length > 0
+            || Gamma.Length > 0 || Epsilon.Length > 0 || Lambda is not null || T is not null || Set.Length > 0 || OutDType is not null;
+
+        public string ToYaml()
+        {
+            if (Method is null) throw new UsageException("give a CONFIG file, or --method with --models (and --base for methods that need one)");
+            if (Models.Length == 0) throw new UsageException("--models: at least one model is needed");
+            var method = MergeMethods.Get(Method);
+            bool hasWeight = method.Parameters.Any(p => p.Name == "weight");
+            var perModel = new List<(string Name, double[] Values)>();
+            if (Weight.Length > 0 || hasWeight) perModel.Add(("weight", Weight.Length > 0 ? Weight : [1.0]));
+            if (Density.Length > 0) perModel.Add(("density", Density));
+            if (Gamma.Length > 0) perModel.Add(("gamma", Gamma));
+            if (Epsilon.Length > 0) perModel.Add(("epsilon", Epsilon));
+            foreach (var (name, values) in perModel)
+                if (values.Length != 1 && values.Length != Models.Length)
+                    throw new UsageException($"--{name}: give one value or one per model ({Models.Length}); got {values.Length}");
+
+            var y = new StringBuilder();
+            y.Append("merge_method: ").AppendLine(Quote(Method));
+            if (Base is not null) y.Append("base_model: ").AppendLine(Quote(Base));
+            if (OutDType is not null)
+            {
+                var d = ConvertCommand.ParseDType(OutDType)!.Value;
+                y.Append("out_dtype: ").AppendLine(d switch { DType.F16 => "float16", DType.BF16 => "bfloat16", DType.F64 => "float64", _ => "float32" });
+            }
+            y.AppendLine("models:");
+            for (int i = 0; i < Models.Length; i++)
+            {
+                y.Append("  - model: ").AppendLine(Quote(Models[i]));
+                if (perModel.Count == 0) continue;
+                y.Append("    parameters: {").AppendJoin(", ", perModel.Select(p => $"{p.Name}: {Number(p.Values.Length == 1 ? p.Values[0] : p.Values[i])}")).AppendLine("}");
+            }
+            var globals = new List<string>();
+            if (Lambda is { } l) globals.Add($"lambda: {Number(l)}");
+            if (T is { } t) globals.Add($"t: {Number(t)}");
+            foreach (string kv in Set)
+            {
+                int eq = kv.IndexOf('=');
+                if (eq <= 0 || eq == kv.Length - 1 || !kv[..eq].All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                    throw new UsageException($"--set '{kv}' is not KEY=VALUE");
+                string value = kv[(eq + 1)..];
+                globals.Add($"{kv[..eq]}: {(double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? Number(x) : Quote(value))}");
+            }
+            if (globals.Count > 0) y.Append("parameters: {").AppendJoin(", ", globals).AppendLine("}");
+            return y.ToString();
+        }
+
+        private static string Number(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+
+        private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    }
+}
+
+
+/// <summary>What <c>merge</c> and <c>taskvec</c> share: opening models up front, the output directory check, the
+/// progress bar, and the summary line or JSON.</summary>
+internal static class MergeOutputRun
+{
+    /// <summary>Opens every reference; all missing paths are reported together, before any model is read.</summary>
+    public static Dictionary<string, TensorStore> OpenModels(IEnumerable<(string Reference, string Path)> models, List<IDisposable> owned)
+    {
+        var list = models.DistinctBy(m => m.Reference).ToList();
+        var missing = list.Where(m => !File.Exists(m.Path) && !Directory.Exists(m.Path)).Select(m => m.Reference).ToList();
+        if (missing.Count > 0)
+            throw new MergeConfigException("model", null, $"not found: {string.Join(", ", missing.Select(m => $"'{m}'"))}");
+        var stores = new Dictionary<string, TensorStore>(StringComparer.Ordinal);
+        foreach (var (reference, path) in list)
+        {
+            var store = Checkpoint.Open(path);
+            owned.Add(store);
+            stores[reference] = store;
+        }
+        return stores;
+    }
+
+    /// <summary>The directory holding a model: itself if it is a directory, else the file's folder.</summary>
+    public static string ModelDirectory(string path) =>
+        Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+
+    /// <summary>Refuses a non-empty existing output directory without --force (exit 2), before any work.</summary>
+    public static void CheckOutput(string output, bool force)
+    {
+        if (File.Exists(output)) throw new UsageException($"-o '{output}' is a file; give a directory");
+        if (!force && Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
+            throw new UsageException($"-o '{output}' exists and is not empty; pass --force to replace it");
+    }
+
+    public static int ParseThreads(int threads) =>
+        threads is >= 1 and <= 256 ? threads : throw new UsageException($"--threads {threads} must be between 1 and 256");
+
+    public static int Write(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb)
+    {
+        // Ctrl+C or SIGTERM stop the run between tensors, so MergeDirectory deletes its staging directory and nothing
+        // half-written is left; the process then exits 130 through Guard.
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+        try { return WriteCore(context, plan, output, options, json, verb, cts.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    private static int WriteCore(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, CancellationToken ct)
+    {
+        var watch = Stopwatch.StartNew();
+        IReadOnlyList<string> files;
+        long total = plan.Outputs.Sum(o => o.ByteCount);
+        if (context.ErrorIsTerminal)
+        {
+            files = [];
+            context.ErrorConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"{verb} 0/{plan.Tensors.Count} tensors", maxValue: Math.Max(1, total));
+                    var progress = new Progress<MergeProgress>(p =>
+                    {
+                        task.Value = p.BytesDone;
+                        task.Description = $"{verb} {p.TensorsDone}/{p.TensorCount} tensors";
+                    });
+                    files = MergeDirectory.Write(plan, output, options, progress, ct);
+                    task.Value = task.MaxValue;
+                });
+        }
+        else
+        {
+            files = MergeDirectory.Write(plan, output, options, ct: ct);
+        }
+        double seconds = watch.Elapsed.TotalSeconds;
+        if (json)
+        {
+            context.Out.Flush();
+            using var stdout = new StreamWriterStream(context.Out);
+            using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+            w.WriteStartObject();
+            w.WriteString("output", Path.GetFullPath(output));
+            w.WriteString("method", plan.Method.Name);
+            w.WriteNumber("tensors", plan.Tensors.Count);
+            w.WriteNumber("bytes", total);
+            w.WriteNumber("seconds", Math.Round(seconds, 3));
+            w.WriteStartArray("files");
+            foreach (string f in files) w.WriteStringValue(f);
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.Flush();
+            stdout.Write("\n"u8);
+        }
+        else
+        {
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wrote {output}: {plan.Method.Name}, {plan.Tensors.Count} tensors, {InspectCommand.FormatBytes(total)} in {seconds:F1} s ({string.Join(", ", files)})"));
+        }
+        return WeightSpaceCommandLine.Ok;
+    }
+}

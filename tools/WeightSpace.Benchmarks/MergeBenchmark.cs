@@ -1,0 +1,355 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using WeightSpace.Analysis.Evaluation;
+using WeightSpace.Analysis.Merging;
+using WeightSpace.Analysis.Merging.Config;
+using WeightSpace.Analysis.Merging.Output;
+using WeightSpace.Formats;
+using WeightSpace.Formats.Safetensors;
+
+namespace WeightSpace.Benchmarks;
+
+/// <summary>
+/// Issue 4's measurements, three modes:
+/// <list type="bullet">
+/// <item><c>merge [--size-gb 2] [--runs 3] [--dir DIR]</c>: generates a base and three fine-tunes of ≥ 2 GB each
+/// (safetensors, [4096, 8192] F32 = 128 MiB tensors), times the I/O bound (plain FileStream reads of the four inputs and
+/// a plain write + fsync of an output of the same size) against a 3-model TIES merge (MergeRunner →
+/// SafetensorsTensorSink, Commit included), alternately; measures the merge's peak RSS in a child process; deletes
+/// everything it generated.</item>
+/// <item><c>merge digits</c>: every registered method on the digits MLP fine-tunes, scored on the three test sets
+/// (the table in docs/merging.md).</item>
+/// <item><c>merge onnx</c>: linear/slerp/ties on Silero VAD v5/v6 and the openWakeWord heads, per-tensor relation of the
+/// output to the inputs, and an ONNX Runtime run of the merged weights fed as initializers.</item>
+/// </list>
+/// </summary>
+internal static class MergeBenchmark
+{
+    private const long Rows = 4096, Cols = 8192;
+
+    public static int Run(string[] args) => args.FirstOrDefault() switch
+    {
+        "digits" => Digits(args[1..]),
+        "onnx" => Onnx(args[1..]),
+        "child" => Child(args[1..]),
+        _ => Throughput(args),
+    };
+
+    // ---------------------------------------------------------------- throughput and memory
+
+    private static int Throughput(string[] args)
+    {
+        double sizeGb = double.Parse(Option(args, "--size-gb") ?? "2", CultureInfo.InvariantCulture);
+        int runs = int.Parse(Option(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
+        string dir = Path.Combine(Option(args, "--dir") ?? Path.GetTempPath(), $"weightspace-merge-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            int layers = Math.Max(1, (int)Math.Ceiling(sizeGb * 1e9 / (Rows * Cols * 4 + Rows * 4)));
+            string[] names = ["base", "ft1", "ft2", "ft3"];
+            var paths = names.Select(n => Path.Combine(dir, n + ".safetensors")).ToArray();
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < paths.Length; i++) Generate(paths[i], layers, seed: i);
+            double generate = sw.Elapsed.TotalSeconds;
+            long inputBytes = paths.Sum(p => new FileInfo(p).Length);
+            long outputBytes = new FileInfo(paths[0]).Length;
+            string output = Path.Combine(dir, "merged.safetensors");
+            string plainOut = Path.Combine(dir, "plain.bin");
+
+            var io = new List<double>();
+            var merge = new List<double>();
+            foreach (var p in paths) PlainRead(p);   // warm the page cache alike for both
+            for (int r = 0; r < runs; r++)
+            {
+                io.Add(Time(() => { foreach (var p in paths) PlainRead(p); PlainWrite(plainOut, outputBytes); }));
+                File.Delete(plainOut);
+                merge.Add(Time(() => Ties(paths, output)));
+                File.Delete(output);
+            }
+            double ioS = io.Order().ElementAt(runs / 2), mergeS = merge.Order().ElementAt(runs / 2);
+
+            var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["merge", "child", .. paths, output]) { RedirectStandardOutput = true })!;
+            string childOut = child.StandardOutput.ReadToEnd();
+            child.WaitForExit();
+            File.Delete(output);
+            var parts = childOut.Trim().Split(' ');
+            long peak = long.Parse(parts[0], CultureInfo.InvariantCulture), baseline = long.Parse(parts[1], CultureInfo.InvariantCulture);
+            long largest = Rows * Cols * 4;
+            // (models + 2) merge buffers, plus the one input view mapped while it is converted (file-backed pages count in
+            // VmHWM), plus a fixed allowance for the runtime (CLR, JIT, thread pool; the child measures ~24 MiB before merging).
+            const long runtimeOverhead = 128L << 20;
+            long bound = (3 + 2) * largest + largest + runtimeOverhead;
+            string load = File.ReadAllText("/proc/loadavg").Split(' ')[0..3].Aggregate((a, b) => a + " " + b);
+
+            Console.WriteLine($"""
+                ### 3-model TIES merge vs I/O bound ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --no-build --project tools/WeightSpace.Benchmarks -- merge`)
+                | measure | value |
+                |---|---|
+                | inputs | base + 3 models, {paths.Length} × {new FileInfo(paths[0]).Length / 1e9:F2} GB, {layers * 2} tensors each, largest {largest >> 20} MiB (F32 [{Rows}, {Cols}]); generated in {generate:F0} s |
+                | I/O bound: read 4 inputs + write/fsync {outputBytes / 1e9:F2} GB (FileStream), runs | {string.Join(", ", io.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
+                | TIES (density 0.5, 2 workers) MergeRunner → SafetensorsTensorSink + Commit, runs | {string.Join(", ", merge.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
+                | I/O-bound throughput (median; input + output bytes) | {(inputBytes + outputBytes) / ioS / 1e9:F2} GB/s |
+                | merge throughput (median) | {(inputBytes + outputBytes) / mergeS / 1e9:F2} GB/s |
+                | **merge / I/O-bound throughput** (target ≥ 0.7) | **{ioS / mergeS:F2}** |
+                | peak RSS of the merge (child process, VmHWM) | {peak >> 20} MiB |
+                | RSS of the child before merging (runtime + libraries) | {baseline >> 20} MiB |
+                | bound: (models + 2) × largest = 640 MiB + one mapped input view 128 MiB + runtime allowance 128 MiB | {bound >> 20} MiB ({(peak <= bound ? "within" : "EXCEEDED")}) |
+                """);
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static int Child(string[] args)
+    {
+        long baseline = ProcessMemory.ResidentBytes();
+        Ties(args[..^1], args[^1]);
+        Console.WriteLine($"{ProcessMemory.PeakResidentBytes()} {baseline}");
+        return 0;
+    }
+
+    private static void Ties(string[] paths, string output)
+    {
+        var stores = new Dictionary<string, TensorStore>();
+        try
+        {
+            string[] keys = ["base", "ft1", "ft2", "ft3"];
+            for (int i = 0; i < paths.Length; i++) stores[keys[i]] = Checkpoint.Open(paths[i]);
+            var builder = new MergeConfigBuilder("ties").WithBase("base");
+            foreach (string k in keys[1..]) builder.AddModel(k, new Dictionary<string, double> { ["weight"] = 1, ["density"] = 0.5 });
+            var plan = MergePlan.Create(builder.Build(), stores);
+            using var sink = new SafetensorsTensorSink(output, plan.Outputs, new SafetensorsWriteOptions { Metadata = new Dictionary<string, string> { ["format"] = "pt" } });
+            MergeRunner.Run(plan, sink, maxParallelism: 2);
+            sink.Commit();
+        }
+        finally
+        {
+            foreach (var s in stores.Values) s.Dispose();
+        }
+    }
+
+    // Base: N(0, 0.02)-ish uniform values; a fine-tune adds a sparse-ish perturbation of 1e-3 scale, so TIES has
+    // realistic sign conflicts. Blocks of 1 Mi floats are reused with a per-tensor rotation to keep generation I/O bound.
+    private static void Generate(string path, int layers, int seed)
+    {
+        var tensors = new List<TensorInfo>();
+        for (int i = 0; i < layers; i++)
+        {
+            tensors.Add(new TensorInfo($"model.layers.{i}.mlp.weight", DType.F32, new Shape(Rows, Cols)));
+            tensors.Add(new TensorInfo($"model.layers.{i}.norm.weight", DType.F32, new Shape(Rows)));
+        }
+        var baseRng = new Random(42);
+        var block = new float[1 << 20];
+        for (int i = 0; i < block.Length; i++) block[i] = (float)((baseRng.NextDouble() - 0.5) * 0.04);
+        if (seed > 0)
+        {
+            var rng = new Random(seed);
+            var delta = new float[block.Length];
+            for (int i = 0; i < delta.Length; i++) delta[i] = (float)((rng.NextDouble() - 0.5) * 2e-3);
+            TensorPrimitives.Add(block, delta, block);
+        }
+        using var writer = SafetensorsWriter.Create(path, tensors);
+        foreach (var info in tensors)
+        {
+            for (long off = 0; off < info.ElementCount; off += block.Length)
+            {
+                int n = (int)Math.Min(block.Length, info.ElementCount - off);
+                var bytes = MemoryMarshal.AsBytes(block.AsSpan(0, n));
+                writer.Write(info.Name, off * 4, bytes);
+            }
+        }
+        writer.Commit();
+    }
+
+    private static void PlainRead(string path)
+    {
+        var buffer = new byte[4 << 20];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        while (stream.Read(buffer) > 0) { }
+    }
+
+    private static void PlainWrite(string path, long bytes)
+    {
+        var buffer = new byte[4 << 20];
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
+        for (long done = 0; done < bytes; done += buffer.Length)
+            stream.Write(buffer, 0, (int)Math.Min(buffer.Length, bytes - done));
+        stream.Flush(flushToDisk: true);
+    }
+
+    // ---------------------------------------------------------------- digits table
+
+    private static int Digits(string[] args)
+    {
+        string data = Option(args, "--data") ?? Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/data"));
+        if (!Directory.Exists(data)) data = "/work/shared/data";
+        string csv = Path.Combine(data, "datasets/sklearn/digits.csv.gz");
+        var sets = new[] { DigitsTransform.None, DigitsTransform.FlipLeftRight, DigitsTransform.Invert }.Select(t => DigitsDataset.Load(csv, t)).ToArray();
+        string M(string n) => Path.Combine(data, $"digits_mlp/mlp_{n}.safetensors");
+        var stores = new Dictionary<string, TensorStore>
+        {
+            ["seed0"] = Checkpoint.Open(M("seed0")), ["ft_fliplr"] = Checkpoint.Open(M("ft_fliplr")), ["ft_invert"] = Checkpoint.Open(M("ft_invert")),
+        };
+        Console.WriteLine("| method | parameters | original | fliplr | invert | average |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        void Row(string method, string parameters, TensorStore weights)
+        {
+            var acc = sets.Select(s => MlpClassifier.Evaluate(weights, s).Accuracy).ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {method} | {parameters} | {acc[0]:F3} | {acc[1]:F3} | {acc[2]:F3} | {acc.Average():F3} |"));
+        }
+        foreach (var (name, store) in stores) Row($"({name} alone)", "—", store);
+        foreach (var (name, method) in MergeMethods.All.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            var (builder, described) = DigitsConfig(method);
+            var plan = MergePlan.Create(builder.Build(), stores);
+            var sink = new MemorySink(plan.Outputs);
+            MergeRunner.Run(plan, sink);
+            Row(name, described, sink.Store);
+        }
+        foreach (var s in stores.Values) s.Dispose();
+        return 0;
+    }
+
+    /// <summary>One documented parameter set per method: weight 1 per model, density 0.5 where it applies, λ = 1 (default),
+    /// seed 0; methods that merge exactly one model into a base (slerp) interpolate ft_fliplr → ft_invert at t = 0.5;
+    /// passthrough copies ft_fliplr; methods without a base role merge the two fine-tunes alone.</summary>
+    private static (MergeConfigBuilder, string) DigitsConfig(IMergeMethod method)
+    {
+        var names = method.Parameters.Select(p => p.Name).ToHashSet();
+        var perModel = new Dictionary<string, double>();
+        var text = new List<string>();
+        if (names.Contains("weight")) { perModel["weight"] = 1; text.Add("weight 1 each"); }
+        if (names.Contains("density")) { perModel["density"] = 0.5; text.Add("density 0.5"); }
+        MergeConfigBuilder b;
+        if (method.MaximumModels == 1 && method.BaseModel == BaseModelRole.Required)
+        {
+            b = new MergeConfigBuilder(method.Name).WithBase("ft_fliplr").AddModel("ft_invert", perModel);
+            text.Insert(0, "ft_fliplr → ft_invert");
+        }
+        else if (method.MaximumModels == 1)
+        {
+            b = new MergeConfigBuilder(method.Name).AddModel("ft_fliplr", perModel);
+            text.Insert(0, "ft_fliplr only");
+        }
+        else
+        {
+            b = new MergeConfigBuilder(method.Name);
+            if (method.BaseModel != BaseModelRole.Ignored) { b.WithBase("seed0"); text.Insert(0, "base seed0"); }
+            else text.Insert(0, "no base");
+            b.AddModel("ft_fliplr", perModel).AddModel("ft_invert", perModel);
+        }
+        if (names.Contains("t")) { b.Set("t", 0.5); text.Add("t 0.5"); }
+        return (b.WithSeed(0), string.Join(", ", text));
+    }
+
+    /// <summary>Collects a merge's float outputs into an in-memory store for evaluation.</summary>
+    private sealed class MemorySink(IReadOnlyList<TensorInfo> outputs) : ITensorSink
+    {
+        private readonly Dictionary<string, TensorInfo> _outputs = outputs.ToDictionary(o => o.Name);
+        public InMemoryTensorStore Store { get; } = new("merged");
+        public void Write(string name, ReadOnlySpan<float> values) => Store.Add(name, values, _outputs[name].Shape.ToArray());
+        public void WriteBytes(string name, ReadOnlySpan<byte> values) => Store.Add(_outputs[name], values);
+    }
+
+    // ---------------------------------------------------------------- ONNX models
+
+    private static int Onnx(string[] args)
+    {
+        string data = Option(args, "--data") ?? "/work/shared/data";
+        var pairs = new (string Label, string A, string B)[]
+        {
+            ("Silero VAD v5 → v6", "onnx/silero_vad/silero_vad_v5.onnx", "onnx/silero_vad/silero_vad_v6.onnx"),
+            ("openWakeWord hello_deepa_old → namaste_deepa", "onnx/openwakeword/hello_deepa_old.onnx", "onnx/openwakeword/namaste_deepa.onnx"),
+        };
+        foreach (var (label, ra, rb) in pairs)
+        {
+            string pa = Path.Combine(data, ra), pb = Path.Combine(data, rb);
+            using var a = Checkpoint.Open(pa);
+            using var b = Checkpoint.Open(pb);
+            var stores = new Dictionary<string, TensorStore> { ["a"] = a, ["b"] = b };
+            Console.WriteLine($"#### {label}");
+            Console.WriteLine();
+            using (var sa = new OnnxWeightSession(pa, null))
+            using (var sbAsA = new OnnxWeightSession(pa, b))
+            using (var sb = new OnnxWeightSession(pb, null))
+            {
+                float[] ya = sa.RunOnProbe(1, Probe), yb = sb.RunOnProbe(1, Probe), ybInA = sbAsA.RunOnProbe(1, Probe);
+                if (sbAsA.Replaced == 0)
+                    Console.WriteLine("ORT check: the graph has no float initializers to replace (its weights are Constant nodes, "
+                        + $"{((Formats.Onnx.OnnxModel)a).Weights.Count(w => w.GraphPath != "graph")} of {a.Tensors.Count} inside If subgraphs), so merged weights cannot be fed to ONNX Runtime without rewriting the graph.");
+                else
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"ORT check: B's {sbAsA.Replaced} float initializers fed into A's graph reproduce B's output on a probe input: max |Δ| = {MaxAbsDiff(yb, ybInA):G3} (A vs B outputs differ by {MaxAbsDiff(ya, yb):G3})."));
+            }
+            Console.WriteLine();
+            Console.WriteLine("| method | tensors merged | ‖m−a‖/‖b−a‖ median [min, max] | cos(m−a, b−a) median [min] | ‖m‖/‖a‖ median [min, max] | ORT probe output: A, B, merged |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            foreach (var (method, builder) in new (string, MergeConfigBuilder)[]
+            {
+                ("linear 0.5/0.5", new MergeConfigBuilder("linear").AddModel("a", W(1)).AddModel("b", W(1))),
+                ("slerp t 0.5", new MergeConfigBuilder("slerp").WithBase("a").AddModel("b").Set("t", 0.5)),
+                ("ties density 0.5 (base a)", new MergeConfigBuilder("ties").WithBase("a").AddModel("b", new Dictionary<string, double> { ["weight"] = 1, ["density"] = 0.5 })),
+            })
+            {
+                var plan = MergePlan.Create(builder.Build(), stores);
+                var sink = new MemorySink(plan.Outputs);
+                MergeRunner.Run(plan, sink);
+                var ratio = new List<double>();
+                var cos = new List<double>();
+                var norm = new List<double>();
+                foreach (var info in plan.Outputs.Where(o => o.DType.IsFloatingPoint()))
+                {
+                    float[] x = a.ReadSingle(info.Name), y = b.ReadSingle(info.Name), m = sink.Store.ReadSingle(info.Name);
+                    var ba = new float[x.Length];
+                    var ma = new float[x.Length];
+                    TensorPrimitives.Subtract(y, x, ba);
+                    TensorPrimitives.Subtract(m, x, ma);
+                    double nba = TensorPrimitives.Norm(ba), nma = TensorPrimitives.Norm(ma), na = TensorPrimitives.Norm(x);
+                    if (nba > 0) { ratio.Add(nma / nba); if (nma > 0) cos.Add(TensorPrimitives.Dot(ma, ba) / (nma * nba)); }
+                    if (na > 0) norm.Add(TensorPrimitives.Norm(m) / na);
+                }
+                string probe;
+                try
+                {
+                    using var sa = new OnnxWeightSession(pa, null);
+                    using var sb = new OnnxWeightSession(pb, null);
+                    using var sm = new OnnxWeightSession(pa, sink.Store);
+                    probe = sm.Replaced == 0 ? "not evaluated (no initializers)" : string.Create(CultureInfo.InvariantCulture, $"{sa.RunOnProbe(1, Probe)[0]:G4}, {sb.RunOnProbe(1, Probe)[0]:G4}, {sm.RunOnProbe(1, Probe)[0]:G4}");
+                }
+                catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or WeightSpaceException) { probe = "ORT failed: " + e.Message; }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {method} | {ratio.Count} of {plan.Outputs.Count} | {Med(ratio):F3} [{ratio.DefaultIfEmpty().Min():F3}, {ratio.DefaultIfEmpty().Max():F3}] | {Med(cos):F3} [{cos.DefaultIfEmpty().Min():F3}] | {Med(norm):F3} [{norm.DefaultIfEmpty().Min():F3}, {norm.DefaultIfEmpty().Max():F3}] | {probe} |"));
+            }
+            Console.WriteLine();
+        }
+        return 0;
+
+        static Dictionary<string, double> W(double w) => new() { ["weight"] = w };
+    }
+
+    // Silero VAD takes 512 samples at 16 kHz and a [2, 1, 128] state; the openWakeWord heads have fixed shapes.
+    private static readonly Dictionary<string, long[]> Probe = new() { ["input"] = [1, 512], ["state"] = [2, 1, 128] };
+
+    private static double Med(List<double> v) => v.Count == 0 ? double.NaN : v.Order().ElementAt(v.Count / 2);
+
+    private static double MaxAbsDiff(float[] x, float[] y) => x.Length != y.Length ? double.NaN : x.Zip(y).Max(p => Math.Abs((double)p.First - p.Second));
+
+    private static double Time(Action action)
+    {
+        var sw = Stopwatch.StartNew();
+        action();
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
