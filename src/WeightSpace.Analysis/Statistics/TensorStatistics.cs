@@ -76,7 +76,7 @@ public sealed record TensorStatistics(
         return acc;
     }
 
-    /// <summary>Statistics of values already in memory (same definitions as <see cref="Compute(TensorBuffer)"/>).</summary>
+    /// <summary>Statistics of values already in memory (same definitions as <see cref="Compute(TensorBuffer, int)"/>).</summary>
     public static TensorStatistics Compute(ReadOnlySpan<float> values)
     {
         var acc = new Accumulator();
