@@ -16,6 +16,7 @@ internal static class DiffCommand
         var models = new Argument<string[]>("models") { Description = "Fine-tuned models of the same architecture.", Arity = ArgumentArity.OneOrMore };
         var json = new Option<bool>("--json") { Description = "Write the full report as one JSON document to stdout." };
         var top = new Option<int>("--top") { Description = "How many tensors and layer groups to list, largest relative change first.", DefaultValueFactory = _ => 10 };
+        var reportPath = ReportOutput.CreateOption();
         var skip = new Option<bool>("--skip-mismatched") { Description = "Analyse the tensors every model shares with the base instead of failing on mismatches (which are listed first)." };
         var command = new Command("diff", """
             What each fine-tune changed relative to a base: per tensor and layer group ‖Δ‖, ‖Δ‖/‖θ₀‖, top-1%/10% share of
@@ -25,9 +26,11 @@ internal static class DiffCommand
             Examples:
               weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors
               weightspace diff base/ ft/ --json --top 20 > diff.json
-            """) { baseArg, models, json, top, skip };
+            """) { baseArg, models, json, top, skip, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
+            string? htmlPath = pr.GetValue(reportPath);
+            ReportOutput.Validate(htmlPath);
             int k = pr.GetValue(top);
             if (k < 1) throw new UsageException($"--top {k} must be at least 1");
             var owned = new List<IDisposable>();
@@ -41,6 +44,12 @@ internal static class DiffCommand
                     throw new Analysis.Merging.ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
                 var options = new TaskVectorOptions { SkipMismatched = pr.GetValue(skip) };
                 var report = TaskVectorAnalysis.Analyze(baseStore, fineTuned, options);
+                if (htmlPath is not null)
+                {
+                    var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
+                    var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(report, "task-vectors", "Task vectors", context.CommandLine, findings);
+                    ReportOutput.Write(context, htmlPath, "WeightSpace diff", $"{string.Join(", ", pr.GetValue(models)!.Select(Path.GetFileName))} against {Path.GetFileName(baseStore.Path)}", [section], findings);
+                }
                 if (pr.GetValue(json))
                 {
                     context.Out.Flush();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using WeightSpace.Analysis.TaskVectors;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -37,6 +38,7 @@ internal static class MergeCommand
         var seed = new Option<ulong?>("--seed") { Description = "Seed of random methods (dare_*, della*); overrides random_seed." };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty output directory." };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary (output, method, tensors, bytes, seconds, files)." };
+        var reportPath = ReportOutput.CreateOption();
         var command = new Command("merge", """
             Merge models with any registered method (mergekit's YAML schema), streaming one tensor at a time, into a
             directory of safetensors (sharded above --shard-size, with model.safetensors.index.json), with the base model's
@@ -48,9 +50,11 @@ internal static class MergeCommand
               weightspace merge ties.yml -o merged/
               weightspace merge --method ties --base base.safetensors --models a.safetensors c.safetensors --density 0.5 --lambda 1 -o merged/
               weightspace merge --method slerp --base a.safetensors --models b.safetensors --t 0.5 -o merged/ --shard-size 2GB
-            """) { config, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, seed, force, json };
+            """) { config, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, seed, force, json, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
+            string? htmlPath = pr.GetValue(reportPath);
+            ReportOutput.Validate(htmlPath);
             string outDir = pr.GetValue(output)!;
             long shard = pr.GetValue(shardSize) is { } s ? ConvertCommand.ParseSize(s) : MergeDirectoryOptions.DefaultShardSizeBytes;
             int workers = MergeOutputRun.ParseThreads(pr.GetValue(threads));
@@ -96,7 +100,22 @@ internal static class MergeCommand
                     ConfigFilesFrom = MergeOutputRun.ModelDirectory(Resolve(anchor, configDir)),
                     TokenizerFilesFrom = MergeOutputRun.ModelDirectory(Resolve(plan.TokenizerSource ?? anchor, configDir)),
                 };
-                return MergeOutputRun.Write(context, plan, outDir, options, pr.GetValue(json), "merging");
+                int code = MergeOutputRun.Write(context, plan, outDir, options, pr.GetValue(json), "merging");
+                if (code == WeightSpaceCommandLine.Ok && htmlPath is not null && parsed.BaseModel is { } baseName)
+                {
+                    // How the merge relates to what went in: task vectors of every input and of the merge itself.
+                    using var merged = Checkpoint.Open(outDir);
+                    var inputs = parsed.ReferencedModels().Where(r => r != baseName).Select(r => stores[r]).ToList();
+                    var delta = TaskVectorAnalysis.Analyze(stores[baseName], [.. inputs, merged], new TaskVectorOptions { SkipMismatched = true });
+                    var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
+                    var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(delta, "merge", $"{parsed.MergeMethod} merge against its base",
+                        context.CommandLine, findings);
+                    section.Notes.Add("The last model is the merge: its cosine with each input says how much of that fine-tune it kept.");
+                    ReportOutput.Write(context, htmlPath, "WeightSpace merge", $"{parsed.MergeMethod} of {string.Join(", ", inputs.Select(i => Path.GetFileName(i.Path)))} on {Path.GetFileName(stores[baseName].Path)}", [section], findings);
+                }
+                else if (htmlPath is not null && code == WeightSpaceCommandLine.Ok)
+                    context.Error.WriteLine("--report: this method has no base model, so there are no task vectors to report");
+                return code;
             }
             finally
             {

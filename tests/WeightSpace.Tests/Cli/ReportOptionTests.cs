@@ -13,6 +13,10 @@ public sealed class ReportOptionTests
         { ["lmc", Data("digits_mlp/mlp_seed0.safetensors"), Data("digits_mlp/mlp_seed1.safetensors"), "--model", Data("digits_mlp/mlp_seed0.onnx"),
             "--data", Data("datasets/digits"), "--scale", "1/16", "--points", "5", "--align"], "lmc" },
         { ["report", Data("digits_mlp/mlp_ft_fliplr.safetensors"), "--base", Data("digits_mlp/mlp_seed0.safetensors")], "task-vectors" },
+        { ["diff", Data("digits_mlp/mlp_seed0.safetensors"), Data("digits_mlp/mlp_ft_fliplr.safetensors"), Data("digits_mlp/mlp_ft_invert.safetensors")], "task-vectors" },
+        { ["align", Data("digits_mlp/mlp_seed0.safetensors"), Data("digits_mlp/mlp_seed1.safetensors"), "--spec", "mlp", "-o", "ALIGNED"], "alignment" },
+        { ["merge", "--method", "ties", "--base", Data("digits_mlp/mlp_seed0.safetensors"), "--models", Data("digits_mlp/mlp_ft_fliplr.safetensors"),
+            Data("digits_mlp/mlp_ft_invert.safetensors"), "--density", "0.5", "-o", "MERGED"], "merge" },
     };
 
     [Theory]
@@ -21,6 +25,7 @@ public sealed class ReportOptionTests
     {
         string dir = SharedData.TempFolder();
         string html = Path.Combine(dir, "r.html");
+        args = args.Select(a => a switch { "ALIGNED" => Path.Combine(dir, "aligned.safetensors"), "MERGED" => Path.Combine(dir, "merged"), _ => a }).ToArray();
         string[] full = args[0] == "report" ? [.. args, "-o", html] : [.. args, "--report", html];
         var r = CliRunner.Run(full);
         Assert.True(r.ExitCode == 0, r.Stderr);

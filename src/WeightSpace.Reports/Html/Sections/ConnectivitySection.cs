@@ -37,6 +37,21 @@ public static class ConnectivitySection
             section.Figures.Add(new ReportFigure(metric, $"Test {metric} of the interpolated networks; a bump above the straight line between the endpoints is a barrier.", ReportPlots.ToSvg(plot)));
         }
         if (curves.Count > 0) section.Tables.Add(BarrierTable(curves));
+        if (alignment is not null && alignment.Groups.Count > 0)
+        {
+            var plot = ReportPlots.Create("Weight-space distance per permutation group", "group", "‖θ_A − θ_B‖ over the group's tensors");
+            string[] names = alignment.Groups.Select(g => g.Group).ToArray();
+            foreach (var (label, pick, offset, color) in new (string, Func<GroupAlignment, double>, double, int)[]
+                     { ("before", g => g.DistanceBefore, -0.2, 0), ("after alignment", g => g.DistanceAfter, 0.2, 2) })
+            {
+                var bars = alignment.Groups.Select((g, i) => new ScottPlot.Bar { Position = i + offset, Value = pick(g), Size = 0.4, FillColor = palette.GetColor(color) }).ToList();
+                plot.Add.Bars(bars).LegendText = label;
+            }
+            plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Length).Select(i => (double)i).ToArray(), names);
+            plot.Axes.Margins(bottom: 0);
+            plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+            section.Figures.Add(new ReportFigure("distance", "Distance between the two models' weights in each permutation group, before and after permuting B.", ReportPlots.ToSvg(plot)));
+        }
         if (alignment is not null)
         {
             var groups = new ReportTable("groups", "Permutation groups (weight matching)", "group", "size", "objective before", "objective after", "distance before", "distance after", "units kept in place");
