@@ -25,8 +25,15 @@ public static class WeightSpaceCommandLine
             WeightSpace: analyse neural networks through their weights.
 
             Examples:
+              weightspace demo                                   the whole toolkit on the models in data/, as an HTML report
               weightspace inspect model.safetensors --stats
               weightspace convert model.pt model.safetensors --dtype bf16
+              weightspace spectrum model.onnx --report spectra.html
+              weightspace merge --method ties --base base.safetensors --models a.safetensors b.safetensors --density 0.5 -o merged/
+              weightspace lmc a.safetensors b.safetensors --model a.onnx --data digits/ --align --plot lmc.svg
+
+            Every command takes --json for pipelines (where it prints results), and the analyses take --report FILE.html.
+            Exit codes: 0 ok, 1 bad input (one line on stderr naming the file, tensor or option), 2 usage error.
             """) { verbose };
         foreach (var verb in Verbs.Create(context)) root.Subcommands.Add(verb);
 

@@ -10,12 +10,12 @@ internal static class Verbs
         InspectCommand.Create(context),
         ConvertCommand.Create(context),
         SpectrumCommand.Create(context),
-        ReportCommand.Create(context),
-        MergeCommand.Create(context),
         DiffCommand.Create(context),
         TaskVecCommand.Create(context),
-        DemoCommand.Create(context),
+        MergeCommand.Create(context),
         AlignCommand.Create(context),
         LmcCommand.Create(context),
+        ReportCommand.Create(context),
+        DemoCommand.Create(context),
     ];
 }
