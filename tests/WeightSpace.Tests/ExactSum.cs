@@ -1,4 +1,4 @@
-namespace WeightSpace.Tests.Formats.Safetensors;
+namespace WeightSpace.Tests;
 
 /// <summary>Correctly rounded float64 sum, the algorithm of Python's <c>math.fsum</c> (Shewchuk, "Adaptive Precision
 /// Floating-Point Arithmetic and Fast Robust Geometric Predicates", 1997: exact partials by two-sum, then one final
