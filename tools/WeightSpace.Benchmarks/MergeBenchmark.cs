@@ -1,3 +1,5 @@
+using WeightSpace.Analysis.Connectivity;
+using WeightSpace.Analysis.Datasets;
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
@@ -188,8 +190,11 @@ internal static class MergeBenchmark
     {
         string data = Option(args, "--data") ?? Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/data"));
         if (!Directory.Exists(data)) data = "/work/shared/data";
-        string csv = Path.Combine(data, "datasets/sklearn/digits.csv.gz");
-        var sets = new[] { DigitsTransform.None, DigitsTransform.FlipLeftRight, DigitsTransform.Invert }.Select(t => DigitsDataset.Load(csv, t)).ToArray();
+        // Test split as the generator made it: rows with index % 5 == 0, pixels / 16; then mirrored and inverted copies.
+        var all = DatasetLoader.LoadIdx(Path.Combine(data, "datasets/sklearn/digits-images-idx3-ubyte"),
+            Path.Combine(data, "datasets/sklearn/digits-labels-idx1-ubyte")).Scale(1f / 16);
+        var test = all.Select(Enumerable.Range(0, all.Count).Where(i => i % 5 == 0).ToArray());
+        var sets = new[] { test, ImageTransforms.MirrorLeftRight(test), ImageTransforms.Invert(test) };
         string M(string n) => Path.Combine(data, $"digits_mlp/mlp_{n}.safetensors");
         var stores = new Dictionary<string, TensorStore>
         {
@@ -199,7 +204,8 @@ internal static class MergeBenchmark
         Console.WriteLine("|---|---|---|---|---|---|");
         void Row(string method, string parameters, TensorStore weights)
         {
-            var acc = sets.Select(s => MlpClassifier.Evaluate(weights, s).Accuracy).ToArray();
+            var evaluator = new TorchModelEvaluator(NetworkArchitecture.Mlp(weights));
+            var acc = sets.Select(s => evaluator.Evaluate(weights, s).Accuracy).ToArray();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {method} | {parameters} | {acc[0]:F3} | {acc[1]:F3} | {acc[2]:F3} | {acc.Average():F3} |"));
         }
