@@ -105,111 +105,16 @@ internal sealed class MagnitudeSelection
     {
         if (k >= values.Length) return;
         if (k <= 0) { values.Clear(); return; }
-        if (!TryBandThreshold(values, k, out uint t, out long ties, out long equal))
-        {
-            var selection = new MagnitudeSelection();
-            selection.AddHigh(values);
-            selection.ChooseBin(k);
-            selection.AddLow(values);
-            (float threshold, ties, equal) = selection.FinishWithCount();
-            t = Key(threshold);
-        }
-        // Keep |x| > t everywhere, and |x| = t up to the ties-th such entry in index order: one vector pass each side of it.
-        int lastTie = ties == equal ? values.Length - 1 : LastTieIndex(values, t, ties);
-        Keep(values[..(lastTie + 1)], t);
-        if (t < uint.MaxValue) Keep(values[(lastTie + 1)..], t + 1);
-    }
-
-    /// <summary>The histogram path of <see cref="KeepTopK"/> alone, kept as the reference its fast path is tested against.</summary>
-    internal static void KeepTopKByHistogram(Span<float> values, long k)
-    {
-        if (k >= values.Length) return;
-        if (k <= 0) { values.Clear(); return; }
         var selection = new MagnitudeSelection();
         selection.AddHigh(values);
         selection.ChooseBin(k);
         selection.AddLow(values);
         var (threshold, ties, equal) = selection.FinishWithCount();
         uint t = Key(threshold);
+        // Keep |x| > t everywhere, and |x| = t up to the ties-th such entry in index order: one vector pass each side of it.
         int lastTie = ties == equal ? values.Length - 1 : LastTieIndex(values, t, ties);
         Keep(values[..(lastTie + 1)], t);
         if (t < uint.MaxValue) Keep(values[(lastTie + 1)..], t + 1);
-    }
-
-    private const int BandMinimumLength = 1 << 16;
-    private const int BandSamples = 1 << 14;
-
-    /// <summary>Exact k-th largest magnitude key from a sampled band: a strided sample brackets the k-th key, one vector
-    /// pass counts the keys above the band and collects those inside it, and an exact selection inside the band finishes.
-    /// Returns false (the histogram path then runs) when the sample's bracket misses, which a margin of ~5 standard
-    /// deviations of the sample quantile makes rare. Replaces the histogram's scattered counter increments, the slowest
-    /// pass of a top-k trim.</summary>
-    private static bool TryBandThreshold(ReadOnlySpan<float> values, long k, out uint threshold, out long ties, out long equal)
-    {
-        threshold = 0; ties = 0; equal = 0;
-        int n = values.Length;
-        if (n < BandMinimumLength) return false;
-        var bits = MemoryMarshal.Cast<float, uint>(values);
-        var sample = new uint[BandSamples];
-        long stride = n / BandSamples;
-        for (int i = 0; i < BandSamples; i++) sample[i] = bits[(int)(i * stride)] & 0x7FFF_FFFFu;
-        Array.Sort(sample);
-        // Rank of the k-th largest in the ascending sample, with a margin of ~5σ of a binomial quantile plus slack.
-        double q = 1 - (double)k / n;
-        double margin = 5 * Math.Sqrt(BandSamples * q * (1 - q)) + 8;
-        int loRank = (int)Math.Max(0, Math.Floor(q * BandSamples - margin));
-        int hiRank = (int)Math.Min(BandSamples - 1, Math.Ceiling(q * BandSamples + margin));
-        uint lo = sample[loRank], hi = sample[hiRank];
-        // Keys in [lo, hi] are the band; keys above hi are all kept. One pass: count above, gather the band into a
-        // pooled buffer of twice the expected band size (a fuller band means a degenerate sample: use the histogram).
-        long expectedBand = (long)(hiRank - loRank + 1) * stride;
-        int capacity = (int)Math.Min(n, 2 * expectedBand + 4096);
-        uint[] band = System.Buffers.ArrayPool<uint>.Shared.Rent(capacity);
-        try
-        {
-            int count = 0;
-            long above = 0;
-            var magnitude = new Vector<uint>(0x7FFF_FFFFu);
-            var vLo = new Vector<uint>(lo);
-            var vHi = new Vector<uint>(hi);
-            int j = 0;
-            for (; j <= bits.Length - Vector<uint>.Count; j += Vector<uint>.Count)
-            {
-                var key = new Vector<uint>(bits[j..]) & magnitude;
-                var isAbove = Vector.GreaterThan(key, vHi);
-                above -= Vector.Sum(Vector.AsVectorInt32(isAbove));
-                var inBand = Vector.GreaterThanOrEqual(key, vLo) & ~isAbove;
-                if (inBand == Vector<uint>.Zero) continue;
-                if (count > capacity - Vector<uint>.Count) return false;
-                for (int l = 0; l < Vector<uint>.Count; l++)
-                    if (inBand[l] != 0) band[count++] = key[l];
-            }
-            for (; j < bits.Length; j++)
-            {
-                uint key = bits[j] & 0x7FFF_FFFFu;
-                if (key > hi) above++;
-                else if (key >= lo)
-                {
-                    if (count == capacity) return false;
-                    band[count++] = key;
-                }
-            }
-            long need = k - above;                         // how many of the band are kept
-            if (need <= 0 || need > count) return false;
-            var keys = band.AsSpan(0, count);
-            keys.Sort();
-            threshold = keys[count - (int)need];          // the need-th largest in the band
-            int firstEqual = keys.IndexOf(threshold);
-            int lastEqual = keys.LastIndexOf(threshold);
-            // Every entry with this key lies in the band, so these count them all, as the histogram's FinishWithCount does.
-            equal = lastEqual - firstEqual + 1;
-            ties = lastEqual - (count - (int)need) + 1;   // equal keys inside the kept part of the band
-            return true;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<uint>.Shared.Return(band);
-        }
     }
 
     /// <summary>Zeroes every entry whose magnitude key is below <paramref name="t"/>.</summary>
