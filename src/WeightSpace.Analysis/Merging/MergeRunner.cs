@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using WeightSpace.Analysis.Merging.Kernels;
 using WeightSpace.Analysis.Merging.Methods;
 
@@ -78,25 +80,22 @@ public static class MergeRunner
             return;
         }
         int n = (int)tensor.Output.ElementCount;
+        if (n > 0 && method is GeneralizedTaskArithmetic gta && tensor.Base is not null && gta.SupportsReadOnlyInputs(tensor.Parameters))
+        {
+            ProcessReadOnly(gta, tensor, sink, sinkGate, thresholds, pool);
+            return;
+        }
         var owned = new List<NativeBuffer>();
         try
         {
             var sources = (tensor.Base is null ? tensor.Models : tensor.Models.Prepend(tensor.Base)).ToArray();
             var buffers = new NativeBuffer[sources.Length];
             for (int i = 0; i < sources.Length; i++) owned.Add(buffers[i] = pool.Rent(n));
-            // One input view at a time (its mapped pages count towards RSS until it is disposed), but a large one is
-            // converted in parallel chunks: under the memory bound a large tensor runs alone, leaving other cores idle.
-            const int chunk = 1 << 22;
+            // One input view at a time: its mapped pages count towards RSS until it is disposed.
             for (int i = 0; i < sources.Length; i++)
             {
                 using var data = sources[i].Store.Read(sources[i].TensorName);
-                var target = buffers[i].Memory;
-                if (n < 2 * chunk) { data.CopyTo(target.Span); continue; }
-                Parallel.For(0, (n + chunk - 1) / chunk, c =>
-                {
-                    int start = c * chunk, length = Math.Min(chunk, n - start);
-                    data.CopyTo(start, target.Span.Slice(start, length));
-                });
+                ConvertInParallel(data, buffers[i].Memory, n);
             }
             int first = tensor.Base is null ? 0 : 1;
             Memory<float> baseValues = tensor.Base is null ? Memory<float>.Empty : buffers[0].Memory;
@@ -118,6 +117,63 @@ public static class MergeRunner
         {
             foreach (var b in owned) ((IDisposable)b).Dispose();
         }
+    }
+
+    // Task arithmetic and TIES straight from the mapped inputs: F32 tensors are not copied at all (others are converted into
+    // pooled buffers), so the working set is the inputs' views plus the output, and the inputs are read once.
+    private static unsafe void ProcessReadOnly(GeneralizedTaskArithmetic method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds, NativeBufferPool pool)
+    {
+        int n = (int)tensor.Output.ElementCount;
+        var sources = tensor.Models.Prepend(tensor.Base!).ToArray();
+        var held = new List<IDisposable>();
+        try
+        {
+            var pointers = new nint[sources.Length];
+            for (int i = 0; i < sources.Length; i++)
+            {
+                var data = sources[i].Store.Read(sources[i].TensorName);
+                if (data.TryGetMappedSingles(out var values))
+                {
+                    held.Add(data);
+                    pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values));
+                    continue;
+                }
+                using (data)
+                {
+                    var buffer = pool.Rent(n);
+                    held.Add(buffer);
+                    ConvertInParallel(data, buffer.Memory, n);
+                    pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer.GetSpan()));
+                }
+            }
+            var output = pool.Rent(n);
+            held.Add(output);
+            try { method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, pointers[0], pointers[1..], (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.GetSpan()))); }
+            catch (Exception e) when (e is not WeightSpaceException and not OperationCanceledException)
+            {
+                throw new WeightSpaceException($"{method.Name}: tensor '{tensor.Output.Name}': {e.Message}", e);
+            }
+            // Unmap the inputs before the (serial) write so their pages stop counting while the sink copies.
+            foreach (var h in held) if (!ReferenceEquals(h, output)) h.Dispose();
+            lock (sinkGate) sink.Write(tensor.Output.Name, output.GetSpan());
+        }
+        finally
+        {
+            foreach (var h in held) h.Dispose();
+        }
+    }
+
+    // One input view at a time is converted, a large one in parallel chunks: under the memory bound a large tensor runs
+    // alone, leaving other cores idle.
+    private static void ConvertInParallel(TensorBuffer data, Memory<float> target, int n)
+    {
+        const int chunk = 1 << 22;
+        if (n < 2 * chunk) { data.CopyTo(target.Span); return; }
+        Parallel.For(0, (n + chunk - 1) / chunk, c =>
+        {
+            int start = c * chunk, length = Math.Min(chunk, n - start);
+            data.CopyTo(start, target.Span.Slice(start, length));
+        });
     }
 
     // TIES paper semantics trim against one |τ| threshold per model over all merged tensors: two histogram passes

@@ -73,18 +73,12 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         }
         if (m > 1 && n >= ParallelThreshold) Parallel.For(0, m, Prepare);
         else for (int i = 0; i < m; i++) Prepare(i);
-        var weights = new float[m];
-        for (int i = 0; i < m; i++) weights[i] = (float)p.PerModel("weight", i);
-        float lambda = (float)p.Global("lambda");
-        bool normalize = p.Flag("normalize");
+        var (weights, lambda, normalize) = Coefficients(p);
 
         if (!_consensus)
         {
-            double divisor = weights.Sum(w => (double)w);
-            if (Math.Abs(divisor) < 1e-8) divisor = 1;
-            float scale = normalize ? (float)(lambda / divisor) : lambda;
             baseValues.CopyTo(destination);
-            for (int i = 0; i < m; i++) TensorPrimitives.MultiplyAdd(inputs.Models[i].Span, weights[i] * scale, destination, destination);
+            for (int i = 0; i < m; i++) TensorPrimitives.MultiplyAdd(inputs.Models[i].Span, weights[i], destination, destination);
             return;
         }
 
@@ -120,6 +114,57 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         {
             foreach (var h in handles) h.Dispose();
         }
+    }
+
+    /// <summary>The per-model factors: TIES weights (λ and normalisation applied in the election), else each weight × scale.</summary>
+    private (float[] Weights, float Lambda, bool Normalize) Coefficients(MergeParameters p)
+    {
+        int m = p.ModelCount;
+        var weights = new float[m];
+        for (int i = 0; i < m; i++) weights[i] = (float)p.PerModel("weight", i);
+        float lambda = (float)p.Global("lambda");
+        bool normalize = p.Flag("normalize");
+        if (_consensus) return (weights, lambda, normalize);
+        double divisor = weights.Sum(w => (double)w);
+        if (Math.Abs(divisor) < 1e-8) divisor = 1;
+        float scale = normalize ? (float)(lambda / divisor) : lambda;
+        for (int i = 0; i < m; i++) weights[i] *= scale;
+        return (weights, lambda, normalize);
+    }
+
+    /// <summary>True when <see cref="MergeReadOnly"/> can merge a tensor with these parameters: no sparsification, or the
+    /// magnitude trim without rescaling (ties, task_arithmetic; the random and L1-rescaled trims need the whole τ first).</summary>
+    internal bool SupportsReadOnlyInputs(MergeParameters p) =>
+        _sparsification == Sparsification.None || (_sparsification == Sparsification.Magnitude && !p.Flag("rescale"));
+
+    /// <summary>The same result as <see cref="Merge"/>, bit for bit, in one pass over read-only inputs (no float copies, no
+    /// scratch τ): see <see cref="SinglePassTaskArithmetic"/>. Only when <see cref="SupportsReadOnlyInputs"/>.</summary>
+    /// <param name="tensor">The output tensor.</param>
+    /// <param name="p">Its parameters.</param>
+    /// <param name="modelThresholds">Model-wide thresholds (paper-semantics TIES), or null.</param>
+    /// <param name="baseValues">θ₀ as float*, <c>tensor.ElementCount</c> values, not modified.</param>
+    /// <param name="models">Each θᵢ as float*, not modified.</param>
+    /// <param name="destination">The output as float*.</param>
+    internal SinglePassTaskArithmetic MergeReadOnly(TensorInfo tensor, MergeParameters p, float[]? modelThresholds, nint baseValues, nint[] models, nint destination)
+    {
+        if (!SupportsReadOnlyInputs(p)) throw new InvalidOperationException($"{Name}: these parameters need the in-place path.");
+        int m = models.Length, n = checked((int)tensor.ElementCount);
+        bool paper = p.PaperSemantics;
+        var rules = new TrimRule[m];
+        for (int i = 0; i < m; i++)
+        {
+            double density = _sparsification == Sparsification.None ? 1 : p.PerModel("density", i);
+            long k = (long)(density * n);
+            rules[i] = density >= 1 ? TrimRule.All
+                : paper && modelThresholds is not null ? new TrimRule(TrimKind.AtLeast, Key: MagnitudeSelection.Key(modelThresholds[i]))
+                : k >= n ? TrimRule.All
+                : k <= 0 ? new TrimRule(TrimKind.DropAll)
+                : new TrimRule(TrimKind.TopK, k);
+        }
+        var (weights, lambda, normalize) = Coefficients(p);
+        var kernel = new SinglePassTaskArithmetic { Consensus = _consensus, PaperVote = paper, Normalize = normalize, Lambda = lambda, Weights = weights };
+        kernel.Merge(baseValues, models, n, rules, destination);
+        return kernel;
     }
 
     // Pointers rather than Memory<T>.Span per element, and Vector<float> selects rather than branches: signs of real task

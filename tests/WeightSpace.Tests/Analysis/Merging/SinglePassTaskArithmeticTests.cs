@@ -1,0 +1,204 @@
+using System.Runtime.InteropServices;
+using WeightSpace.Analysis.Merging;
+using WeightSpace.Analysis.Merging.Config;
+using WeightSpace.Analysis.Merging.Kernels;
+using WeightSpace.Analysis.Merging.Methods;
+using WeightSpace.Formats;
+using WeightSpace.Formats.Safetensors;
+
+namespace WeightSpace.Tests.Analysis.Merging;
+
+/// <summary>The single-pass kernel (read-only inputs, sampled threshold bands, fix-up of band elements) against the
+/// in-place path it replaces for ties and task_arithmetic: every output bit must agree.</summary>
+public sealed unsafe class SinglePassTaskArithmeticTests
+{
+    private static GeneralizedTaskArithmetic Method(string name) => (GeneralizedTaskArithmetic)MergeMethods.Get(name);
+
+    private static (float[] Base, float[][] Models) Data(int n, int models, int seed, bool coarse)
+    {
+        var rng = new Random(seed);
+        var theta0 = new float[n];
+        for (int i = 0; i < n; i++) theta0[i] = (float)(rng.NextDouble() * 2 - 1);
+        var result = new float[models][];
+        for (int m = 0; m < models; m++)
+        {
+            result[m] = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                // Coarse steps give many equal |τ| (ties at the threshold); fine ones a continuous distribution.
+                float delta = coarse ? rng.Next(-20, 21) / 64f : (float)(rng.NextDouble() - 0.5) * 0.1f;
+                result[m][i] = theta0[i] + delta;
+            }
+        }
+        return (theta0, result);
+    }
+
+    private static float[] InPlace(GeneralizedTaskArithmetic method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
+    {
+        var info = new TensorInfo("w", DType.F32, new Shape(theta0.Length));
+        var inputs = new MergeInputs(info, (float[])theta0.Clone(), models.Select(x => (Memory<float>)(float[])x.Clone()).ToArray(), p, 0, thresholds);
+        var result = new float[theta0.Length];
+        method.Merge(inputs, result);
+        return result;
+    }
+
+    private static (float[] Result, SinglePassTaskArithmetic Kernel) SinglePass(GeneralizedTaskArithmetic method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
+    {
+        var info = new TensorInfo("w", DType.F32, new Shape(theta0.Length));
+        var result = new float[theta0.Length];
+        var handles = models.Prepend(theta0).Append(result).Select(a => GCHandle.Alloc(a, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var pointers = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            var before = models.Select(x => (float[])x.Clone()).ToArray();
+            var kernel = method.MergeReadOnly(info, p, thresholds, pointers[0], pointers[1..^1], pointers[^1]);
+            for (int m = 0; m < models.Length; m++) Assert.Equal(before[m], models[m]);   // inputs are read only
+            return (result, kernel);
+        }
+        finally
+        {
+            foreach (var h in handles) h.Free();
+        }
+    }
+
+    private static void BitEqual(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}: element {i}: in place {expected[i]:R}, single pass {actual[i]:R}");
+    }
+
+    public static TheoryData<string, string, int, bool, double> Cases() => new()
+    {
+        { "ties", "mergekit", 5_000, false, 0.3 },
+        { "ties", "mergekit", 5_000, true, 0.3 },
+        { "ties", "mergekit", 300_001, false, 0.5 },
+        { "ties", "mergekit", 300_001, true, 0.5 },
+        { "ties", "mergekit", 70_000, false, 0.001 },
+        { "ties", "mergekit", 70_000, true, 0.999 },
+        { "ties", "mergekit", 40_000, false, 0.0 },
+        { "ties", "mergekit", 40_000, false, 1.0 },
+        { "ties", "mergekit", 37, true, 0.5 },
+        { "ties", "mergekit", 3, false, 0.5 },
+        { "ties", "mergekit", 1, false, 0.5 },
+        { "ties", "paper", 300_001, true, 0.4 },
+        { "ties", "paper", 5_000, false, 0.2 },
+        { "task_arithmetic", "mergekit", 300_001, false, 1.0 },
+        { "task_arithmetic", "mergekit", 13, true, 1.0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MergeReadOnly_EqualsInPlaceMerge_BitForBit(string name, string semantics, int n, bool coarse, double density)
+    {
+        var method = Method(name);
+        double[] weights = [1.0, -0.4, 2.5];
+        foreach (bool normalize in new[] { true, false })
+        {
+            var (theta0, models) = Data(n, 3, seed: n + (coarse ? 1 : 0), coarse);
+            var settings = new Dictionary<string, double[]> { ["weight"] = weights, ["normalize"] = [normalize ? 1 : 0], ["lambda"] = [0.75] };
+            if (name == "ties") settings["density"] = [density, density / 2, Math.Min(1, density * 1.5)];
+            if (semantics == "paper") settings["semantics"] = [1];   // choice index: mergekit 0, paper 1
+            var p = MergeParameters.Create(method.Parameters, 3, settings);
+            // Paper semantics trims against model-wide thresholds; for one tensor those are its own |τ| quantiles.
+            float[]? thresholds = semantics == "paper"
+                ? Enumerable.Range(0, 3).Select(i => Quantile(theta0, models[i], p.PerModel("density", i))).ToArray()
+                : null;
+            var expected = InPlace(method, p, theta0, models, thresholds);
+            var (actual, _) = SinglePass(method, p, theta0, models, thresholds);
+            BitEqual(expected, actual, $"{name} {semantics} n={n} normalize={normalize}");
+        }
+    }
+
+    private static float Quantile(float[] theta0, float[] model, double density)
+    {
+        var tau = model.Select((x, i) => MathF.Abs(x - theta0[i])).OrderByDescending(x => x).ToArray();
+        return tau[Math.Clamp((int)(density * tau.Length) - 1, 0, tau.Length - 1)];
+    }
+
+    [Fact]
+    public void Merge_WhenBandsMissTheirThreshold_FallsBackToExactPassesAndStillAgrees()
+    {
+        // Zero-width bands (no σ margin) from a 16-entry sample miss often; the count check must catch every miss.
+        var method = Method("ties");
+        int misses = 0;
+        for (int seed = 0; seed < 24; seed++)
+        {
+            var (theta0, models) = Data(4_000, 2, seed, coarse: seed % 2 == 0);
+            var p = MergeParameters.Create(method.Parameters, 2, new Dictionary<string, double[]> { ["weight"] = [1], ["density"] = [0.4, 0.7] });
+            var expected = InPlace(method, p, theta0, models, null);
+            var actual = new float[theta0.Length];
+            fixed (float* b = theta0, x = models[0], y = models[1], d = actual)
+            {
+                var kernel = new SinglePassTaskArithmetic { Consensus = true, Normalize = true, Weights = [1f, 1f], SampleSize = 16, BandSigmas = 0 };
+                kernel.Merge((nint)b, [(nint)x, (nint)y], theta0.Length, [new TrimRule(TrimKind.TopK, 1_600), new TrimRule(TrimKind.TopK, 2_800)], (nint)d);
+                if (kernel.PassesMade > 1) misses++;
+            }
+            BitEqual(expected, actual, $"seed {seed}");
+        }
+        Assert.True(misses > 0, "no band missed: the fallback was not exercised");
+    }
+
+    [Fact]
+    public void Merge_OnRealisticData_MakesOnePass()
+    {
+        var method = Method("ties");
+        var (theta0, models) = Data(1 << 20, 3, 5, coarse: false);
+        var p = MergeParameters.Create(method.Parameters, 3, new Dictionary<string, double[]> { ["weight"] = [1], ["density"] = [0.5] });
+        var (_, kernel) = SinglePass(method, p, theta0, models, null);
+        Assert.Equal(1, kernel.PassesMade);
+    }
+
+    [Fact]
+    public void Run_FromMappedSafetensors_EqualsRunFromMemory()
+    {
+        // Mapped F32 inputs go to the kernel without a copy; BF16 ones are converted; in-memory stores are copied.
+        const int n = 3 * (1 << 18) + 5;
+        var (theta0, models) = Data(n, 2, 11, coarse: false);
+        string folder = SharedData.TempFolder();
+        var memory = new Dictionary<string, TensorStore>();
+        var files = new Dictionary<string, TensorStore>();
+        var named = models.Prepend(theta0).ToArray();
+        for (int i = 0; i < named.Length; i++)
+        {
+            string path = Path.Combine(folder, $"m{i}.safetensors");
+            var plan = new[] { new TensorInfo("w", DType.F32, new Shape(n)), new TensorInfo("v", DType.BF16, new Shape(n)) };
+            using (var writer = SafetensorsWriter.Create(path, plan))
+            {
+                writer.Write("w", named[i]);
+                writer.Write("v", named[i]);
+                writer.Commit();
+            }
+            files[$"m{i}"] = Checkpoint.Open(path);
+            memory[$"m{i}"] = new InMemoryTensorStore($"m{i}").Add("w", named[i], n).Add("v", files[$"m{i}"].ReadSingle("v"), n);
+        }
+        try
+        {
+            foreach (string name in new[] { "ties", "task_arithmetic" })
+            {
+                var builder = new MergeConfigBuilder(name).WithBase("m0");
+                builder.AddModel("m1", new Dictionary<string, double> { ["weight"] = 0.7, ["density"] = 0.6 });
+                builder.AddModel("m2", new Dictionary<string, double> { ["weight"] = 0.3, ["density"] = 0.4 });
+                if (name == "task_arithmetic") builder = Rebuild(name);
+                var fromFiles = new CollectingSink();
+                var fromMemory = new CollectingSink();
+                MergeRunner.Run(MergePlan.Create(builder.Build(), files), fromFiles, 2, ct: TestContext.Current.CancellationToken);
+                MergeRunner.Run(MergePlan.Create(builder.Build(), memory), fromMemory, 1, ct: TestContext.Current.CancellationToken);
+                foreach (string tensor in new[] { "w", "v" }) BitEqual(fromMemory.Floats[tensor], fromFiles.Floats[tensor], $"{name} {tensor}");
+            }
+        }
+        finally
+        {
+            foreach (var s in files.Values) s.Dispose();
+        }
+
+        static MergeConfigBuilder Rebuild(string name)
+        {
+            var b = new MergeConfigBuilder(name).WithBase("m0");
+            b.AddModel("m1", new Dictionary<string, double> { ["weight"] = 0.7 });
+            b.AddModel("m2", new Dictionary<string, double> { ["weight"] = 0.3 });
+            return b;
+        }
+    }
+}
