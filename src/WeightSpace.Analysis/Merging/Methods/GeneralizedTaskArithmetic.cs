@@ -138,14 +138,14 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         _sparsification == Sparsification.None || (_sparsification == Sparsification.Magnitude && !p.Flag("rescale"));
 
     /// <summary>The same result as <see cref="Merge"/>, bit for bit, in one pass over read-only inputs (no float copies, no
-    /// scratch τ): see <see cref="SinglePassTaskArithmetic"/>. Only when <see cref="SupportsReadOnlyInputs"/>.</summary>
+    /// scratch τ): see <see cref="StreamingTaskArithmetic"/>. Only when <see cref="SupportsReadOnlyInputs"/>.</summary>
     /// <param name="tensor">The output tensor.</param>
     /// <param name="p">Its parameters.</param>
     /// <param name="modelThresholds">Model-wide thresholds (paper-semantics TIES), or null.</param>
     /// <param name="baseValues">θ₀ as float*, <c>tensor.ElementCount</c> values, not modified.</param>
     /// <param name="models">Each θᵢ as float*, not modified.</param>
     /// <param name="destination">The output as float*.</param>
-    internal SinglePassTaskArithmetic MergeReadOnly(TensorInfo tensor, MergeParameters p, float[]? modelThresholds, nint baseValues, nint[] models, nint destination)
+    internal StreamingTaskArithmetic MergeReadOnly(TensorInfo tensor, MergeParameters p, float[]? modelThresholds, nint baseValues, nint[] models, nint destination)
     {
         if (!SupportsReadOnlyInputs(p)) throw new InvalidOperationException($"{Name}: these parameters need the in-place path.");
         int m = models.Length, n = checked((int)tensor.ElementCount);
@@ -162,7 +162,7 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
                 : new TrimRule(TrimKind.TopK, k);
         }
         var (weights, lambda, normalize) = Coefficients(p);
-        var kernel = new SinglePassTaskArithmetic { Consensus = _consensus, PaperVote = paper, Normalize = normalize, Lambda = lambda, Weights = weights };
+        var kernel = new StreamingTaskArithmetic { Consensus = _consensus, PaperVote = paper, Normalize = normalize, Lambda = lambda, Weights = weights };
         kernel.Merge(baseValues, models, n, rules, destination);
         return kernel;
     }

@@ -1,0 +1,445 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace WeightSpace.Analysis.Merging.Kernels;
+
+/// <summary>How the streaming kernel trims one model's task vector.</summary>
+internal enum TrimKind
+{
+    /// <summary>Every entry is kept.</summary>
+    KeepAll,
+    /// <summary>Every entry is dropped.</summary>
+    DropAll,
+    /// <summary>The <see cref="TrimRule.Count"/> largest |τ| are kept; ties at the threshold: the first in index order win.</summary>
+    TopK,
+    /// <summary>Entries whose magnitude key is at least <see cref="TrimRule.Key"/> are kept (a model-wide threshold).</summary>
+    AtLeast,
+}
+
+/// <summary>One model's trim in <see cref="StreamingTaskArithmetic"/>.</summary>
+internal readonly record struct TrimRule(TrimKind Kind, long Count = 0, uint Key = 0)
+{
+    public static TrimRule All => new(TrimKind.KeepAll);
+}
+
+/// <summary>Generalized task arithmetic (τᵢ = θᵢ − θ₀, magnitude trim, optional TIES sign election, weighted sum, add to
+/// θ₀) streamed over read-only inputs, bit for bit equal to trimming each τᵢ in place and then combining
+/// (<see cref="MagnitudeSelection.KeepTopK"/> followed by the element-wise combination).</summary>
+/// <remarks>
+/// Why: trimming in place needs a float copy of every input, τ written back, two histogram passes and a mask pass per
+/// model before the election reads everything again — about eleven passes over memory per model where plain I/O makes
+/// one. Here the inputs are read straight from the mapped file, at most twice:
+/// <list type="number">
+/// <item>A stratified sample of |τᵢ| brackets each top-k threshold in a band [lo, hi], ±5σ of the sample quantile
+/// (about 2% of the entries for 2^16 samples at density ½).</item>
+/// <item>Pass 1 reads all inputs once, counts the entries above hi and collects the (magnitude, index) of those inside
+/// the band; the exact threshold and the last kept tie follow from the few collected entries.</item>
+/// <item>Pass 2 reads all inputs again and writes each output with the exact keep decisions, a vector at a time.</item>
+/// </list>
+/// Pass 1 is skipped when no model needs a top-k (task arithmetic, density 1, model-wide thresholds). If a band misses
+/// its threshold (the counts say so), that model's threshold is found exactly by histogram passes: slower, never wrong.
+/// </remarks>
+internal sealed unsafe class StreamingTaskArithmetic
+{
+    private const int ChunkLength = 1 << 18;
+    private const int MagnitudeMask = 0x7FFF_FFFF;
+
+    /// <summary>Combine with TIES sign election and disjoint mean (else a plain weighted sum).</summary>
+    public required bool Consensus { get; init; }
+
+    /// <summary>TIES votes on unweighted τ and a zero vote elects nothing (paper); else mergekit's weighted vote, zero → +.</summary>
+    public bool PaperVote { get; init; }
+
+    /// <summary>TIES: divide by the sum of the agreeing weights.</summary>
+    public bool Normalize { get; init; }
+
+    /// <summary>TIES: λ applied to the combined τ.</summary>
+    public float Lambda { get; init; } = 1;
+
+    /// <summary>Per-model weights (TIES) or final coefficients (plain sum: weight × scale).</summary>
+    public required float[] Weights { get; init; }
+
+    /// <summary>Sample size for the threshold bands (tests lower it to force misses).</summary>
+    public int SampleSize { get; init; } = 1 << 16;
+
+    /// <summary>Half-width of each band in standard deviations of the sample quantile.</summary>
+    public double BandSigmas { get; init; } = 5;
+
+    /// <summary>Models whose band missed in the last <see cref="Merge"/> (their threshold came from the exact fallback).</summary>
+    public int BandMisses { get; private set; }
+
+    /// <summary>Merges <paramref name="length"/> elements: <paramref name="destination"/>[j] from θ₀[j] and every θᵢ[j].</summary>
+    /// <param name="baseValues">θ₀ (float*, read only).</param>
+    /// <param name="models">θᵢ (float*, read only), one per rule.</param>
+    /// <param name="length">Elements.</param>
+    /// <param name="rules">Each model's trim.</param>
+    /// <param name="destination">The output (float*).</param>
+    public void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination)
+    {
+        if (models.Length != rules.Length || models.Length != Weights.Length) throw new ArgumentException("One rule and one weight per model.");
+        int m = models.Length;
+        var decisions = new Decision[m];
+        var topK = new List<int>();
+        for (int i = 0; i < m; i++)
+        {
+            decisions[i] = rules[i].Kind switch
+            {
+                TrimKind.KeepAll => new Decision(-1, -1),
+                TrimKind.AtLeast => new Decision((int)rules[i].Key - 1, -1),
+                TrimKind.DropAll => new Decision(int.MaxValue, -1),
+                _ => default,
+            };
+            if (rules[i].Kind == TrimKind.TopK) topK.Add(i);
+        }
+        BandMisses = 0;
+        if (topK.Count > 0) FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions);
+        int chunks = (length + ChunkLength - 1) / ChunkLength;
+        Parallel.For(0, chunks, c =>
+        {
+            int start = c * ChunkLength;
+            Combine((float*)baseValues, models, decisions, (float*)destination, start, Math.Min(length, start + ChunkLength));
+        });
+    }
+
+    /// <summary>Keep iff key &gt; T, or key = T at an index ≤ LastTie.</summary>
+    private readonly record struct Decision(int T, int LastTie);
+
+    /// <summary>Keep iff key &gt; Hi; collected iff Lo ≤ key ≤ Hi.</summary>
+    private readonly record struct Band(int Lo, int Hi);
+
+    private void FindThresholds(nint baseValues, nint[] models, int n, TrimRule[] rules, int[] topK, Decision[] decisions)
+    {
+        var bands = EstimateBands(baseValues, models, n, rules, topK);
+        int chunks = (n + ChunkLength - 1) / ChunkLength;
+        var collected = new Collected[chunks];
+        try
+        {
+            Parallel.For(0, chunks, c =>
+            {
+                int start = c * ChunkLength;
+                collected[c] = new Collected(topK.Length);
+                Collect((float*)baseValues, models, topK, bands, start, Math.Min(n, start + ChunkLength), collected[c]);
+            });
+            int misses = 0;
+            Parallel.For(0, topK.Length, t =>
+            {
+                int model = topK[t];
+                if (TryDecide(rules[model].Count, t, collected, out var decision)) decisions[model] = decision;
+                else
+                {
+                    Interlocked.Increment(ref misses);
+                    decisions[model] = ExactDecision(baseValues, models[model], n, rules[model].Count);
+                }
+            });
+            BandMisses = misses;
+        }
+        finally
+        {
+            foreach (var c in collected) c?.Dispose();
+        }
+    }
+
+    private Band[] EstimateBands(nint baseValues, nint[] models, int n, TrimRule[] rules, int[] topK)
+    {
+        var bands = new Band[topK.Length];
+        int s = Math.Min(SampleSize, n / 4);
+        if (s < 16)
+        {
+            Array.Fill(bands, new Band(0, int.MaxValue));   // tiny tensor: collect everything
+            return bands;
+        }
+        var b = (float*)baseValues;
+        // One position per stratum of n/s elements, at a hashed offset inside it: no alignment with rows or columns.
+        var positions = new int[s];
+        for (int c = 0; c < s; c++)
+        {
+            long from = (long)c * n / s, to = (long)(c + 1) * n / s;
+            ulong h = (ulong)(c + 1) * 0x9E37_79B9_7F4A_7C15UL;
+            h ^= h >> 29;
+            positions[c] = (int)(from + (long)(h % (ulong)(to - from)));
+        }
+        Parallel.For(0, topK.Length, t =>
+        {
+            var x = (float*)models[topK[t]];
+            var keys = new int[s];
+            for (int c = 0; c < s; c++)
+            {
+                int j = positions[c];
+                keys[c] = BitConverter.SingleToInt32Bits(x[j] - b[j]) & MagnitudeMask;
+            }
+            Array.Sort(keys);
+            // The k-th largest has n − k smaller entries; bracket that quantile of the sample.
+            double p = (double)(n - rules[topK[t]].Count) / n;
+            double margin = BandSigmas * Math.Sqrt(p * (1 - p) * s) + 2;
+            double q = p * s;
+            double loIndex = Math.Floor(q - margin), hiIndex = Math.Ceiling(q + margin);
+            int lo = loIndex <= 0 ? 0 : loIndex >= s ? int.MaxValue : keys[(int)loIndex];
+            int hi = hiIndex >= s ? int.MaxValue : hiIndex < 0 ? -1 : keys[(int)hiIndex];
+            bands[t] = new Band(lo, hi);
+        });
+        return bands;
+    }
+
+    private static void Collect(float* baseValues, nint[] models, int[] topK, Band[] bands, int start, int end, Collected result)
+    {
+        int width = Vector<float>.Count;
+        var magnitude = new Vector<int>(MagnitudeMask);
+        for (int t = 0; t < topK.Length; t++)
+        {
+            var x = (float*)models[topK[t]];
+            var lo = new Vector<int>(bands[t].Lo);
+            var hi = new Vector<int>(bands[t].Hi);
+            // Per-lane counts; a chunk has at most 2^18 / width entries per lane, so ints suffice.
+            var above = Vector<int>.Zero;
+            var list = result.Lists[t];
+            int j = start;
+            for (; j <= end - width; j += width)
+            {
+                var key = Vector.AsVectorInt32(Vector.Load(x + j) - Vector.Load(baseValues + j)) & magnitude;
+                var keep = Vector.GreaterThan(key, hi);
+                above -= keep;
+                var inBand = Vector.AndNot(Vector.GreaterThanOrEqual(key, lo), keep);
+                if (inBand == Vector<int>.Zero) continue;
+                for (int lane = 0; lane < width; lane++)
+                    if (inBand[lane] != 0) list.Add(key[lane], j + lane);
+            }
+            long count = Vector.Sum(above);
+            for (; j < end; j++)
+            {
+                int key = BitConverter.SingleToInt32Bits(x[j] - baseValues[j]) & MagnitudeMask;
+                if (key > bands[t].Hi) count++;
+                else if (key >= bands[t].Lo) list.Add(key, j);
+            }
+            result.Above[t] = count;
+        }
+    }
+
+    /// <summary>The exact decision from one model's counts and band entries; false if the band missed the threshold.</summary>
+    private static bool TryDecide(long k, int t, Collected[] collected, out Decision decision)
+    {
+        decision = default;
+        long above = 0, inBand = 0;
+        foreach (var c in collected)
+        {
+            above += c.Above[t];
+            inBand += c.Lists[t].Count;
+        }
+        if (k <= above || k > above + inBand) return false;
+        var keys = ArrayPool<float>.Shared.Rent((int)inBand);
+        try
+        {
+            int filled = 0;
+            foreach (var c in collected)
+            {
+                var list = c.Lists[t];
+                for (int e = 0; e < list.Count; e++) keys[filled++] = BitConverter.Int32BitsToSingle(list.Keys[e]);
+            }
+            var (threshold, ties) = MagnitudeSelection.KthLargest(keys.AsSpan(0, filled), k - above);
+            int key = (int)MagnitudeSelection.Key(threshold);
+            // Every entry equal to the threshold is a band entry, collected in index order: the ties-th of them is the last kept.
+            long seen = 0;
+            foreach (var c in collected)
+            {
+                var list = c.Lists[t];
+                for (int e = 0; e < list.Count; e++)
+                    if (list.Keys[e] == key && ++seen == ties)
+                    {
+                        decision = new Decision(key, list.Indices[e]);
+                        return true;
+                    }
+            }
+            throw new InvalidOperationException("The threshold's ties were not among the band entries.");
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(keys);
+        }
+    }
+
+    /// <summary>The exact decision by two histogram passes over τ and, when only some ties are kept, a scan for the last
+    /// one (used only when a band missed).</summary>
+    private static Decision ExactDecision(nint baseValues, nint model, int n, long k)
+    {
+        var selection = new MagnitudeSelection();
+        int chunk = Math.Min(n, 1 << 22);
+        var tau = new float[chunk];
+        Span<float> Tau(int start)
+        {
+            int length = Math.Min(chunk, n - start);
+            TensorPrimitives.Subtract(new ReadOnlySpan<float>((float*)model + start, length), new ReadOnlySpan<float>((float*)baseValues + start, length), tau.AsSpan(0, length));
+            return tau.AsSpan(0, length);
+        }
+        for (int start = 0; start < n; start += chunk) selection.AddHigh(Tau(start));
+        selection.ChooseBin(k);
+        for (int start = 0; start < n; start += chunk) selection.AddLow(Tau(start));
+        var (threshold, ties) = selection.Finish();
+        uint key = MagnitudeSelection.Key(threshold);
+        long seen = 0;
+        for (int start = 0; start < n; start += chunk)
+        {
+            var values = Tau(start);
+            for (int e = 0; e < values.Length; e++)
+                if (MagnitudeSelection.Key(values[e]) == key && ++seen == ties) return new Decision((int)key, start + e);
+        }
+        throw new InvalidOperationException("The threshold's ties were not found.");
+    }
+
+    private void Combine(float* baseValues, nint[] models, Decision[] decisions, float* destination, int start, int end)
+    {
+        int m = models.Length, width = Vector<float>.Count;
+        var x = stackalloc float*[m];
+        var threshold = stackalloc Vector<int>[m];
+        var lastTie = stackalloc Vector<int>[m];
+        var weights = stackalloc Vector<float>[m];
+        var kept = stackalloc Vector<float>[m];
+        for (int i = 0; i < m; i++)
+        {
+            x[i] = (float*)models[i];
+            threshold[i] = new Vector<int>(decisions[i].T);
+            lastTie[i] = new Vector<int>(decisions[i].LastTie);
+            weights[i] = new Vector<float>(Weights[i]);
+        }
+        var magnitude = new Vector<int>(MagnitudeMask);
+        var lanes = Vector<int>.Indices;
+        int j = start;
+        for (; j <= end - width; j += width)
+        {
+            var b = Vector.Load(baseValues + j);
+            var index = lanes + new Vector<int>(j);
+            for (int i = 0; i < m; i++)
+            {
+                var t = Vector.AsVectorInt32(Vector.Load(x[i] + j) - b);
+                var key = t & magnitude;
+                var keep = Vector.GreaterThan(key, threshold[i]) | (Vector.Equals(key, threshold[i]) & Vector.LessThanOrEqual(index, lastTie[i]));
+                kept[i] = Vector.AsVectorSingle(t & keep);
+            }
+            Combine(b, kept, weights, m).Store(destination + j);
+        }
+        var scalarKept = stackalloc float[m];
+        for (; j < end; j++)
+        {
+            float b = baseValues[j];
+            for (int i = 0; i < m; i++)
+            {
+                float t = x[i][j] - b;
+                int key = BitConverter.SingleToInt32Bits(t) & MagnitudeMask;
+                bool keep = key > decisions[i].T || (key == decisions[i].T && j <= decisions[i].LastTie);
+                scalarKept[i] = keep ? t : 0f;
+            }
+            destination[j] = CombineScalar(b, scalarKept, m);
+        }
+    }
+
+    /// <summary>The element-wise combination, a vector at a time; <see cref="CombineScalar"/> is the same per lane.</summary>
+    private Vector<float> Combine(Vector<float> b, Vector<float>* kept, Vector<float>* weights, int m)
+    {
+        if (!Consensus)
+        {
+            var r = b;
+            for (int i = 0; i < m; i++) r = kept[i] * weights[i] + r;
+            return r;
+        }
+        // TIES (Yadav et al. 2023, §3 steps 2–3): elect a sign per entry, then average the agreeing entries.
+        var one = Vector<float>.One;
+        var zero = Vector<float>.Zero;
+        var vote = zero;
+        for (int i = 0; i < m; i++) vote += PaperVote ? kept[i] : kept[i] * weights[i];
+        var elected = PaperVote
+            ? Vector.ConditionalSelect(Vector.GreaterThan(vote, zero), one, Vector.ConditionalSelect(Vector.LessThan(vote, zero), -one, zero))
+            : Vector.ConditionalSelect(Vector.LessThan(vote, zero), -one, one);
+        var sum = zero;
+        var weightSum = zero;
+        for (int i = 0; i < m; i++)
+        {
+            var t = kept[i];
+            var w = weights[i];
+            var voted = PaperVote ? t : t * w;
+            var agree = Vector.GreaterThan(voted * elected, zero);
+            sum += Vector.ConditionalSelect(agree, t * w, zero);
+            weightSum += Vector.ConditionalSelect(agree, w, zero);
+        }
+        weightSum = Vector.ConditionalSelect(Vector.Equals(weightSum, zero), one, weightSum);
+        var mixed = Normalize ? sum / weightSum : sum;
+        return b + mixed * new Vector<float>(Lambda);
+    }
+
+    private float CombineScalar(float b, float* kept, int m)
+    {
+        if (!Consensus)
+        {
+            float r = b;
+            for (int i = 0; i < m; i++) r = kept[i] * Weights[i] + r;
+            return r;
+        }
+        float vote = 0;
+        for (int i = 0; i < m; i++) vote += PaperVote ? kept[i] : kept[i] * Weights[i];
+        float elected = PaperVote ? (vote > 0 ? 1f : vote < 0 ? -1f : 0f) : (vote < 0 ? -1f : 1f);
+        float sum = 0, weightSum = 0;
+        for (int i = 0; i < m; i++)
+        {
+            float t = kept[i], w = Weights[i], voted = PaperVote ? t : t * w;
+            bool agree = voted * elected > 0;
+            sum += agree ? t * w : 0f;
+            weightSum += agree ? w : 0f;
+        }
+        if (weightSum == 0) weightSum = 1;
+        float mixed = Normalize ? sum / weightSum : sum;
+        return b + mixed * Lambda;
+    }
+
+    /// <summary>One chunk's pass-1 results: per top-k model, the count above its band and the band entries in index order.</summary>
+    private sealed class Collected : IDisposable
+    {
+        public readonly long[] Above;
+        public readonly BandList[] Lists;
+
+        public Collected(int models)
+        {
+            Above = new long[models];
+            Lists = new BandList[models];
+            for (int i = 0; i < models; i++) Lists[i] = new BandList();
+        }
+
+        public void Dispose()
+        {
+            foreach (var l in Lists) l.Dispose();
+        }
+    }
+
+    /// <summary>A growable (key, index) list on pooled arrays.</summary>
+    private sealed class BandList : IDisposable
+    {
+        public int Count;
+        public int[] Keys = [];
+        public int[] Indices = [];
+
+        public void Add(int key, int index)
+        {
+            if (Count == Keys.Length) Grow();
+            Keys[Count] = key;
+            Indices[Count] = index;
+            Count++;
+        }
+
+        private void Grow()
+        {
+            int capacity = Math.Max(4096, Count * 2);
+            var keys = ArrayPool<int>.Shared.Rent(capacity);
+            var indices = ArrayPool<int>.Shared.Rent(capacity);
+            Keys.AsSpan(0, Count).CopyTo(keys);
+            Indices.AsSpan(0, Count).CopyTo(indices);
+            Dispose();
+            Keys = keys;
+            Indices = indices;
+        }
+
+        public void Dispose()
+        {
+            if (Keys.Length > 0) ArrayPool<int>.Shared.Return(Keys);
+            if (Indices.Length > 0) ArrayPool<int>.Shared.Return(Indices);
+            Keys = [];
+            Indices = [];
+        }
+    }
+}
