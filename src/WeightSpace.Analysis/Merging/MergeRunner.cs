@@ -11,6 +11,9 @@ namespace WeightSpace.Analysis.Merging;
 /// sink returns. Workers pass a byte gate whose capacity is the plan's largest such working set, so at any instant the
 /// buffers held sum to at most (models + 2) × 4 × (largest tensor's elements) bytes whatever the worker count or model size.
 /// Input data is read through the stores (memory-mapped for safetensors: reclaimable page cache, not heap).
+/// Task arithmetic and TIES (without L1 rescaling) take a faster path within the same bound: the inputs' mapped F32 views
+/// go to a streaming kernel without a copy, and with an <see cref="IPartialTensorSink"/> the
+/// output is written block by block as it is computed, so only the inputs' views are held.
 /// SVD methods (tsv, iso_c) additionally hold TorchSharp workspaces of a few times the tensor size.
 /// </remarks>
 public static class MergeRunner
@@ -120,7 +123,8 @@ public static class MergeRunner
     }
 
     // Task arithmetic and TIES straight from the mapped inputs: F32 tensors are not copied at all (others are converted into
-    // pooled buffers), so the working set is the inputs' views plus the output, and the inputs are read once.
+    // pooled buffers), so the working set is the inputs' views plus the output buffer (none with a partial sink), and the
+    // inputs are read at most twice (StreamingTaskArithmetic).
     private static unsafe void ProcessReadOnly(GeneralizedTaskArithmetic method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds, NativeBufferPool pool)
     {
         int n = (int)tensor.Output.ElementCount;
@@ -146,16 +150,31 @@ public static class MergeRunner
                     pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer.GetSpan()));
                 }
             }
-            var output = pool.Rent(n);
-            held.Add(output);
-            try { method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, pointers[0], pointers[1..], (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.GetSpan()))); }
-            catch (Exception e) when (e is not WeightSpaceException and not OperationCanceledException)
+            string name = tensor.Output.Name;
+            try
             {
-                throw new WeightSpaceException($"{method.Name}: tensor '{tensor.Output.Name}': {e.Message}", e);
+                if (sink is IPartialTensorSink partial)
+                {
+                    // Each block goes to the sink as soon as it is computed, from the kernel's threads: no output buffer
+                    // and no serial write after the merge.
+                    method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, pointers[0], pointers[1..], (start, values) => partial.WritePart(name, start, values));
+                    return;
+                }
+                var output = pool.Rent(n);
+                held.Add(output);
+                method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, pointers[0], pointers[1..], (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.GetSpan())));
+                // Unmap the inputs before the (serial) write so their pages stop counting while the sink copies.
+                foreach (var h in held) if (!ReferenceEquals(h, output)) h.Dispose();
+                lock (sinkGate) sink.Write(name, output.GetSpan());
             }
-            // Unmap the inputs before the (serial) write so their pages stop counting while the sink copies.
-            foreach (var h in held) if (!ReferenceEquals(h, output)) h.Dispose();
-            lock (sinkGate) sink.Write(tensor.Output.Name, output.GetSpan());
+            catch (Exception e) when (e is not WeightSpaceException and not OperationCanceledException and not IOException)
+            {
+                // The kernel's parallel loops wrap what a block (or the sink) threw.
+                var inner = e is AggregateException a ? a.Flatten().InnerExceptions[0] : e;
+                if (inner is WeightSpaceException or OperationCanceledException or IOException)
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+                throw new WeightSpaceException($"{method.Name}: tensor '{name}': {inner.Message}", inner);
+            }
         }
         finally
         {

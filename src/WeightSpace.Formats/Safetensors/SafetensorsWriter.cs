@@ -116,14 +116,49 @@ public sealed partial class SafetensorsWriter : IDisposable
     /// <exception cref="InvalidOperationException">Some of the tensor was already written, or the writer is committed.</exception>
     public void Write(string name, ReadOnlySpan<float> values)
     {
-        var slot = Find(name);
-        var dtype = slot.Info.DType;
-        if (!FloatRecoder.IsWritable(dtype))
-            throw new ArgumentException($"Tensor '{name}' is declared {dtype.ToSafetensorsName()}; float values can be written only to F32, F16, BF16 or F64.", nameof(values));
+        var slot = FloatSlot(name);
         if (values.Length != slot.Info.ElementCount)
             throw new ArgumentException($"Tensor '{name}' ({slot.Info}) has {slot.Info.ElementCount} elements; {values.Length} given.", nameof(values));
         slot.Reserve(0, slot.Info.ByteCount);
+        WriteFloats(slot, 0, values);
+    }
+
+    /// <summary>Writes elements <c>[elementOffset, elementOffset + values.Length)</c> of a tensor from float32 values,
+    /// encoded as the declared dtype. Parts may come in any order and from any thread, but no element may be written twice.</summary>
+    /// <exception cref="ArgumentException">Unknown name, or a declared dtype other than F32/F16/BF16/F64.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the tensor.</exception>
+    /// <exception cref="InvalidOperationException">The range overlaps elements already written, or the writer is committed.</exception>
+    public void Write(string name, long elementOffset, ReadOnlySpan<float> values)
+    {
+        var slot = FloatSlot(name);
+        if (elementOffset < 0 || elementOffset > slot.Info.ElementCount - values.Length)
+            throw new ArgumentOutOfRangeException(nameof(elementOffset), $"Elements [{elementOffset}, {elementOffset + values.Length}) are outside tensor '{name}' ({slot.Info.ElementCount} elements).");
+        if (values.IsEmpty) return;
+        int size = slot.Info.DType.SizeInBytes();
+        slot.Reserve(elementOffset * size, (long)values.Length * size);
+        WriteFloats(slot, elementOffset, values);
+    }
+
+    private Slot FloatSlot(string name)
+    {
+        var slot = Find(name);
+        if (!FloatRecoder.IsWritable(slot.Info.DType))
+            throw new ArgumentException($"Tensor '{name}' is declared {slot.Info.DType.ToSafetensorsName()}; float values can be written only to F32, F16, BF16 or F64.", nameof(name));
+        return slot;
+    }
+
+    // The range is already reserved. F32 goes straight from the caller's memory; other dtypes through a small scratch.
+    private static void WriteFloats(Slot slot, long elementOffset, ReadOnlySpan<float> values)
+    {
+        var dtype = slot.Info.DType;
         int size = dtype.SizeInBytes();
+        long at = slot.FileOffset + elementOffset * size;
+        if (dtype == DType.F32 && BitConverter.IsLittleEndian)
+        {
+            RandomAccess.Write(slot.Shard.Handle, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values), at);
+            slot.Completed((long)values.Length * size);
+            return;
+        }
         byte[] scratch = ArrayPool<byte>.Shared.Rent(ChunkElements * size);
         try
         {
@@ -132,7 +167,7 @@ public sealed partial class SafetensorsWriter : IDisposable
                 int n = Math.Min(ChunkElements, values.Length - start);
                 var bytes = scratch.AsSpan(0, n * size);
                 DTypeConversion.FromSingle(values.Slice(start, n), dtype, bytes);
-                RandomAccess.Write(slot.Shard.Handle, bytes, slot.FileOffset + (long)start * size);
+                RandomAccess.Write(slot.Shard.Handle, bytes, at + (long)start * size);
                 slot.Completed(bytes.Length);
             }
         }

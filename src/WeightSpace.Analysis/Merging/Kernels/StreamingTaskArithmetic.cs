@@ -1,6 +1,9 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace WeightSpace.Analysis.Merging.Kernels;
 
@@ -31,8 +34,8 @@ internal readonly record struct TrimRule(TrimKind Kind, long Count = 0, uint Key
 /// model before the election reads everything again — about eleven passes over memory per model where plain I/O makes
 /// one. Here the inputs are read straight from the mapped file, at most twice:
 /// <list type="number">
-/// <item>A stratified sample of |τᵢ| brackets each top-k threshold in a band [lo, hi], ±5σ of the sample quantile
-/// (about 2% of the entries for 2^16 samples at density ½).</item>
+/// <item>A stratified sample of |τᵢ| brackets each top-k threshold in a band [lo, hi], ±4σ of the sample quantile
+/// (about 1.6% of the entries for 2^16 samples at density ½).</item>
 /// <item>Pass 1 reads all inputs once, counts the entries above hi and collects the (magnitude, index) of those inside
 /// the band; the exact threshold and the last kept tie follow from the few collected entries.</item>
 /// <item>Pass 2 reads all inputs again and writes each output with the exact keep decisions, a vector at a time.</item>
@@ -64,7 +67,7 @@ internal sealed unsafe class StreamingTaskArithmetic
     public int SampleSize { get; init; } = 1 << 16;
 
     /// <summary>Half-width of each band in standard deviations of the sample quantile.</summary>
-    public double BandSigmas { get; init; } = 5;
+    public double BandSigmas { get; init; } = 4;
 
     /// <summary>Models whose band missed in the last <see cref="Merge"/> (their threshold came from the exact fallback).</summary>
     public int BandMisses { get; private set; }
@@ -75,7 +78,21 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <param name="length">Elements.</param>
     /// <param name="rules">Each model's trim.</param>
     /// <param name="destination">The output (float*).</param>
-    public void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination)
+    public void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination) =>
+        Merge(baseValues, models, length, rules, destination, null);
+
+    /// <summary>As the other overload, but each finished block of the output goes to <paramref name="output"/> (called
+    /// from several threads at once, each block once, in no particular order) instead of one output buffer.</summary>
+    public void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, OutputBlock output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Merge(baseValues, models, length, rules, 0, output);
+    }
+
+    /// <summary>Receives elements <c>[start, start + values.Length)</c> of the output; <paramref name="values"/> is valid only during the call.</summary>
+    public delegate void OutputBlock(int start, ReadOnlySpan<float> values);
+
+    private void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination, OutputBlock? output)
     {
         if (models.Length != rules.Length || models.Length != Weights.Length) throw new ArgumentException("One rule and one weight per model.");
         int m = models.Length;
@@ -95,10 +112,28 @@ internal sealed unsafe class StreamingTaskArithmetic
         BandMisses = 0;
         if (topK.Count > 0) FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions);
         int chunks = (length + ChunkLength - 1) / ChunkLength;
-        Parallel.For(0, chunks, c =>
+        // Last chunk first, each worker taking the next from a shared counter: the end of the tensor, read last by the
+        // threshold pass, is the part most likely still in the last-level cache.
+        int next = chunks;
+        Parallel.For(0, chunks, _ =>
         {
-            int start = c * ChunkLength;
-            Combine((float*)baseValues, models, decisions, (float*)destination, start, Math.Min(length, start + ChunkLength));
+            int c = Interlocked.Decrement(ref next);
+            int start = c * ChunkLength, end = Math.Min(length, start + ChunkLength);
+            if (output is null)
+            {
+                Combine((float*)baseValues, models, decisions, (float*)destination, start, end);
+                return;
+            }
+            var block = ArrayPool<float>.Shared.Rent(end - start);
+            try
+            {
+                fixed (float* p = block) Combine((float*)baseValues, models, decisions, p - start, start, end);
+                output(start, block.AsSpan(0, end - start));
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(block);
+            }
         });
     }
 
@@ -159,60 +194,78 @@ internal sealed unsafe class StreamingTaskArithmetic
             h ^= h >> 29;
             positions[c] = (int)(from + (long)(h % (ulong)(to - from)));
         }
-        Parallel.For(0, topK.Length, t =>
+        // θ₀ is read once per position for all models; the positions are split between the workers.
+        var keys = new int[topK.Length][];
+        for (int t = 0; t < topK.Length; t++) keys[t] = new int[s];
+        const int slice = 1 << 12;
+        Parallel.For(0, (s + slice - 1) / slice, part =>
         {
-            var x = (float*)models[topK[t]];
-            var keys = new int[s];
-            for (int c = 0; c < s; c++)
+            for (int c = part * slice, end = Math.Min(s, c + slice); c < end; c++)
             {
                 int j = positions[c];
-                keys[c] = BitConverter.SingleToInt32Bits(x[j] - b[j]) & MagnitudeMask;
+                float theta0 = b[j];
+                for (int t = 0; t < topK.Length; t++)
+                    keys[t][c] = BitConverter.SingleToInt32Bits(((float*)models[topK[t]])[j] - theta0) & MagnitudeMask;
             }
-            Array.Sort(keys);
-            // The k-th largest has n − k smaller entries; bracket that quantile of the sample.
+        });
+        for (int t = 0; t < topK.Length; t++)
+        {
+            // The k-th largest has n − k smaller entries; bracket that quantile of the sample. Keys are non-negative
+            // float bit patterns, so the (s − r)-th largest of them as floats is the r-th smallest (0-based) key.
             double p = (double)(n - rules[topK[t]].Count) / n;
             double margin = BandSigmas * Math.Sqrt(p * (1 - p) * s) + 2;
             double q = p * s;
             double loIndex = Math.Floor(q - margin), hiIndex = Math.Ceiling(q + margin);
-            int lo = loIndex <= 0 ? 0 : loIndex >= s ? int.MaxValue : keys[(int)loIndex];
-            int hi = hiIndex >= s ? int.MaxValue : hiIndex < 0 ? -1 : keys[(int)hiIndex];
+            int lo = loIndex <= 0 ? 0 : loIndex >= s ? int.MaxValue : Smallest(keys[t], (int)loIndex);
+            int hi = hiIndex >= s ? int.MaxValue : hiIndex < 0 ? -1 : Smallest(keys[t], (int)hiIndex);
             bands[t] = new Band(lo, hi);
-        });
+        }
         return bands;
     }
 
+    /// <summary>The r-th smallest (0-based) of non-negative float bit patterns, as the (count − r)-th largest float.</summary>
+    private static int Smallest(int[] keys, int r) =>
+        (int)MagnitudeSelection.Key(MagnitudeSelection.KthLargest(MemoryMarshal.Cast<int, float>(keys.AsSpan()), keys.Length - r).Threshold);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier 0, which a one-merge process would run for its first tensors
     private static void Collect(float* baseValues, nint[] models, int[] topK, Band[] bands, int start, int end, Collected result)
     {
+        // One model at a time over blocks small enough that θ₀'s block is still in L1/L2 for the next model: the loop
+        // keeps its state in registers (a loop over all models at once spills them to the stack, ~1.5× slower).
+        const int block = 1 << 13;
         int width = Vector<float>.Count;
+        var above = new long[topK.Length];
         var magnitude = new Vector<int>(MagnitudeMask);
-        for (int t = 0; t < topK.Length; t++)
+        for (int from = start; from < end; from += block)
         {
-            var x = (float*)models[topK[t]];
-            var lo = new Vector<int>(bands[t].Lo);
-            var hi = new Vector<int>(bands[t].Hi);
-            // Per-lane counts; a chunk has at most 2^18 / width entries per lane, so ints suffice.
-            var above = Vector<int>.Zero;
-            var list = result.Lists[t];
-            int j = start;
-            for (; j <= end - width; j += width)
+            int to = Math.Min(end, from + block);
+            for (int t = 0; t < topK.Length; t++)
             {
-                var key = Vector.AsVectorInt32(Vector.Load(x + j) - Vector.Load(baseValues + j)) & magnitude;
-                var keep = Vector.GreaterThan(key, hi);
-                above -= keep;
-                var inBand = Vector.AndNot(Vector.GreaterThanOrEqual(key, lo), keep);
-                if (inBand == Vector<int>.Zero) continue;
-                for (int lane = 0; lane < width; lane++)
-                    if (inBand[lane] != 0) list.Add(key[lane], j + lane);
+                var x = (float*)models[topK[t]];
+                var lo = new Vector<int>(bands[t].Lo);
+                var hi = new Vector<int>(bands[t].Hi);
+                var count = Vector<int>.Zero;
+                var list = result.Lists[t];
+                int j = from;
+                for (; j <= to - width; j += width)
+                {
+                    var key = Vector.AsVectorInt32(Vector.Load(x + j) - Vector.Load(baseValues + j)) & magnitude;
+                    var keep = Vector.GreaterThan(key, hi);
+                    count -= keep;
+                    var inBand = Vector.AndNot(Vector.GreaterThanOrEqual(key, lo), keep);
+                    if (inBand != Vector<int>.Zero) list.AddLanes(key, inBand, j);
+                }
+                long n = Vector.Sum(count);
+                for (; j < to; j++)
+                {
+                    int key = BitConverter.SingleToInt32Bits(x[j] - baseValues[j]) & MagnitudeMask;
+                    if (key > bands[t].Hi) n++;
+                    else if (key >= bands[t].Lo) list.Add(key, j);
+                }
+                above[t] += n;
             }
-            long count = Vector.Sum(above);
-            for (; j < end; j++)
-            {
-                int key = BitConverter.SingleToInt32Bits(x[j] - baseValues[j]) & MagnitudeMask;
-                if (key > bands[t].Hi) count++;
-                else if (key >= bands[t].Lo) list.Add(key, j);
-            }
-            result.Above[t] = count;
         }
+        above.CopyTo(result.Above, 0);
     }
 
     /// <summary>The exact decision from one model's counts and band entries; false if the band missed the threshold.</summary>
@@ -226,34 +279,39 @@ internal sealed unsafe class StreamingTaskArithmetic
             inBand += c.Lists[t].Count;
         }
         if (k <= above || k > above + inBand) return false;
-        var keys = ArrayPool<float>.Shared.Rent((int)inBand);
+        var keys = ArrayPool<int>.Shared.Rent((int)inBand);
         try
         {
             int filled = 0;
             foreach (var c in collected)
             {
                 var list = c.Lists[t];
-                for (int e = 0; e < list.Count; e++) keys[filled++] = BitConverter.Int32BitsToSingle(list.Keys[e]);
+                list.Keys.AsSpan(0, list.Count).CopyTo(keys.AsSpan(filled));
+                filled += list.Count;
             }
-            var (threshold, ties) = MagnitudeSelection.KthLargest(keys.AsSpan(0, filled), k - above);
+            var (threshold, ties) = MagnitudeSelection.KthLargest(MemoryMarshal.Cast<int, float>(keys.AsSpan(0, filled)), k - above);
             int key = (int)MagnitudeSelection.Key(threshold);
             // Every entry equal to the threshold is a band entry, collected in index order: the ties-th of them is the last kept.
             long seen = 0;
             foreach (var c in collected)
             {
                 var list = c.Lists[t];
-                for (int e = 0; e < list.Count; e++)
-                    if (list.Keys[e] == key && ++seen == ties)
+                var rest = list.Keys.AsSpan(0, list.Count);
+                int offset = 0;
+                for (int at; (at = rest.IndexOf(key)) >= 0; rest = rest[(at + 1)..], offset += at + 1)
+                {
+                    if (++seen == ties)
                     {
-                        decision = new Decision(key, list.Indices[e]);
+                        decision = new Decision(key, list.Indices[offset + at]);
                         return true;
                     }
+                }
             }
             throw new InvalidOperationException("The threshold's ties were not among the band entries.");
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(keys);
+            ArrayPool<int>.Shared.Return(keys);
         }
     }
 
@@ -285,6 +343,7 @@ internal sealed unsafe class StreamingTaskArithmetic
         throw new InvalidOperationException("The threshold's ties were not found.");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Combine(float* baseValues, nint[] models, Decision[] decisions, float* destination, int start, int end)
     {
         int m = models.Length, width = Vector<float>.Count;
@@ -332,6 +391,7 @@ internal sealed unsafe class StreamingTaskArithmetic
     }
 
     /// <summary>The element-wise combination, a vector at a time; <see cref="CombineScalar"/> is the same per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Vector<float> Combine(Vector<float> b, Vector<float>* kept, Vector<float>* weights, int m)
     {
         if (!Consensus)
@@ -364,6 +424,7 @@ internal sealed unsafe class StreamingTaskArithmetic
         return b + mixed * new Vector<float>(Lambda);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private float CombineScalar(float b, float* kept, int m)
     {
         if (!Consensus)
@@ -413,6 +474,29 @@ internal sealed unsafe class StreamingTaskArithmetic
         public int Count;
         public int[] Keys = [];
         public int[] Indices = [];
+
+        /// <summary>Appends the lanes of <paramref name="keys"/> selected by <paramref name="mask"/>, indices from <paramref name="first"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void AddLanes(Vector<int> keys, Vector<int> mask, int first)
+        {
+            if (Count + Vector<int>.Count > Keys.Length) Grow();
+            // Few lanes are set (a band holds ~2% of entries): visit just those.
+            for (uint bits = LaneBits(mask); bits != 0; bits &= bits - 1)
+            {
+                int lane = BitOperations.TrailingZeroCount(bits);
+                Keys[Count] = keys[lane];
+                Indices[Count] = first + lane;
+                Count++;
+            }
+        }
+
+        private static uint LaneBits(Vector<int> mask)
+        {
+            if (Vector<int>.Count == 8) return Vector256.ExtractMostSignificantBits(mask.AsVector256());
+            uint bits = 0;
+            for (int lane = 0; lane < Vector<int>.Count; lane++) bits |= (uint)(mask[lane] & 1) << lane;
+            return bits;
+        }
 
         public void Add(int key, int index)
         {

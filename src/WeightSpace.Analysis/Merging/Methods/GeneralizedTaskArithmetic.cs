@@ -147,10 +147,25 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
     /// <param name="destination">The output as float*.</param>
     internal StreamingTaskArithmetic MergeReadOnly(TensorInfo tensor, MergeParameters p, float[]? modelThresholds, nint baseValues, nint[] models, nint destination)
     {
+        var kernel = ReadOnlyKernel(tensor, p, models.Length, modelThresholds, out var rules);
+        kernel.Merge(baseValues, models, (int)tensor.ElementCount, rules, destination);
+        return kernel;
+    }
+
+    /// <summary>As the other overload, handing each finished block of the output to <paramref name="output"/> (from several threads).</summary>
+    internal StreamingTaskArithmetic MergeReadOnly(TensorInfo tensor, MergeParameters p, float[]? modelThresholds, nint baseValues, nint[] models, StreamingTaskArithmetic.OutputBlock output)
+    {
+        var kernel = ReadOnlyKernel(tensor, p, models.Length, modelThresholds, out var rules);
+        kernel.Merge(baseValues, models, (int)tensor.ElementCount, rules, output);
+        return kernel;
+    }
+
+    private StreamingTaskArithmetic ReadOnlyKernel(TensorInfo tensor, MergeParameters p, int m, float[]? modelThresholds, out TrimRule[] rules)
+    {
         if (!SupportsReadOnlyInputs(p)) throw new InvalidOperationException($"{Name}: these parameters need the in-place path.");
-        int m = models.Length, n = checked((int)tensor.ElementCount);
+        int n = checked((int)tensor.ElementCount);
         bool paper = p.PaperSemantics;
-        var rules = new TrimRule[m];
+        rules = new TrimRule[m];
         for (int i = 0; i < m; i++)
         {
             double density = _sparsification == Sparsification.None ? 1 : p.PerModel("density", i);
@@ -162,9 +177,7 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
                 : new TrimRule(TrimKind.TopK, k);
         }
         var (weights, lambda, normalize) = Coefficients(p);
-        var kernel = new StreamingTaskArithmetic { Consensus = _consensus, PaperVote = paper, Normalize = normalize, Lambda = lambda, Weights = weights };
-        kernel.Merge(baseValues, models, n, rules, destination);
-        return kernel;
+        return new StreamingTaskArithmetic { Consensus = _consensus, PaperVote = paper, Normalize = normalize, Lambda = lambda, Weights = weights };
     }
 
     // Pointers rather than Memory<T>.Span per element, and Vector<float> selects rather than branches: signs of real task

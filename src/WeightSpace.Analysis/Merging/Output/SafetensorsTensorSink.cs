@@ -6,7 +6,7 @@ namespace WeightSpace.Analysis.Merging.Output;
 /// <c>model.safetensors.index.json</c>) through <see cref="SafetensorsWriter"/>.</summary>
 /// <remarks>Nothing appears at the destination until <see cref="Commit"/>; disposing without it deletes every temp file.
 /// Tensors may arrive in any order: the writer places each at the offset it planned from the outputs list.</remarks>
-public sealed class SafetensorsTensorSink : ITensorSink, IDisposable
+public sealed class SafetensorsTensorSink : IPartialTensorSink, IDisposable
 {
     private readonly SafetensorsWriter _writer;
 
@@ -21,6 +21,9 @@ public sealed class SafetensorsTensorSink : ITensorSink, IDisposable
 
     /// <inheritdoc/>
     public void Write(string name, ReadOnlySpan<float> values) => _writer.Write(name, values);
+
+    /// <inheritdoc/>
+    public void WritePart(string name, long elementOffset, ReadOnlySpan<float> values) => _writer.Write(name, elementOffset, values);
 
     /// <inheritdoc/>
     public void WriteBytes(string name, ReadOnlySpan<byte> values) => _writer.Write(name, values);

@@ -201,4 +201,50 @@ public sealed unsafe class StreamingTaskArithmeticTests
             return b;
         }
     }
+
+    [Fact]
+    public void Run_IntoSafetensorsSink_WritesTheSameBlocksAsTheWholeTensorPath()
+    {
+        // The safetensors sink takes outputs in parts from the kernel's threads; F32 and BF16 outputs, a tensor that is
+        // not a whole number of blocks, and a copied integer tensor must come out as the collecting sink sees them.
+        const int n = 5 * (1 << 18) + 3;
+        var (theta0, models) = Data(n, 3, 21, coarse: true);
+        var stores = new Dictionary<string, TensorStore>();
+        var named = models.Prepend(theta0).ToArray();
+        for (int i = 0; i < named.Length; i++)
+        {
+            var store = new InMemoryTensorStore($"m{i}").Add("w", named[i], n).Add("small", named[i].AsSpan(0, 100), 100);
+            store.Add(new TensorInfo("steps", DType.I64, new Shape(2)), BitConverter.GetBytes(7L).Concat(BitConverter.GetBytes(1L << 40)).ToArray());
+            stores[$"m{i}"] = store;
+        }
+        foreach (var outType in new DType?[] { null, DType.BF16 })
+        {
+            var builder = new MergeConfigBuilder("ties").WithBase("m0").WithDTypes(null, outType);
+            for (int i = 1; i <= 3; i++) builder.AddModel($"m{i}", new Dictionary<string, double> { ["weight"] = i, ["density"] = 0.3 * i });
+            var plan = MergePlan.Create(builder.Build(), stores);
+            var collected = new CollectingSink();
+            MergeRunner.Run(plan, collected, 2, ct: TestContext.Current.CancellationToken);
+            string path = Path.Combine(SharedData.TempFolder(), "merged.safetensors");
+            using (var sink = new WeightSpace.Analysis.Merging.Output.SafetensorsTensorSink(path, plan.Outputs))
+            {
+                MergeRunner.Run(plan, sink, 2, ct: TestContext.Current.CancellationToken);
+                sink.Commit();
+            }
+            using var written = Checkpoint.Open(path);
+            foreach (string tensor in new[] { "w", "small" })
+            {
+                var expected = collected.Floats[tensor];
+                if (outType == DType.BF16)
+                {
+                    // The sink rounds to BF16 itself; compare with the collected floats rounded the same way.
+                    var bytes = new byte[expected.Length * 2];
+                    DTypeConversion.FromSingle(expected, DType.BF16, bytes);
+                    expected = new float[expected.Length];
+                    DTypeConversion.ToSingle(bytes, DType.BF16, expected);
+                }
+                BitEqual(expected, written.ReadSingle(tensor), $"{outType} {tensor}");
+            }
+            Assert.Equal(collected.Raw["steps"], written.Read("steps").Bytes.ToArray());
+        }
+    }
 }

@@ -316,4 +316,48 @@ public sealed class SafetensorsWriterTests
     {
         public void Report(long value) => report(value);
     }
+
+    [Fact]
+    public void WriteFloatParts_FromManyThreadsInAnyOrder_EqualsOneWholeWrite()
+    {
+        const int n = 100_003;
+        var values = Enumerable.Range(0, n).Select(i => MathF.Sin(i) * 3).ToArray();
+        var plan = new[] { new TensorInfo("f", DType.F32, new Shape(n)), new TensorInfo("b", DType.BF16, new Shape(n)) };
+        string folder = SharedData.TempFolder();
+        string whole = Path.Combine(folder, "whole.safetensors"), parts = Path.Combine(folder, "parts.safetensors");
+        using (var writer = SafetensorsWriter.Create(whole, plan))
+        {
+            foreach (var info in plan) writer.Write(info.Name, values);
+            writer.Commit();
+        }
+        using (var writer = SafetensorsWriter.Create(parts, plan))
+        {
+            // Uneven part sizes, shuffled, written concurrently.
+            var ranges = new List<(string Name, int Start, int Length)>();
+            foreach (var info in plan)
+                for (int start = 0, size = 1; start < n; start += size, size = size * 3 % 4099 + 1)
+                    ranges.Add((info.Name, start, Math.Min(size, n - start)));
+            var shuffled = ranges.OrderBy(r => HashCode.Combine(r.Name, r.Start)).ToArray();
+            Parallel.ForEach(shuffled, r => writer.Write(r.Name, r.Start, values.AsSpan(r.Start, r.Length)));
+            writer.Commit();
+        }
+        Assert.Equal(File.ReadAllBytes(whole), File.ReadAllBytes(parts));
+    }
+
+    [Fact]
+    public void WriteFloatParts_OverlapOutOfRangeOrMissing_AreRefused()
+    {
+        var plan = new[] { new TensorInfo("f", DType.F32, new Shape(10)), new TensorInfo("i", DType.I32, new Shape(2)) };
+        string path = Path.Combine(SharedData.TempFolder(), "p.safetensors");
+        using var writer = SafetensorsWriter.Create(path, plan);
+        var values = new float[10];
+        writer.Write("f", 0, values.AsSpan(0, 6));
+        Assert.Throws<InvalidOperationException>(() => writer.Write("f", 5, values.AsSpan(0, 2)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Write("f", 8, values.AsSpan(0, 3)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Write("f", -1, values.AsSpan(0, 1)));
+        Assert.Throws<ArgumentException>(() => writer.Write("i", 0, values.AsSpan(0, 1)));
+        var e = Assert.Throws<InvalidOperationException>(() => writer.Commit());
+        Assert.Contains("'f' (24 of 40 bytes)", e.Message);
+        Assert.False(File.Exists(path));
+    }
 }
