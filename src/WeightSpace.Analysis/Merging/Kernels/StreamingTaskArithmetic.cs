@@ -69,7 +69,7 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <summary>Half-width of each band in standard deviations of the sample quantile.</summary>
     public double BandSigmas { get; init; } = 4;
 
-    /// <summary>Models whose band missed in the last <see cref="Merge"/> (their threshold came from the exact fallback).</summary>
+    /// <summary>Models whose band missed in the last <c>Merge</c> (their threshold came from the exact fallback).</summary>
     public int BandMisses { get; private set; }
 
     /// <summary>Merges <paramref name="length"/> elements: <paramref name="destination"/>[j] from θ₀[j] and every θᵢ[j].</summary>

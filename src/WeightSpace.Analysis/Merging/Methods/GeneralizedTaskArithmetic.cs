@@ -132,7 +132,7 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         return (weights, lambda, normalize);
     }
 
-    /// <summary>True when <see cref="MergeReadOnly"/> can merge a tensor with these parameters: no sparsification, or the
+    /// <summary>True when <c>MergeReadOnly</c> can merge a tensor with these parameters: no sparsification, or the
     /// magnitude trim without rescaling (ties, task_arithmetic; the random and L1-rescaled trims need the whole τ first).</summary>
     internal bool SupportsReadOnlyInputs(MergeParameters p) =>
         _sparsification == Sparsification.None || (_sparsification == Sparsification.Magnitude && !p.Flag("rescale"));
