@@ -41,7 +41,9 @@ internal readonly record struct TrimRule(TrimKind Kind, long Count = 0, uint Key
 /// <item>Pass 2 reads all inputs again and writes each output with the exact keep decisions, a vector at a time.</item>
 /// </list>
 /// Pass 1 is skipped when no model needs a top-k (task arithmetic, density 1, model-wide thresholds). If a band misses
-/// its threshold (the counts say so), that model's threshold is found exactly by histogram passes: slower, never wrong.
+/// its threshold (the counts say so), or holds far more entries than sampled (a chunk collects more than 1/16 of its
+/// entries, e.g. τ ≡ 0 in a layer the fine-tune left alone), that model's threshold is found exactly by histogram
+/// passes: slower, never wrong, and the band lists stay below 1/16 of the tensor's entries per model.
 /// </remarks>
 internal sealed unsafe class StreamingTaskArithmetic
 {
@@ -69,7 +71,7 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <summary>Half-width of each band in standard deviations of the sample quantile.</summary>
     public double BandSigmas { get; init; } = 4;
 
-    /// <summary>Models whose band missed in the last <c>Merge</c> (their threshold came from the exact fallback).</summary>
+    /// <summary>Models whose band missed (or overflowed) in the last <c>Merge</c>: their threshold came from the exact fallback.</summary>
     public int BandMisses { get; private set; }
 
     /// <summary>Merges <paramref name="length"/> elements: <paramref name="destination"/>[j] from θ₀[j] and every θᵢ[j].</summary>
@@ -242,10 +244,11 @@ internal sealed unsafe class StreamingTaskArithmetic
             for (int t = 0; t < topK.Length; t++)
             {
                 var x = (float*)models[topK[t]];
+                var list = result.Lists[t];
+                bool collect = !list.Overflowed;
                 var lo = new Vector<int>(bands[t].Lo);
                 var hi = new Vector<int>(bands[t].Hi);
                 var count = Vector<int>.Zero;
-                var list = result.Lists[t];
                 int j = from;
                 for (; j <= to - width; j += width)
                 {
@@ -253,16 +256,19 @@ internal sealed unsafe class StreamingTaskArithmetic
                     var keep = Vector.GreaterThan(key, hi);
                     count -= keep;
                     var inBand = Vector.AndNot(Vector.GreaterThanOrEqual(key, lo), keep);
-                    if (inBand != Vector<int>.Zero) list.AddLanes(key, inBand, j);
+                    if (inBand != Vector<int>.Zero && collect) list.AddLanes(key, inBand, j);
                 }
                 long n = Vector.Sum(count);
                 for (; j < to; j++)
                 {
                     int key = BitConverter.SingleToInt32Bits(x[j] - baseValues[j]) & MagnitudeMask;
                     if (key > bands[t].Hi) n++;
-                    else if (key >= bands[t].Lo) list.Add(key, j);
+                    else if (key >= bands[t].Lo && collect) list.Add(key, j);
                 }
                 above[t] += n;
+                // A band far denser than sampled (many equal |τ|, e.g. a layer the fine-tune left untouched) would collect
+                // most of the tensor: stop at 1/16 of the chunk and let the exact fallback decide this model.
+                if (collect && list.Count > (end - start) / 16) list.Overflow();
             }
         }
         above.CopyTo(result.Above, 0);
@@ -275,6 +281,7 @@ internal sealed unsafe class StreamingTaskArithmetic
         long above = 0, inBand = 0;
         foreach (var c in collected)
         {
+            if (c.Lists[t].Overflowed) return false;
             above += c.Above[t];
             inBand += c.Lists[t].Count;
         }
@@ -474,6 +481,16 @@ internal sealed unsafe class StreamingTaskArithmetic
         public int Count;
         public int[] Keys = [];
         public int[] Indices = [];
+
+        /// <summary>True once the list gave up collecting (too many entries): its model needs the exact fallback.</summary>
+        public bool Overflowed { get; private set; }
+
+        public void Overflow()
+        {
+            Dispose();
+            Count = 0;
+            Overflowed = true;
+        }
 
         /// <summary>Appends the lanes of <paramref name="keys"/> selected by <paramref name="mask"/>, indices from <paramref name="first"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

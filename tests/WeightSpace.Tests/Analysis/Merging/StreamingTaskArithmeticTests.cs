@@ -66,7 +66,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
-                $"{what}: element {i}: in place {expected[i]:R}, single pass {actual[i]:R}");
+                $"{what}: element {i}: in place {expected[i]:R}, streaming {actual[i]:R}");
     }
 
     public static TheoryData<string, string, int, bool, double> Cases() => new()
@@ -106,8 +106,44 @@ public sealed unsafe class StreamingTaskArithmeticTests
                 ? Enumerable.Range(0, 3).Select(i => Quantile(theta0, models[i], p.PerModel("density", i))).ToArray()
                 : null;
             var expected = InPlace(method, p, theta0, models, thresholds);
-            var (actual, _) = SinglePass(method, p, theta0, models, thresholds);
+            var (actual, _) = Streaming(method, p, theta0, models, thresholds);
             BitEqual(expected, actual, $"{name} {semantics} n={n} normalize={normalize}");
+        }
+    }
+
+    [Theory]
+    [InlineData("frozen")]
+    [InlineData("special")]
+    [InlineData("quantized")]
+    public void MergeReadOnly_OnDegenerateTaskVectors_EqualsInPlaceMerge(string kind)
+    {
+        // frozen: one fine-tune equals the base (τ ≡ +0, every |τ| tied); special: NaN, ±∞, −0 and subnormal deltas;
+        // quantized: four distinct |τ| values, so the threshold's ties fill most of a band.
+        const int n = 200_003;
+        var method = Method("ties");
+        var (theta0, models) = Data(n, 3, seed: 3, coarse: false);
+        var rng = new Random(9);
+        switch (kind)
+        {
+            case "frozen":
+                models[1] = (float[])theta0.Clone();
+                break;
+            case "special":
+                float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -0f, float.Epsilon, -float.Epsilon];
+                for (int e = 0; e < 500; e++) models[rng.Next(3)][rng.Next(n)] = specials[rng.Next(specials.Length)];
+                break;
+            case "quantized":
+                for (int m = 0; m < 3; m++)
+                    for (int i = 0; i < n; i++) models[m][i] = theta0[i] + (rng.Next(4) + 1) * (rng.Next(2) == 0 ? -0.25f : 0.25f);
+                break;
+        }
+        foreach (double density in new[] { 0.1, 0.5, 0.9 })
+        {
+            var p = MergeParameters.Create(method.Parameters, 3, new Dictionary<string, double[]> { ["weight"] = [1, 0.5, 2], ["density"] = [density] });
+            var expected = InPlace(method, p, theta0, models, null);
+            var (actual, kernel) = Streaming(method, p, theta0, models, null);
+            BitEqual(expected, actual, $"{kind} density {density}");
+            if (kind == "frozen") Assert.True(kernel.BandMisses >= 1, "the frozen model's band should overflow into the exact fallback");
         }
     }
 
@@ -146,7 +182,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
         var method = Method("ties");
         var (theta0, models) = Data(1 << 20, 3, 5, coarse: false);
         var p = MergeParameters.Create(method.Parameters, 3, new Dictionary<string, double[]> { ["weight"] = [1], ["density"] = [0.5] });
-        var (_, kernel) = SinglePass(method, p, theta0, models, null);
+        var (_, kernel) = Streaming(method, p, theta0, models, null);
         Assert.Equal(0, kernel.BandMisses);
     }
 
