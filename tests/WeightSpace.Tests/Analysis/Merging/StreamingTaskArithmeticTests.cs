@@ -42,7 +42,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
         return result;
     }
 
-    private static (float[] Result, StreamingTaskArithmetic Kernel) SinglePass(GeneralizedTaskArithmetic method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
+    private static (float[] Result, StreamingTaskArithmetic Kernel) Streaming(GeneralizedTaskArithmetic method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
     {
         var info = new TensorInfo("w", DType.F32, new Shape(theta0.Length));
         var result = new float[theta0.Length];
