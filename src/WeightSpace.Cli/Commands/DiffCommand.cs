@@ -7,7 +7,7 @@ using WeightSpace.Reports.Merging;
 
 namespace WeightSpace.Cli.Commands;
 
-/// <summary><c>weightspace diff BASE FT… [--json] [--top K] [--skip-mismatched]</c>: the task-vector report.</summary>
+/// <summary><c>weightspace diff BASE FT… [--json] [--plots DIR] [--top K] [--skip-mismatched]</c>: the task-vector report.</summary>
 internal static class DiffCommand
 {
     public static Command Create(CliContext context)
@@ -16,6 +16,7 @@ internal static class DiffCommand
         var models = new Argument<string[]>("models") { Description = "Fine-tuned models of the same architecture.", Arity = ArgumentArity.OneOrMore };
         var json = new Option<bool>("--json") { Description = "Write the full report as one JSON document to stdout." };
         var top = new Option<int>("--top") { Description = "How many tensors and layer groups to list, largest relative change first.", DefaultValueFactory = _ => 10 };
+        var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (relative change and top-1% mass by layer group, cosine and sign-agreement matrices, cosine by group, singular values of the most changed 2-D τ) into DIR." };
         var reportPath = ReportOutput.CreateOption();
         var skip = new Option<bool>("--skip-mismatched") { Description = "Analyse the tensors every model shares with the base instead of failing on mismatches (which are listed first)." };
         var command = new Command("diff", """
@@ -26,13 +27,16 @@ internal static class DiffCommand
             Examples:
               weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors
               weightspace diff base/ ft/ --json --top 20 > diff.json
-            """) { baseArg, models, json, top, skip, reportPath };
+              weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors --plots diff-plots/
+            """) { baseArg, models, json, top, plots, skip, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             string? htmlPath = pr.GetValue(reportPath);
             ReportOutput.Validate(htmlPath);
             int k = pr.GetValue(top);
             if (k < 1) throw new UsageException($"--top {k} must be at least 1");
+            string? plotDir = pr.GetValue(plots);
+            if (plotDir is not null && File.Exists(plotDir)) throw new UsageException($"--plots {plotDir}: is a file; give a directory");
             var owned = new List<IDisposable>();
             try
             {
@@ -50,6 +54,7 @@ internal static class DiffCommand
                     var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(report, "task-vectors", "Task vectors", context.CommandLine, findings);
                     ReportOutput.Write(context, htmlPath, "WeightSpace diff", $"{string.Join(", ", pr.GetValue(models)!.Select(Path.GetFileName))} against {Path.GetFileName(baseStore.Path)}", [section], findings);
                 }
+                IReadOnlyList<string> plotted = plotDir is null ? [] : TaskVectorPlots.WriteAll(report, plotDir);
                 if (pr.GetValue(json))
                 {
                     context.Out.Flush();
@@ -59,6 +64,7 @@ internal static class DiffCommand
                 else
                 {
                     WriteText(context.Console, report, options, mismatches, k);
+                    if (plotDir is not null) context.Console.WriteLine($"wrote {plotted.Count} plot files into {plotDir}");
                 }
                 return WeightSpaceCommandLine.Ok;
             }

@@ -35,6 +35,42 @@ public sealed class DiffTaskVecCommandTests
     }
 
     [Fact]
+    public void DiffPlots_DigitsFineTunes_WritesEveryPlotAsSvgAndPng()
+    {
+        string dir = Path.Combine(SharedData.TempFolder(), "plots");
+        var r = CliRunner.Run("diff", Digits("seed0"), Digits("ft_fliplr"), Digits("ft_invert"), "--plots", dir);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        // Two fine-tunes of a 3-layer MLP: the five model plots plus one singular-value plot per 2-D weight (fc1–fc3).
+        string[] stems = ["relative-change", "top-mass", "cosine", "sign-agreement", "cosine-by-group",
+            "singular-values_01_", "singular-values_02_", "singular-values_03_"];
+        var files = Directory.GetFiles(dir).Select(Path.GetFileName).ToArray();
+        Assert.Equal(stems.Length * 2, files.Length);
+        foreach (string stem in stems)
+        {
+            string svg = Path.Combine(dir, files.Single(f => f == stem + ".svg" || (stem.EndsWith('_') && f!.StartsWith(stem, StringComparison.Ordinal) && f.EndsWith(".svg", StringComparison.Ordinal)))!);
+            string text = File.ReadAllText(svg);
+            Assert.Contains("<svg xmlns", text);
+            Assert.Contains("<text", text);
+            byte[] png = File.ReadAllBytes(Path.ChangeExtension(svg, ".png"));
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        }
+        Assert.Contains("fc1.weight", string.Join(" ", files));
+        Assert.Contains($"wrote 16 plot files into {dir}", r.Stdout);
+        // No temp files left behind by the atomic writes.
+        Assert.DoesNotContain(files, f => f!.Contains(".tmp", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DiffPlots_PathIsAFile_Exit2NamesTheOption()
+    {
+        string file = Path.Combine(SharedData.TempFolder(), "not-a-dir");
+        File.WriteAllText(file, "x");
+        var r = CliRunner.Run("diff", Digits("seed0"), Digits("ft_fliplr"), "--plots", file);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--plots", r.Stderr);
+    }
+
+    [Fact]
     public void Diff_MismatchedModel_Exit1ListsMismatchesUnlessSkipped()
     {
         string dir = SharedData.TempFolder();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using WeightSpace.Analysis.TaskVectors;
+using WeightSpace.Reports.Merging;
 
 namespace WeightSpace.Reports.Html.Sections;
 
@@ -17,51 +18,14 @@ public static class TaskVectorSection
             CommandLine = commandLine,
         };
 
-        var groups = report.Groups;
-        var plot = ReportPlots.Create("Relative change ‖τ‖ / ‖θ_base‖ by layer group", "layer group", "relative change");
-        double barWidth = 0.8 / Math.Max(1, names.Length);
-        var palette = new ScottPlot.Palettes.Category10();
-        for (int m = 0; m < names.Length; m++)
-        {
-            var bars = groups.Select((g, i) => new ScottPlot.Bar
-            {
-                Position = i + (m - (names.Length - 1) / 2.0) * barWidth,
-                Value = g.Models[m].RelativeChange,
-                Size = barWidth,
-                FillColor = palette.GetColor(m),
-            }).ToList();
-            var series = plot.Add.Bars(bars);
-            series.LegendText = names[m];
-        }
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, groups.Count).Select(i => (double)i).ToArray(), groups.Select(g => g.Name).ToArray());
-        plot.Axes.Bottom.TickLabelStyle.Rotation = groups.Count > 6 ? 45 : 0;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = groups.Count > 6 ? ScottPlot.Alignment.MiddleLeft : ScottPlot.Alignment.UpperCenter;
-        plot.Axes.Margins(bottom: 0);
-        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-        section.Figures.Add(new ReportFigure("relative-change", "How much each layer group moved, relative to its base norm, per fine-tune.", ReportPlots.ToSvg(plot)));
-
+        section.Figures.Add(new ReportFigure("relative-change", "How much each layer group moved, relative to its base norm, per fine-tune.",
+            ReportPlots.ToSvg(TaskVectorPlots.RelativeChange(report))));
         if (names.Length >= 2)
         {
-            var heat = ReportPlots.Create("Cosine between task vectors (whole model)", "", "");
-            double[,] cos = new double[names.Length, names.Length];
-            for (int i = 0; i < names.Length; i++)
-                for (int j = 0; j < names.Length; j++) cos[names.Length - 1 - i, j] = report.Whole.Cosine[i][j];
-            var hm = heat.Add.Heatmap(cos);
-            hm.Colormap = new ScottPlot.Colormaps.Viridis();
-            hm.ManualRange = new ScottPlot.Range(-1, 1);
-            heat.Add.ColorBar(hm);
-            double[] ticks = Enumerable.Range(0, names.Length).Select(i => (double)i).ToArray();
-            heat.Axes.Bottom.SetTicks(ticks, names);
-            heat.Axes.Left.SetTicks(ticks, names.Reverse().ToArray());
-            for (int i = 0; i < names.Length; i++)
-                for (int j = 0; j < names.Length; j++)
-                {
-                    var t = heat.Add.Text(report.Whole.Cosine[i][j].ToString("F2", CultureInfo.InvariantCulture), j, names.Length - 1 - i);
-                    t.LabelFontSize = 16;
-                    t.LabelFontColor = ScottPlot.Colors.White;
-                    t.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
-                }
-            section.Figures.Add(new ReportFigure("cosine", "Whole-model cosine similarity between the fine-tunes' task vectors (1 = same direction, 0 = orthogonal).", ReportPlots.ToSvg(heat, 520, 420)));
+            section.Figures.Add(new ReportFigure("cosine", "Whole-model cosine similarity between the fine-tunes' task vectors (1 = same direction, 0 = orthogonal).",
+                ReportPlots.ToSvg(TaskVectorPlots.PairMatrix(report, "Cosine between task vectors (whole model)", report.Whole.Cosine, -1), 520, 420)));
+            section.Figures.Add(new ReportFigure("cosine-by-group", "Where the fine-tunes pull the same way: each pair's cosine by layer group.",
+                ReportPlots.ToSvg(TaskVectorPlots.CosineByGroup(report))));
         }
 
         var columns = new List<string> { "group", "elements", "‖θ_base‖" };
