@@ -298,9 +298,9 @@ internal static class MergeBenchmark
             var stores = new Dictionary<string, TensorStore> { ["a"] = a, ["b"] = b };
             Console.WriteLine($"#### {label}");
             Console.WriteLine();
-            using (var sa = new OnnxWeightSession(pa, null))
-            using (var sbAsA = new OnnxWeightSession(pa, b))
-            using (var sb = new OnnxWeightSession(pb, null))
+            using (var sa = new OnnxProbeSession(pa, null))
+            using (var sbAsA = new OnnxProbeSession(pa, b))
+            using (var sb = new OnnxProbeSession(pb, null))
             {
                 float[] ya = sa.RunOnProbe(1, Probe), yb = sb.RunOnProbe(1, Probe), ybInA = sbAsA.RunOnProbe(1, Probe);
                 if (sbAsA.Replaced == 0)
@@ -340,9 +340,9 @@ internal static class MergeBenchmark
                 string probe;
                 try
                 {
-                    using var sa = new OnnxWeightSession(pa, null);
-                    using var sb = new OnnxWeightSession(pb, null);
-                    using var sm = new OnnxWeightSession(pa, sink.Store);
+                    using var sa = new OnnxProbeSession(pa, null);
+                    using var sb = new OnnxProbeSession(pb, null);
+                    using var sm = new OnnxProbeSession(pa, sink.Store);
                     probe = sm.Replaced == 0 ? "not evaluated (no initializers)" : string.Create(CultureInfo.InvariantCulture, $"{sa.RunOnProbe(1, Probe)[0]:G4}, {sb.RunOnProbe(1, Probe)[0]:G4}, {sm.RunOnProbe(1, Probe)[0]:G4}");
                 }
                 catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or WeightSpaceException) { probe = "ORT failed: " + e.Message; }

@@ -1,13 +1,15 @@
 using Microsoft.ML.OnnxRuntime;
 using WeightSpace.Formats.Onnx;
 
-namespace WeightSpace.Analysis.Evaluation;
+namespace WeightSpace.Benchmarks;
 
 /// <summary>An ONNX Runtime session of a model's graph whose float32 initializers are replaced by tensors of another
-/// store (e.g. a merge of that model with another), through <c>SessionOptions.AddInitializer</c>.</summary>
+/// store (e.g. a merge of that model with another), through <c>SessionOptions.AddInitializer</c>, run once on a probe
+/// input: the merge benchmark's check that merged weights of graphs without a classification dataset (Silero VAD,
+/// openWakeWord) still run. Dataset evaluation lives in the library (<c>OnnxRuntimeEvaluator</c>).</summary>
 /// <remarks>Constant-node values cannot be overridden this way and keep the graph's own values; tensors of the store
 /// that are not initializers of the graph are ignored. The OrtValues must outlive the session, so the session owns them.</remarks>
-public sealed class OnnxWeightSession : IDisposable
+internal sealed class OnnxProbeSession : IDisposable
 {
     private readonly List<OrtValue> _values = [];
     private readonly SessionOptions _options;
@@ -18,7 +20,7 @@ public sealed class OnnxWeightSession : IDisposable
     /// <param name="modelPath">The <c>.onnx</c> file whose graph runs.</param>
     /// <param name="weights">Replacement weights; null runs the model as stored.</param>
     /// <exception cref="InvalidCheckpointException">A replacement has a different shape than the initializer it replaces.</exception>
-    public OnnxWeightSession(string modelPath, TensorStore? weights)
+    public OnnxProbeSession(string modelPath, TensorStore? weights)
     {
         _options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         try
