@@ -50,20 +50,8 @@ internal sealed unsafe class StreamingTaskArithmetic
     private const int ChunkLength = 1 << 18;
     private const int MagnitudeMask = 0x7FFF_FFFF;
 
-    /// <summary>Combine with TIES sign election and disjoint mean (else a plain weighted sum).</summary>
-    public required bool Consensus { get; init; }
-
-    /// <summary>TIES votes on unweighted τ and a zero vote elects nothing (paper); else mergekit's weighted vote, zero → +.</summary>
-    public bool PaperVote { get; init; }
-
-    /// <summary>TIES: divide by the sum of the agreeing weights.</summary>
-    public bool Normalize { get; init; }
-
-    /// <summary>TIES: λ applied to the combined τ.</summary>
-    public float Lambda { get; init; } = 1;
-
-    /// <summary>Per-model weights (TIES) or final coefficients (plain sum: weight × scale).</summary>
-    public required float[] Weights { get; init; }
+    /// <summary>How the trimmed task vectors are combined (TIES election or weighted sum).</summary>
+    public required TaskVectorCombination Combination { get; init; }
 
     /// <summary>Sample size for the threshold bands (tests lower it to force misses).</summary>
     public int SampleSize { get; init; } = 1 << 16;
@@ -96,7 +84,7 @@ internal sealed unsafe class StreamingTaskArithmetic
 
     private void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination, OutputBlock? output)
     {
-        if (models.Length != rules.Length || models.Length != Weights.Length) throw new ArgumentException("One rule and one weight per model.");
+        if (models.Length != rules.Length || models.Length != Combination.Weights.Length) throw new ArgumentException("One rule and one weight per model.");
         int m = models.Length;
         var decisions = new Decision[m];
         var topK = new List<int>();
@@ -364,8 +352,8 @@ internal sealed unsafe class StreamingTaskArithmetic
             x[i] = (float*)models[i];
             threshold[i] = new Vector<int>(decisions[i].T);
             lastTie[i] = new Vector<int>(decisions[i].LastTie);
-            weights[i] = new Vector<float>(Weights[i]);
         }
+        Combination.Broadcast(weights);
         var magnitude = new Vector<int>(MagnitudeMask);
         var lanes = Vector<int>.Indices;
         int j = start;
@@ -380,7 +368,7 @@ internal sealed unsafe class StreamingTaskArithmetic
                 var keep = Vector.GreaterThan(key, threshold[i]) | (Vector.Equals(key, threshold[i]) & Vector.LessThanOrEqual(index, lastTie[i]));
                 kept[i] = Vector.AsVectorSingle(t & keep);
             }
-            Combine(b, kept, weights, m).Store(destination + j);
+            Combination.Apply(b, kept, weights, m).Store(destination + j);
         }
         var scalarKept = stackalloc float[m];
         for (; j < end; j++)
@@ -393,67 +381,8 @@ internal sealed unsafe class StreamingTaskArithmetic
                 bool keep = key > decisions[i].T || (key == decisions[i].T && j <= decisions[i].LastTie);
                 scalarKept[i] = keep ? t : 0f;
             }
-            destination[j] = CombineScalar(b, scalarKept, m);
+            destination[j] = Combination.Apply(b, scalarKept, m);
         }
-    }
-
-    /// <summary>The element-wise combination, a vector at a time; <see cref="CombineScalar"/> is the same per lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Vector<float> Combine(Vector<float> b, Vector<float>* kept, Vector<float>* weights, int m)
-    {
-        if (!Consensus)
-        {
-            var r = b;
-            for (int i = 0; i < m; i++) r = kept[i] * weights[i] + r;
-            return r;
-        }
-        // TIES (Yadav et al. 2023, §3 steps 2–3): elect a sign per entry, then average the agreeing entries.
-        var one = Vector<float>.One;
-        var zero = Vector<float>.Zero;
-        var vote = zero;
-        for (int i = 0; i < m; i++) vote += PaperVote ? kept[i] : kept[i] * weights[i];
-        var elected = PaperVote
-            ? Vector.ConditionalSelect(Vector.GreaterThan(vote, zero), one, Vector.ConditionalSelect(Vector.LessThan(vote, zero), -one, zero))
-            : Vector.ConditionalSelect(Vector.LessThan(vote, zero), -one, one);
-        var sum = zero;
-        var weightSum = zero;
-        for (int i = 0; i < m; i++)
-        {
-            var t = kept[i];
-            var w = weights[i];
-            var voted = PaperVote ? t : t * w;
-            var agree = Vector.GreaterThan(voted * elected, zero);
-            sum += Vector.ConditionalSelect(agree, t * w, zero);
-            weightSum += Vector.ConditionalSelect(agree, w, zero);
-        }
-        weightSum = Vector.ConditionalSelect(Vector.Equals(weightSum, zero), one, weightSum);
-        var mixed = Normalize ? sum / weightSum : sum;
-        return b + mixed * new Vector<float>(Lambda);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private float CombineScalar(float b, float* kept, int m)
-    {
-        if (!Consensus)
-        {
-            float r = b;
-            for (int i = 0; i < m; i++) r = kept[i] * Weights[i] + r;
-            return r;
-        }
-        float vote = 0;
-        for (int i = 0; i < m; i++) vote += PaperVote ? kept[i] : kept[i] * Weights[i];
-        float elected = PaperVote ? (vote > 0 ? 1f : vote < 0 ? -1f : 0f) : (vote < 0 ? -1f : 1f);
-        float sum = 0, weightSum = 0;
-        for (int i = 0; i < m; i++)
-        {
-            float t = kept[i], w = Weights[i], voted = PaperVote ? t : t * w;
-            bool agree = voted * elected > 0;
-            sum += agree ? t * w : 0f;
-            weightSum += agree ? w : 0f;
-        }
-        if (weightSum == 0) weightSum = 1;
-        float mixed = Normalize ? sum / weightSum : sum;
-        return b + mixed * Lambda;
     }
 
     /// <summary>One chunk's pass-1 results: per top-k model, the count above its band and the band entries in index order.</summary>

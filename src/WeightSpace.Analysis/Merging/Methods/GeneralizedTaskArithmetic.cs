@@ -85,11 +85,12 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         // TIES (Yadav et al. 2023, §3 steps 2–3): elect a sign per entry, then average the agreeing entries ("disjoint mean").
         // mergekit votes on the weighted deltas and breaks a zero sum towards +; the paper votes on the trimmed τ
         // (weights applied after) and a zero sum elects no sign, so the entry stays at θ₀.
+        var combination = new TaskVectorCombination(true, paper, normalize, lambda, weights);
         var handles = new System.Buffers.MemoryHandle[m];
         try
         {
             for (int i = 0; i < m; i++) handles[i] = inputs.Models[i].Pin();
-            if (n < ParallelThreshold) Consensus(handles, weights, baseValues, destination, paper, normalize, lambda, 0);
+            if (n < ParallelThreshold) Consensus(handles, combination, baseValues, destination, 0);
             else
             {
                 // Element-wise, so chunks are independent and the result does not depend on the split.
@@ -103,8 +104,7 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
                         Parallel.For(0, chunks, c =>
                         {
                             int start = c * ParallelThreshold, length = Math.Min(ParallelThreshold, n - start);
-                            Consensus(handles, weights, new ReadOnlySpan<float>((float*)b + start, length), new Span<float>((float*)d + start, length),
-                                paper, normalize, lambda, start);
+                            Consensus(handles, combination, new ReadOnlySpan<float>((float*)b + start, length), new Span<float>((float*)d + start, length), start);
                         });
                     }
                 }
@@ -177,65 +177,33 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
                 : new TrimRule(TrimKind.TopK, k);
         }
         var (weights, lambda, normalize) = Coefficients(p);
-        return new StreamingTaskArithmetic { Consensus = _consensus, PaperVote = paper, Normalize = normalize, Lambda = lambda, Weights = weights };
+        return new StreamingTaskArithmetic { Combination = new TaskVectorCombination(_consensus, paper, normalize, lambda, weights) };
     }
 
-    // Pointers rather than Memory<T>.Span per element, and Vector<float> selects rather than branches: signs of real task
-    // vectors are close to random, so a branchy loop mispredicts on every other entry (measured 5× slower).
-    private static unsafe void Consensus(System.Buffers.MemoryHandle[] handles, float[] weights, ReadOnlySpan<float> baseValues,
-        Span<float> destination, bool paper, bool normalize, float lambda, int offset)
+    // Pointers rather than Memory<T>.Span per element; the element-wise formula is TaskVectorCombination's.
+    private static unsafe void Consensus(System.Buffers.MemoryHandle[] handles, TaskVectorCombination combination, ReadOnlySpan<float> baseValues,
+        Span<float> destination, int offset)
     {
         int m = handles.Length, n = destination.Length, width = Vector<float>.Count;
         var taus = stackalloc float*[m];
         for (int i = 0; i < m; i++) taus[i] = (float*)handles[i].Pointer + offset;
-        var one = Vector<float>.One;
-        var lambdaV = new Vector<float>(lambda);
+        var kept = stackalloc Vector<float>[m];
+        var weights = stackalloc Vector<float>[m];
+        combination.Broadcast(weights);
+        var scalar = stackalloc float[m];
         int j = 0;
         fixed (float* basePtr = baseValues)
         fixed (float* dst = destination)
         {
             for (; j <= n - width; j += width)
             {
-                var vote = Vector<float>.Zero;
-                for (int i = 0; i < m; i++)
-                {
-                    var t = Vector.Load(taus[i] + j);
-                    vote += paper ? t : t * new Vector<float>(weights[i]);
-                }
-                // mergekit: vote ≥ 0 elects + (−0 included); paper: sign(vote), 0 electing nothing.
-                var elected = paper
-                    ? Vector.ConditionalSelect(Vector.GreaterThan(vote, Vector<float>.Zero), one, Vector.ConditionalSelect(Vector.LessThan(vote, Vector<float>.Zero), -one, Vector<float>.Zero))
-                    : Vector.ConditionalSelect(Vector.LessThan(vote, Vector<float>.Zero), -one, one);
-                var sum = Vector<float>.Zero;
-                var weightSum = Vector<float>.Zero;
-                for (int i = 0; i < m; i++)
-                {
-                    var t = Vector.Load(taus[i] + j);
-                    var w = new Vector<float>(weights[i]);
-                    var voted = paper ? t : t * w;
-                    var agree = Vector.GreaterThan(voted * elected, Vector<float>.Zero);
-                    sum += Vector.ConditionalSelect(agree, t * w, Vector<float>.Zero);
-                    weightSum += Vector.ConditionalSelect(agree, w, Vector<float>.Zero);
-                }
-                weightSum = Vector.ConditionalSelect(Vector.Equals(weightSum, Vector<float>.Zero), one, weightSum);
-                var mixed = normalize ? sum / weightSum : sum;
-                (Vector.Load(basePtr + j) + mixed * lambdaV).Store(dst + j);
+                for (int i = 0; i < m; i++) kept[i] = Vector.Load(taus[i] + j);
+                combination.Apply(Vector.Load(basePtr + j), kept, weights, m).Store(dst + j);
             }
             for (; j < n; j++)
             {
-                float vote = 0;
-                for (int i = 0; i < m; i++) vote += paper ? taus[i][j] : taus[i][j] * weights[i];
-                float elected = paper ? MathF.Sign(vote) : vote < 0 ? -1 : 1;
-                float sum = 0, weightSum = 0;
-                for (int i = 0; i < m; i++)
-                {
-                    float t = taus[i][j], voted = paper ? t : t * weights[i];
-                    if (voted * elected <= 0) continue;
-                    sum += t * weights[i];
-                    weightSum += weights[i];
-                }
-                if (weightSum == 0) weightSum = 1;
-                dst[j] = basePtr[j] + (normalize ? sum / weightSum : sum) * lambda;
+                for (int i = 0; i < m; i++) scalar[i] = taus[i][j];
+                dst[j] = combination.Apply(basePtr[j], scalar, m);
             }
         }
     }

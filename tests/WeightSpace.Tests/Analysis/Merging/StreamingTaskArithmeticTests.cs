@@ -167,7 +167,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
             var actual = new float[theta0.Length];
             fixed (float* b = theta0, x = models[0], y = models[1], d = actual)
             {
-                var kernel = new StreamingTaskArithmetic { Consensus = true, Normalize = true, Weights = [1f, 1f], SampleSize = 16, BandSigmas = 0 };
+                var kernel = new StreamingTaskArithmetic { Combination = new TaskVectorCombination(true, false, true, 1f, [1f, 1f]), SampleSize = 16, BandSigmas = 0 };
                 kernel.Merge((nint)b, [(nint)x, (nint)y], theta0.Length, [new TrimRule(TrimKind.TopK, 1_600), new TrimRule(TrimKind.TopK, 2_800)], (nint)d);
                 misses += kernel.BandMisses;
             }
