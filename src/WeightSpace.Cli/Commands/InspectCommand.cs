@@ -4,11 +4,12 @@ using System.Text.RegularExpressions;
 using Spectre.Console;
 using WeightSpace.Analysis.Statistics;
 using WeightSpace.Formats;
+using WeightSpace.Formats.Integrity;
 using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 
-/// <summary><c>weightspace inspect PATH [--stats] [--json] [--filter REGEX]</c>.</summary>
+/// <summary><c>weightspace inspect PATH [--stats] [--verify] [--json] [--filter REGEX]</c>.</summary>
 internal static class InspectCommand
 {
     public static Command Create(CliContext context)
@@ -17,6 +18,7 @@ internal static class InspectCommand
         var stats = new Option<bool>("--stats") { Description = "Read every tensor and add sum, mean, std, min, max, L2 norm, NaN and Inf counts (float64)." };
         var json = new Option<bool>("--json") { Description = "Write one JSON document to stdout instead of a table." };
         var filter = new Option<string?>("--filter") { Description = "Only tensors whose name matches this regular expression." };
+        var verify = new Option<bool>("--verify") { Description = "Also check the checksums the format carries (the CRC-32 of every record of a torch.save zip); exit 1 if any fails. Safetensors and ONNX carry none." };
         var command = new Command("inspect", """
             List a checkpoint's tensors (name, dtype, shape, parameters) with totals.
 
@@ -24,22 +26,30 @@ internal static class InspectCommand
               weightspace inspect model.safetensors
               weightspace inspect pytorch_model.bin --stats --filter 'attn'
               weightspace inspect model.onnx --json > tensors.json
-            """) { path, stats, json, filter };
+              weightspace inspect pytorch_model.bin --verify
+            """) { path, stats, verify, json, filter };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             var regex = ParseFilter(pr.GetValue(filter));
             using var store = Checkpoint.Open(pr.GetValue(path)!);
             var summary = Summarise(context, store, pr.GetValue(stats), regex);
+            var integrity = pr.GetValue(verify) ? CheckpointIntegrity.Verify(pr.GetValue(path)!) : null;
             if (pr.GetValue(json))
             {
                 context.Out.Flush();
                 using var stdout = new StreamWriterStream(context.Out);
-                CheckpointSummaryJson.Write(stdout, summary);
+                CheckpointSummaryJson.Write(stdout, summary, integrity);
             }
             else
             {
                 WriteTable(context.Console, summary);
+                if (integrity is { HasChecksums: false }) context.Console.WriteLine($"checksums: none in this format ({integrity.Format}); nothing to verify");
+                else if (integrity is { Ok: true }) context.Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"checksums: {integrity.Checked} records, {integrity.Bytes / 1e6:F1} MB, all CRC-32 match"));
             }
+            if (integrity is { Ok: false })
+                throw new InvalidCheckpointException(integrity.Path, null, $"{integrity.Mismatches.Count} of {integrity.Checked} records fail their CRC-32: " +
+                    string.Join(", ", integrity.Mismatches.Take(10).Select(m => $"'{m.Entry}' (stored {m.Expected:x8}, computed {m.Actual:x8})")) +
+                    (integrity.Mismatches.Count > 10 ? ", …" : ""));
             return WeightSpaceCommandLine.Ok;
         }));
         return command;

@@ -5,7 +5,7 @@ using WeightSpace.IO;
 namespace WeightSpace.Formats.PyTorch;
 
 /// <summary>One record of a zip file: where its data starts (from its local header) and how it is stored.</summary>
-internal sealed record ZipEntry(string Name, ushort Method, long CompressedSize, long UncompressedSize, long LocalHeaderOffset, long DataOffset);
+internal sealed record ZipEntry(string Name, ushort Method, long CompressedSize, long UncompressedSize, long LocalHeaderOffset, long DataOffset, uint Crc32 = 0);
 
 /// <summary>A small, strict reader of a zip's central directory (ZIP64 included). It exists because
 /// <c>System.IO.Compression.ZipArchive</c> does not expose where an entry's data starts, and the reader maps storages
@@ -80,6 +80,7 @@ internal static class ZipDirectory
             if (BinaryPrimitives.ReadUInt32LittleEndian(h) != CentralSignature) throw Bad(path, $"no central directory header at byte {p0}");
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(h[8..]);
             ushort method = BinaryPrimitives.ReadUInt16LittleEndian(h[10..]);
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(h[16..]);
             long compressed = BinaryPrimitives.ReadUInt32LittleEndian(h[20..]);
             long uncompressed = BinaryPrimitives.ReadUInt32LittleEndian(h[24..]);
             int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(h[28..]);
@@ -105,7 +106,7 @@ internal static class ZipDirectory
                 throw Bad(path, $"zip entry '{name}': data {dataOffset}+{compressed} runs past the central directory at byte {directoryOffset}");
             if (method == 0 && compressed != uncompressed)
                 throw Bad(path, $"zip entry '{name}' is stored but its sizes differ ({compressed} vs {uncompressed})");
-            entries.Add(new ZipEntry(name, method, compressed, uncompressed, localOffset, dataOffset));
+            entries.Add(new ZipEntry(name, method, compressed, uncompressed, localOffset, dataOffset, crc));
             p0 = next;
         }
         return entries;

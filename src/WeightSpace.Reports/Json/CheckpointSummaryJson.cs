@@ -17,7 +17,7 @@ public static class CheckpointSummaryJson
     };
 
     /// <summary>Writes one indented JSON document to <paramref name="output"/>.</summary>
-    public static void Write(Stream output, CheckpointSummary summary)
+    public static void Write(Stream output, CheckpointSummary summary, WeightSpace.Formats.Integrity.IntegrityReport? integrity = null)
     {
         using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
@@ -48,6 +48,26 @@ public static class CheckpointSummaryJson
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (integrity is not null)
+        {
+            // {has_checksums, checked, bytes, ok, mismatches: [{entry, expected, actual}]} with CRCs as 8 hex digits.
+            w.WriteStartObject("integrity");
+            w.WriteBoolean("has_checksums", integrity.HasChecksums);
+            w.WriteNumber("checked", integrity.Checked);
+            w.WriteNumber("bytes", integrity.Bytes);
+            w.WriteBoolean("ok", integrity.Ok);
+            w.WriteStartArray("mismatches");
+            foreach (var m in integrity.Mismatches)
+            {
+                w.WriteStartObject();
+                w.WriteString("entry", m.Entry);
+                w.WriteString("expected", m.Expected.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteString("actual", m.Actual.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
         w.Flush();
         output.Write("\n"u8);
