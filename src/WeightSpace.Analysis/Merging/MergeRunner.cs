@@ -11,7 +11,7 @@ namespace WeightSpace.Analysis.Merging;
 /// sink returns. Workers pass a byte gate whose capacity is the plan's largest such working set, so at any instant the
 /// buffers held sum to at most (models + 2) × 4 × (largest tensor's elements) bytes whatever the worker count or model size.
 /// Input data is read through the stores (memory-mapped for safetensors: reclaimable page cache, not heap).
-/// Task arithmetic and TIES (without L1 rescaling) take a faster path within the same bound: the inputs' mapped F32 views
+/// Task arithmetic, TIES (without L1 rescaling) and linear take a faster path within the same bound: the inputs' mapped F32 views
 /// go to a streaming kernel without a copy, and with an <see cref="IPartialTensorSink"/> the
 /// output is written block by block as it is computed, so only the inputs' views are held.
 /// SVD methods (tsv, iso_c) additionally hold TorchSharp workspaces of a few times the tensor size.
@@ -83,9 +83,10 @@ public static class MergeRunner
             return;
         }
         int n = (int)tensor.Output.ElementCount;
-        if (n > 0 && method is GeneralizedTaskArithmetic gta && tensor.Base is not null && gta.SupportsReadOnlyInputs(tensor.Parameters))
+        if (n > 0 && method is IStreamingMergeMethod streaming && (tensor.Base is not null || method.BaseModel != BaseModelRole.Required)
+            && streaming.SupportsReadOnlyInputs(tensor.Parameters))
         {
-            ProcessReadOnly(gta, tensor, sink, sinkGate, thresholds, pool);
+            ProcessReadOnly(streaming, tensor, sink, sinkGate, thresholds, pool);
             return;
         }
         var owned = new List<NativeBuffer>();
@@ -122,20 +123,22 @@ public static class MergeRunner
         }
     }
 
-    // Task arithmetic and TIES straight from the mapped inputs: F32 tensors are not copied at all (others are converted into
+    // Task arithmetic, TIES and linear straight from the mapped inputs: F32 tensors are not copied at all (others are converted into
     // pooled buffers), so the working set is the inputs' views plus the output buffer (none with a partial sink), and the
     // inputs are read at most twice (StreamingTaskArithmetic).
-    private static unsafe void ProcessReadOnly(GeneralizedTaskArithmetic method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds, NativeBufferPool pool)
+    private static unsafe void ProcessReadOnly(IStreamingMergeMethod method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds, NativeBufferPool pool)
     {
         int n = (int)tensor.Output.ElementCount;
-        var sources = tensor.Models.Prepend(tensor.Base!).ToArray();
+        // Methods without a base (linear) get θ₀ = 0: a null pointer the kernel reads as zeros.
+        var sources = tensor.Models.Prepend(tensor.Base).ToArray();
         var held = new List<IDisposable>();
         try
         {
             var pointers = new nint[sources.Length];
             for (int i = 0; i < sources.Length; i++)
             {
-                var data = sources[i].Store.Read(sources[i].TensorName);
+                if (sources[i] is not { } source) continue;
+                var data = source.Store.Read(source.TensorName);
                 if (data.TryGetMappedSingles(out var values))
                 {
                     held.Add(data);

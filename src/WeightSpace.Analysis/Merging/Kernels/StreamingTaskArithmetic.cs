@@ -63,7 +63,7 @@ internal sealed unsafe class StreamingTaskArithmetic
     public int BandMisses { get; private set; }
 
     /// <summary>Merges <paramref name="length"/> elements: <paramref name="destination"/>[j] from θ₀[j] and every θᵢ[j].</summary>
-    /// <param name="baseValues">θ₀ (float*, read only).</param>
+    /// <param name="baseValues">θ₀ (float*, read only), or 0 for θ₀ = 0 (a method without a base; no top-k then).</param>
     /// <param name="models">θᵢ (float*, read only), one per rule.</param>
     /// <param name="length">Elements.</param>
     /// <param name="rules">Each model's trim.</param>
@@ -100,6 +100,7 @@ internal sealed unsafe class StreamingTaskArithmetic
             if (rules[i].Kind == TrimKind.TopK) topK.Add(i);
         }
         BandMisses = 0;
+        if (baseValues == 0 && topK.Count > 0) throw new ArgumentException("A top-k trim needs θ₀.", nameof(baseValues));
         if (topK.Count > 0) FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions);
         int chunks = (length + ChunkLength - 1) / ChunkLength;
         // Last chunk first, each worker taking the next from a shared counter: the end of the tensor, read last by the
@@ -356,10 +357,11 @@ internal sealed unsafe class StreamingTaskArithmetic
         Combination.Broadcast(weights);
         var magnitude = new Vector<int>(MagnitudeMask);
         var lanes = Vector<int>.Indices;
+        bool hasBase = baseValues != null;   // without one θ₀ = +0, and x − (+0) = x bit for bit (−0 and NaN included)
         int j = start;
         for (; j <= end - width; j += width)
         {
-            var b = Vector.Load(baseValues + j);
+            var b = hasBase ? Vector.Load(baseValues + j) : Vector<float>.Zero;
             var index = lanes + new Vector<int>(j);
             for (int i = 0; i < m; i++)
             {
@@ -373,7 +375,7 @@ internal sealed unsafe class StreamingTaskArithmetic
         var scalarKept = stackalloc float[m];
         for (; j < end; j++)
         {
-            float b = baseValues[j];
+            float b = hasBase ? baseValues[j] : 0f;
             for (int i = 0; i < m; i++)
             {
                 float t = x[i][j] - b;

@@ -6,7 +6,7 @@ namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>The family mergekit calls generalized task arithmetic: τᵢ = θᵢ − θ₀, optional sparsification of each τᵢ,
 /// optional TIES sign consensus, weighted sum, optional normalisation by the (agreeing) weights, scale by λ, add to θ₀.</summary>
-internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterCheck
+internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IParameterCheck
 {
     private const int ParallelThreshold = 1 << 20;
     private readonly Sparsification _sparsification;
@@ -132,35 +132,14 @@ internal abstract class GeneralizedTaskArithmetic : IMergeMethod, IParameterChec
         return (weights, lambda, normalize);
     }
 
-    /// <summary>True when <c>MergeReadOnly</c> can merge a tensor with these parameters: no sparsification, or the
-    /// magnitude trim without rescaling (ties, task_arithmetic; the random and L1-rescaled trims need the whole τ first).</summary>
-    internal bool SupportsReadOnlyInputs(MergeParameters p) =>
+    /// <summary>True for no sparsification, or the magnitude trim without rescaling (ties, task_arithmetic); the random
+    /// and L1-rescaled trims need the whole τ first.</summary>
+    public bool SupportsReadOnlyInputs(MergeParameters p) =>
         _sparsification == Sparsification.None || (_sparsification == Sparsification.Magnitude && !p.Flag("rescale"));
 
-    /// <summary>The same result as <see cref="Merge"/>, bit for bit, in one pass over read-only inputs (no float copies, no
-    /// scratch τ): see <see cref="StreamingTaskArithmetic"/>. Only when <see cref="SupportsReadOnlyInputs"/>.</summary>
-    /// <param name="tensor">The output tensor.</param>
-    /// <param name="p">Its parameters.</param>
-    /// <param name="modelThresholds">Model-wide thresholds (paper-semantics TIES), or null.</param>
-    /// <param name="baseValues">θ₀ as float*, <c>tensor.ElementCount</c> values, not modified.</param>
-    /// <param name="models">Each θᵢ as float*, not modified.</param>
-    /// <param name="destination">The output as float*.</param>
-    internal StreamingTaskArithmetic MergeReadOnly(TensorInfo tensor, MergeParameters p, float[]? modelThresholds, nint baseValues, nint[] models, nint destination)
-    {
-        var kernel = ReadOnlyKernel(tensor, p, models.Length, modelThresholds, out var rules);
-        kernel.Merge(baseValues, models, (int)tensor.ElementCount, rules, destination);
-        return kernel;
-    }
-
-    /// <summary>As the other overload, handing each finished block of the output to <paramref name="output"/> (from several threads).</summary>
-    internal StreamingTaskArithmetic MergeReadOnly(TensorInfo tensor, MergeParameters p, float[]? modelThresholds, nint baseValues, nint[] models, StreamingTaskArithmetic.OutputBlock output)
-    {
-        var kernel = ReadOnlyKernel(tensor, p, models.Length, modelThresholds, out var rules);
-        kernel.Merge(baseValues, models, (int)tensor.ElementCount, rules, output);
-        return kernel;
-    }
-
-    private StreamingTaskArithmetic ReadOnlyKernel(TensorInfo tensor, MergeParameters p, int m, float[]? modelThresholds, out TrimRule[] rules)
+    /// <summary>τᵢ = θᵢ − θ₀ trimmed as <see cref="Merge"/> trims it (per-tensor top-k, or the paper's model-wide
+    /// thresholds), combined by <see cref="TaskVectorCombination"/>.</summary>
+    public StreamingTaskArithmetic CreateKernel(TensorInfo tensor, MergeParameters p, int m, float[]? modelThresholds, out TrimRule[] rules)
     {
         if (!SupportsReadOnlyInputs(p)) throw new InvalidOperationException($"{Name}: these parameters need the in-place path.");
         int n = checked((int)tensor.ElementCount);

@@ -1,10 +1,11 @@
 using System.Numerics.Tensors;
+using WeightSpace.Analysis.Merging.Kernels;
 
 namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>Weighted average (model soups, Wortsman et al. 2022, §3 "uniform/greedy soup" generalised to weights):
 /// θ = Σᵢ wᵢθᵢ / Σᵢ wᵢ, or Σᵢ wᵢθᵢ without normalize.</summary>
-internal sealed class Linear : IMergeMethod, IParameterCheck
+internal sealed class Linear : IStreamingMergeMethod, IParameterCheck
 {
     public string Name => "linear";
     public Uri Paper { get; } = new("https://arxiv.org/abs/2203.05482");
@@ -26,12 +27,29 @@ internal sealed class Linear : IMergeMethod, IParameterCheck
 
     public void Merge(in MergeInputs inputs, Span<float> destination)
     {
-        var p = inputs.Parameters;
-        double sum = 0;
-        for (int i = 0; i < inputs.Models.Count; i++) sum += p.PerModel("weight", i);
-        double scale = p.Flag("normalize") ? 1.0 / sum : 1.0;
+        var coefficients = Coefficients(inputs.Parameters, inputs.Models.Count);
         destination.Clear();
         for (int i = 0; i < inputs.Models.Count; i++)
-            TensorPrimitives.MultiplyAdd(inputs.Models[i].Span, (float)(p.PerModel("weight", i) * scale), destination, destination);
+            TensorPrimitives.MultiplyAdd(inputs.Models[i].Span, coefficients[i], destination, destination);
+    }
+
+    public bool SupportsReadOnlyInputs(MergeParameters p) => true;
+
+    /// <summary>The same sum from +0, without a base: the kernel's plain weighted sum with θ₀ = 0 and nothing trimmed.</summary>
+    public StreamingTaskArithmetic CreateKernel(TensorInfo tensor, MergeParameters p, int models, float[]? modelThresholds, out TrimRule[] rules)
+    {
+        rules = Enumerable.Repeat(TrimRule.All, models).ToArray();
+        return new StreamingTaskArithmetic { Combination = new TaskVectorCombination(false, false, false, 1f, Coefficients(p, models)) };
+    }
+
+    // wᵢ / Σw (normalize) or wᵢ, rounded to float32 once.
+    private static float[] Coefficients(MergeParameters p, int models)
+    {
+        double sum = 0;
+        for (int i = 0; i < models; i++) sum += p.PerModel("weight", i);
+        double scale = p.Flag("normalize") ? 1.0 / sum : 1.0;
+        var c = new float[models];
+        for (int i = 0; i < models; i++) c[i] = (float)(p.PerModel("weight", i) * scale);
+        return c;
     }
 }

@@ -12,7 +12,7 @@ namespace WeightSpace.Tests.Analysis.Merging;
 /// in-place path it replaces for ties and task_arithmetic: every output bit must agree.</summary>
 public sealed unsafe class StreamingTaskArithmeticTests
 {
-    private static GeneralizedTaskArithmetic Method(string name) => (GeneralizedTaskArithmetic)MergeMethods.Get(name);
+    private static IStreamingMergeMethod Method(string name) => (IStreamingMergeMethod)MergeMethods.Get(name);
 
     private static (float[] Base, float[][] Models) Data(int n, int models, int seed, bool coarse)
     {
@@ -33,7 +33,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
         return (theta0, result);
     }
 
-    private static float[] InPlace(GeneralizedTaskArithmetic method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
+    private static float[] InPlace(IStreamingMergeMethod method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
     {
         var info = new TensorInfo("w", DType.F32, new Shape(theta0.Length));
         var inputs = new MergeInputs(info, (float[])theta0.Clone(), models.Select(x => (Memory<float>)(float[])x.Clone()).ToArray(), p, 0, thresholds);
@@ -42,7 +42,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
         return result;
     }
 
-    private static (float[] Result, StreamingTaskArithmetic Kernel) Streaming(GeneralizedTaskArithmetic method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
+    private static (float[] Result, StreamingTaskArithmetic Kernel) Streaming(IStreamingMergeMethod method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
     {
         var info = new TensorInfo("w", DType.F32, new Shape(theta0.Length));
         var result = new float[theta0.Length];
@@ -147,6 +147,35 @@ public sealed unsafe class StreamingTaskArithmeticTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Linear_StreamingWithoutABase_EqualsInPlaceMerge(bool normalize)
+    {
+        var method = Method("linear");
+        var (_, models) = Data(300_001, 3, seed: 17, coarse: false);
+        models[2][5] = float.NaN;
+        models[1][6] = -0f;
+        models[0][7] = float.NegativeInfinity;
+        var p = MergeParameters.Create(method.Parameters, 3, new Dictionary<string, double[]> { ["weight"] = [0.5, -0.25, 2], ["normalize"] = [normalize ? 1 : 0] });
+        var info = new TensorInfo("w", DType.F32, new Shape(models[0].Length));
+        var inputs = new MergeInputs(info, Memory<float>.Empty, models.Select(x => (Memory<float>)(float[])x.Clone()).ToArray(), p, 0);
+        var expected = new float[models[0].Length];
+        method.Merge(inputs, expected);
+        var actual = new float[expected.Length];
+        var handles = models.Append(actual).Select(a => GCHandle.Alloc(a, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var pointers = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            method.MergeReadOnly(info, p, null, 0, pointers[..^1], pointers[^1]);
+        }
+        finally
+        {
+            foreach (var h in handles) h.Free();
+        }
+        BitEqual(expected, actual, $"linear normalize={normalize}");
+    }
+
     private static float Quantile(float[] theta0, float[] model, double density)
     {
         var tau = model.Select((x, i) => MathF.Abs(x - theta0[i])).OrderByDescending(x => x).ToArray();
@@ -211,12 +240,17 @@ public sealed unsafe class StreamingTaskArithmeticTests
         }
         try
         {
-            foreach (string name in new[] { "ties", "task_arithmetic" })
+            foreach (string name in new[] { "ties", "task_arithmetic", "linear" })
             {
                 var builder = new MergeConfigBuilder(name).WithBase("m0");
                 builder.AddModel("m1", new Dictionary<string, double> { ["weight"] = 0.7, ["density"] = 0.6 });
                 builder.AddModel("m2", new Dictionary<string, double> { ["weight"] = 0.3, ["density"] = 0.4 });
                 if (name == "task_arithmetic") builder = Rebuild(name);
+                if (name == "linear")
+                {
+                    builder = new MergeConfigBuilder(name);
+                    foreach (string m in new[] { "m0", "m1", "m2" }) builder.AddModel(m, new Dictionary<string, double> { ["weight"] = m == "m1" ? 2 : 1 });
+                }
                 var fromFiles = new CollectingSink();
                 var fromMemory = new CollectingSink();
                 MergeRunner.Run(MergePlan.Create(builder.Build(), files), fromFiles, 2, ct: TestContext.Current.CancellationToken);
