@@ -66,10 +66,10 @@ public sealed class LibraryExamplesTests
             .AddModel("invert", new Dictionary<string, double> { ["weight"] = 1, ["density"] = 0.5 })
             .Build();
         MergePlan plan = MergePlan.Create(config, stores);                 // all mismatches reported before any work
-        using (var merged = new InMemoryTensorStore("ties"))
+        using (var sink = new SafetensorsTensorSink(output, plan.Outputs))  // streams: one tensor (of each worker) at a time
         {
-            MergeRunner.Run(plan, new InMemoryTensorSink(merged, plan.Outputs));
-            SafetensorsWriter.Copy(merged, output);                        // temp file + rename
+            MergeRunner.Run(plan, sink);
+            sink.Commit();                                                 // fsync + rename; without it nothing appears
         }
         foreach (var s in stores.Values) s.Dispose();
         // --- end ---
