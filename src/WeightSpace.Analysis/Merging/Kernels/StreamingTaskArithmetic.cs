@@ -40,7 +40,7 @@ internal readonly record struct TrimRule(TrimKind Kind, long Count = 0, uint Key
 /// the band; the exact threshold and the last kept tie follow from the few collected entries.</item>
 /// <item>Pass 2 reads all inputs again and writes each output with the exact keep decisions, a vector at a time.</item>
 /// </list>
-/// Pass 1 is skipped when no model needs a top-k (task arithmetic, density 1, model-wide thresholds). If a band misses
+/// Pass 1 is skipped when no model needs a top-k (linear, task arithmetic, density 1, model-wide thresholds). If a band misses
 /// its threshold (the counts say so), or holds far more entries than sampled (a chunk collects more than 1/16 of its
 /// entries, e.g. τ ≡ 0 in a layer the fine-tune left alone), that model's threshold is found exactly by histogram
 /// passes: slower, never wrong, and the band lists stay below 1/16 of the tensor's entries per model.
