@@ -89,21 +89,34 @@ public static class MergeRunner
             ProcessReadOnly(streaming, tensor, sink, sinkGate, thresholds, pool);
             return;
         }
-        var owned = new List<NativeBuffer>();
+        var owned = new List<IDisposable>();
         try
         {
             var sources = (tensor.Base is null ? tensor.Models : tensor.Models.Prepend(tensor.Base)).ToArray();
-            var buffers = new NativeBuffer[sources.Length];
-            for (int i = 0; i < sources.Length; i++) owned.Add(buffers[i] = pool.Rent(n));
-            // One input view at a time: its mapped pages count towards RSS until it is disposed.
+            var memories = new Memory<float>[sources.Length];
+            bool borrow = method is IReadOnlyInputsMergeMethod && n > 0;
             for (int i = 0; i < sources.Length; i++)
             {
-                using var data = sources[i].Store.Read(sources[i].TensorName);
-                ConvertInParallel(data, buffers[i].Memory, n);
+                var data = sources[i].Store.Read(sources[i].TensorName);
+                if (borrow && data.TryGetMappedSingles(out var values))
+                {
+                    // A method that only reads its inputs gets the mapped F32 view itself: no copy.
+                    owned.Add(data);
+                    unsafe { memories[i] = new BorrowedMemory((float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values)), n).Memory; }
+                    continue;
+                }
+                // Otherwise one input view at a time: its mapped pages count towards RSS until it is disposed.
+                using (data)
+                {
+                    var buffer = pool.Rent(n);
+                    owned.Add(buffer);
+                    ConvertInParallel(data, buffer.Memory, n);
+                    memories[i] = buffer.Memory;
+                }
             }
             int first = tensor.Base is null ? 0 : 1;
-            Memory<float> baseValues = tensor.Base is null ? Memory<float>.Empty : buffers[0].Memory;
-            var models = buffers[first..].Select(b => b.Memory).ToArray();
+            Memory<float> baseValues = tensor.Base is null ? Memory<float>.Empty : memories[0];
+            var models = memories[first..];
             var output = pool.Rent(n);
             owned.Add(output);
             var inputs = new MergeInputs(tensor.Output, n == 0 ? Memory<float>.Empty : baseValues, models, tensor.Parameters, tensor.Seed, thresholds);
@@ -119,7 +132,7 @@ public static class MergeRunner
         }
         finally
         {
-            foreach (var b in owned) ((IDisposable)b).Dispose();
+            foreach (var b in owned) b.Dispose();
         }
     }
 

@@ -4,7 +4,7 @@ namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>Passthrough (mergekit): copies each tensor of the single source of its slice, times <c>scale</c>. Layer
 /// stacking ("frankenmerges") happens in the plan: each slice's layer_range is renumbered into the output's layers.</summary>
-internal sealed class Passthrough : IMergeMethod
+internal sealed class Passthrough : IReadOnlyInputsMergeMethod
 {
     public string Name => "passthrough";
     public Uri Paper { get; } = new("https://github.com/arcee-ai/mergekit/blob/main/docs/merge_methods.md#passthrough");

@@ -6,7 +6,7 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// flattened tensors: with Ω the angle between the normalised vectors,
 /// slerp(t) = sin((1−t)Ω)/sin Ω · θ₀ + sin(tΩ)/sin Ω · θ₁; when |cos Ω| &gt; 0.9995 (nearly colinear) it falls back to
 /// (1−t)θ₀ + tθ₁, as mergekit does.</summary>
-internal sealed class Slerp : IMergeMethod
+internal sealed class Slerp : IReadOnlyInputsMergeMethod
 {
     internal const double DotThreshold = 0.9995;
 

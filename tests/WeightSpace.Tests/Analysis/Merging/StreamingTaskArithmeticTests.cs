@@ -218,7 +218,8 @@ public sealed unsafe class StreamingTaskArithmeticTests
     [Fact]
     public void Run_FromMappedSafetensors_EqualsRunFromMemory()
     {
-        // Mapped F32 inputs go to the kernel without a copy; BF16 ones are converted; in-memory stores are copied.
+        // Mapped F32 inputs go to the kernel (or a read-only method) without a copy; BF16 ones are converted; in-memory
+        // stores are copied.
         const int n = 3 * (1 << 18) + 5;
         var (theta0, models) = Data(n, 2, 11, coarse: false);
         string folder = SharedData.TempFolder();
@@ -240,12 +241,15 @@ public sealed unsafe class StreamingTaskArithmeticTests
         }
         try
         {
-            foreach (string name in new[] { "ties", "task_arithmetic", "linear" })
+            foreach (string name in new[] { "ties", "task_arithmetic", "linear", "slerp", "passthrough" })
             {
                 var builder = new MergeConfigBuilder(name).WithBase("m0");
                 builder.AddModel("m1", new Dictionary<string, double> { ["weight"] = 0.7, ["density"] = 0.6 });
                 builder.AddModel("m2", new Dictionary<string, double> { ["weight"] = 0.3, ["density"] = 0.4 });
                 if (name == "task_arithmetic") builder = Rebuild(name);
+                // slerp and passthrough only read their inputs: the runner hands them the mapped views themselves.
+                if (name == "slerp") builder = new MergeConfigBuilder(name).WithBase("m0").AddModel("m1").Set("t", 0.3);
+                if (name == "passthrough") builder = new MergeConfigBuilder(name).AddModel("m2").Set("scale", 0.5);
                 if (name == "linear")
                 {
                     builder = new MergeConfigBuilder(name);
