@@ -136,9 +136,9 @@ public static class MergeRunner
         }
     }
 
-    // Task arithmetic, TIES and linear straight from the mapped inputs: F32 tensors are not copied at all (others are converted into
-    // pooled buffers), so the working set is the inputs' views plus the output buffer (none with a partial sink), and the
-    // inputs are read at most twice (StreamingTaskArithmetic).
+    // Task arithmetic, TIES and linear straight from the mapped inputs: no whole-tensor float copy (F32 is read in place,
+    // BF16/F16/… converted a chunk at a time inside the kernel), so the working set is the inputs' views plus the output
+    // buffer (none with a partial sink), and the inputs are read at most twice (StreamingTaskArithmetic).
     private static unsafe void ProcessReadOnly(IStreamingMergeMethod method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds, NativeBufferPool pool)
     {
         int n = (int)tensor.Output.ElementCount;
@@ -147,15 +147,17 @@ public static class MergeRunner
         var held = new List<IDisposable>();
         try
         {
-            var pointers = new nint[sources.Length];
+            var inputs = new StreamInput[sources.Length];
             for (int i = 0; i < sources.Length; i++)
             {
                 if (sources[i] is not { } source) continue;
                 var data = source.Store.Read(source.TensorName);
-                if (data.TryGetMappedSingles(out var values))
+                // A mapped view in a float dtype the kernel converts itself, chunk by chunk (F32 read in place, BF16/F16
+                // widened): no whole-tensor float copy. Bytes over 2 GiB or gathered views are converted up front.
+                if (data.Info.DType.IsFloatingPoint() && data.ByteCount <= int.MaxValue && data.TryGetMappedBytes(out var bytes))
                 {
                     held.Add(data);
-                    pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values));
+                    inputs[i] = new StreamInput((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes)), data.Info.DType);
                     continue;
                 }
                 using (data)
@@ -163,7 +165,7 @@ public static class MergeRunner
                     var buffer = pool.Rent(n);
                     held.Add(buffer);
                     ConvertInParallel(data, buffer.Memory, n);
-                    pointers[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer.GetSpan()));
+                    inputs[i] = StreamInput.Single((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer.GetSpan())));
                 }
             }
             string name = tensor.Output.Name;
@@ -173,12 +175,12 @@ public static class MergeRunner
                 {
                     // Each block goes to the sink as soon as it is computed, from the kernel's threads: no output buffer
                     // and no serial write after the merge.
-                    method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, pointers[0], pointers[1..], (start, values) => partial.WritePart(name, start, values));
+                    method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, inputs[0], inputs[1..], (start, values) => partial.WritePart(name, start, values));
                     return;
                 }
                 var output = pool.Rent(n);
                 held.Add(output);
-                method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, pointers[0], pointers[1..], (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.GetSpan())));
+                method.MergeReadOnly(tensor.Output, tensor.Parameters, thresholds, inputs[0], inputs[1..], (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.GetSpan())));
                 // Unmap the inputs before the (serial) write so their pages stop counting while the sink copies.
                 foreach (var h in held) if (!ReferenceEquals(h, output)) h.Dispose();
                 lock (sinkGate) sink.Write(name, output.GetSpan());

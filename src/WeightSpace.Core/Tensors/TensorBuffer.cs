@@ -88,6 +88,18 @@ public sealed unsafe class TensorBuffer : IDisposable
         return true;
     }
 
+    /// <summary>The stored bytes without a copy: true when the tensor is a view of a memory-mapped file, whose memory does
+    /// not move until this buffer is disposed (so a pointer taken from the span stays valid that long).</summary>
+    /// <param name="bytes">All <see cref="ByteCount"/> bytes (little-endian <see cref="TensorInfo.DType"/>), read only; empty when false is returned.</param>
+    public bool TryGetMappedBytes(out ReadOnlySpan<byte> bytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bytes = default;
+        if (_view is null || Info.ElementCount > int.MaxValue) return false;
+        bytes = new ReadOnlySpan<byte>(_view.Pointer, checked((int)ByteCount));
+        return true;
+    }
+
     /// <summary>Converts elements <c>[elementOffset, elementOffset + destination.Length)</c> to float32.</summary>
     public void CopyTo(long elementOffset, Span<float> destination)
     {

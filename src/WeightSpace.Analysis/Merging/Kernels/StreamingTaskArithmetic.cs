@@ -69,11 +69,15 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <param name="rules">Each model's trim.</param>
     /// <param name="destination">The output (float*).</param>
     public void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination) =>
+        Merge(StreamInput.Single(baseValues), models.Select(StreamInput.Single).ToArray(), length, rules, destination, null);
+
+    /// <summary>As the pointer overload, for inputs in any floating dtype (non-F32 ones are converted a chunk at a time).</summary>
+    public void Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, nint destination) =>
         Merge(baseValues, models, length, rules, destination, null);
 
     /// <summary>As the other overload, but each finished block of the output goes to <paramref name="output"/> (called
     /// from several threads at once, each block once, in no particular order) instead of one output buffer.</summary>
-    public void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, OutputBlock output)
+    public void Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, OutputBlock output)
     {
         ArgumentNullException.ThrowIfNull(output);
         Merge(baseValues, models, length, rules, 0, output);
@@ -82,7 +86,7 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <summary>Receives elements <c>[start, start + values.Length)</c> of the output; <paramref name="values"/> is valid only during the call.</summary>
     public delegate void OutputBlock(int start, ReadOnlySpan<float> values);
 
-    private void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination, OutputBlock? output)
+    private void Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, nint destination, OutputBlock? output)
     {
         if (models.Length != rules.Length || models.Length != Combination.Weights.Length) throw new ArgumentException("One rule and one weight per model.");
         int m = models.Length;
@@ -100,8 +104,9 @@ internal sealed unsafe class StreamingTaskArithmetic
             if (rules[i].Kind == TrimKind.TopK) topK.Add(i);
         }
         BandMisses = 0;
-        if (baseValues == 0 && topK.Count > 0) throw new ArgumentException("A top-k trim needs θ₀.", nameof(baseValues));
-        if (topK.Count > 0) FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions);
+        if (baseValues.Pointer == 0 && topK.Count > 0) throw new ArgumentException("A top-k trim needs θ₀.", nameof(baseValues));
+        using var scratch = new ChunkScratch(ChunkLength, m + 1);
+        if (topK.Count > 0) FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions, scratch);
         int chunks = (length + ChunkLength - 1) / ChunkLength;
         // Last chunk first, each worker taking the next from a shared counter: the end of the tensor, read last by the
         // threshold pass, is the part most likely still in the last-level cache.
@@ -110,20 +115,28 @@ internal sealed unsafe class StreamingTaskArithmetic
         {
             int c = Interlocked.Decrement(ref next);
             int start = c * ChunkLength, end = Math.Min(length, start + ChunkLength);
-            if (output is null)
-            {
-                Combine((float*)baseValues, models, decisions, (float*)destination, start, end);
-                return;
-            }
-            var block = ArrayPool<float>.Shared.Rent(end - start);
+            var (converted, b, x) = scratch.View(baseValues, models, start, end, null);
             try
             {
-                fixed (float* p = block) Combine((float*)baseValues, models, decisions, p - start, start, end);
-                output(start, block.AsSpan(0, end - start));
+                if (output is null)
+                {
+                    Combine((float*)b, x, decisions, (float*)destination, start, end);
+                    return;
+                }
+                var block = ArrayPool<float>.Shared.Rent(end - start);
+                try
+                {
+                    fixed (float* p = block) Combine((float*)b, x, decisions, p - start, start, end);
+                    output(start, block.AsSpan(0, end - start));
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(block);
+                }
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(block);
+                scratch.Return(converted);
             }
         });
     }
@@ -134,18 +147,22 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <summary>Keep iff key &gt; Hi; collected iff Lo ≤ key ≤ Hi.</summary>
     private readonly record struct Band(int Lo, int Hi);
 
-    private void FindThresholds(nint baseValues, nint[] models, int n, TrimRule[] rules, int[] topK, Decision[] decisions)
+    private void FindThresholds(StreamInput baseValues, StreamInput[] models, int n, TrimRule[] rules, int[] topK, Decision[] decisions, ChunkScratch scratch)
     {
         var bands = EstimateBands(baseValues, models, n, rules, topK);
+        var needed = new bool[models.Length];
+        foreach (int t in topK) needed[t] = true;
         int chunks = (n + ChunkLength - 1) / ChunkLength;
         var collected = new Collected[chunks];
         try
         {
             Parallel.For(0, chunks, c =>
             {
-                int start = c * ChunkLength;
+                int start = c * ChunkLength, end = Math.Min(n, start + ChunkLength);
                 collected[c] = new Collected(topK.Length);
-                Collect((float*)baseValues, models, topK, bands, start, Math.Min(n, start + ChunkLength), collected[c]);
+                var (converted, b, x) = scratch.View(baseValues, models, start, end, needed);
+                try { Collect((float*)b, x, topK, bands, start, end, collected[c]); }
+                finally { scratch.Return(converted); }
             });
             int misses = 0;
             Parallel.For(0, topK.Length, t =>
@@ -166,7 +183,7 @@ internal sealed unsafe class StreamingTaskArithmetic
         }
     }
 
-    private Band[] EstimateBands(nint baseValues, nint[] models, int n, TrimRule[] rules, int[] topK)
+    private Band[] EstimateBands(StreamInput baseValues, StreamInput[] models, int n, TrimRule[] rules, int[] topK)
     {
         var bands = new Band[topK.Length];
         int s = Math.Min(SampleSize, n / 4);
@@ -175,7 +192,6 @@ internal sealed unsafe class StreamingTaskArithmetic
             Array.Fill(bands, new Band(0, int.MaxValue));   // tiny tensor: collect everything
             return bands;
         }
-        var b = (float*)baseValues;
         // One position per stratum of n/s elements, at a hashed offset inside it: no alignment with rows or columns.
         var positions = new int[s];
         for (int c = 0; c < s; c++)
@@ -194,9 +210,9 @@ internal sealed unsafe class StreamingTaskArithmetic
             for (int c = part * slice, end = Math.Min(s, c + slice); c < end; c++)
             {
                 int j = positions[c];
-                float theta0 = b[j];
+                float theta0 = baseValues.Read(j);
                 for (int t = 0; t < topK.Length; t++)
-                    keys[t][c] = BitConverter.SingleToInt32Bits(((float*)models[topK[t]])[j] - theta0) & MagnitudeMask;
+                    keys[t][c] = BitConverter.SingleToInt32Bits(models[topK[t]].Read(j) - theta0) & MagnitudeMask;
             }
         });
         for (int t = 0; t < topK.Length; t++)
@@ -313,16 +329,24 @@ internal sealed unsafe class StreamingTaskArithmetic
 
     /// <summary>The exact decision by two histogram passes over τ and, when only some ties are kept, a scan for the last
     /// one (used only when a band missed).</summary>
-    private static Decision ExactDecision(nint baseValues, nint model, int n, long k)
+    private static Decision ExactDecision(StreamInput baseValues, StreamInput model, int n, long k)
     {
         var selection = new MagnitudeSelection();
         int chunk = Math.Min(n, 1 << 22);
         var tau = new float[chunk];
+        var theta0 = new float[chunk];
         Span<float> Tau(int start)
         {
             int length = Math.Min(chunk, n - start);
-            TensorPrimitives.Subtract(new ReadOnlySpan<float>((float*)model + start, length), new ReadOnlySpan<float>((float*)baseValues + start, length), tau.AsSpan(0, length));
+            Load(model, start, tau.AsSpan(0, length));
+            Load(baseValues, start, theta0.AsSpan(0, length));
+            TensorPrimitives.Subtract(tau.AsSpan(0, length), theta0.AsSpan(0, length), tau.AsSpan(0, length));
             return tau.AsSpan(0, length);
+        }
+        static void Load(StreamInput input, int start, Span<float> into)
+        {
+            int size = input.DType.SizeInBytes();
+            DTypeConversion.ToSingle(new ReadOnlySpan<byte>((byte*)input.Pointer + (long)start * size, into.Length * size), input.DType, into);
         }
         for (int start = 0; start < n; start += chunk) selection.AddHigh(Tau(start));
         selection.ChooseBin(k);

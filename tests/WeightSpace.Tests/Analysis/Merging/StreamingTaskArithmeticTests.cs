@@ -176,6 +176,55 @@ public sealed unsafe class StreamingTaskArithmeticTests
         BitEqual(expected, actual, $"linear normalize={normalize}");
     }
 
+    [Theory]
+    [InlineData("BF16", "BF16")]
+    [InlineData("F16", "F16")]
+    [InlineData("F32", "BF16")]
+    [InlineData("BF16", "F64")]
+    public void MergeReadOnly_OnStoredDTypes_ConvertsChunkwiseAndEqualsInPlaceMerge(string baseType, string modelType)
+    {
+        // Inputs kept in their stored dtype are widened a chunk at a time inside the kernel; the result must equal the
+        // in-place merge of the same values converted to float32 first. 300,001 elements: two chunks, one partial.
+        var method = Method("ties");
+        var (theta0, models) = Data(300_001, 3, seed: 23, coarse: false);
+        var bt = Enum.Parse<DType>(baseType);
+        var mt = Enum.Parse<DType>(modelType);
+        byte[] Encode(float[] v, DType t)
+        {
+            var bytes = new byte[v.Length * t.SizeInBytes()];
+            DTypeConversion.FromSingle(v, t, bytes);
+            return bytes;
+        }
+        float[] Decode(byte[] b, DType t, int n)
+        {
+            var v = new float[n];
+            DTypeConversion.ToSingle(b, t, v);
+            return v;
+        }
+        int n = theta0.Length;
+        byte[] baseBytes = Encode(theta0, bt);
+        byte[][] modelBytes = models.Select(x => Encode(x, mt)).ToArray();
+        var p = MergeParameters.Create(method.Parameters, 3, new Dictionary<string, double[]> { ["weight"] = [1, 0.5, -0.75], ["density"] = [0.3, 0.5, 0.8] });
+        var expected = InPlace(method, p, Decode(baseBytes, bt, n), modelBytes.Select(b => Decode(b, mt, n)).ToArray(), null);
+        var actual = new float[n];
+        var handles = modelBytes.Prepend(baseBytes).Select(a => GCHandle.Alloc(a, GCHandleType.Pinned)).ToArray();
+        var output = GCHandle.Alloc(actual, GCHandleType.Pinned);
+        try
+        {
+            var info = new TensorInfo("w", DType.F32, new Shape(n));
+            var inputs = handles.Select((h, i) => new StreamInput(h.AddrOfPinnedObject(), i == 0 ? bt : mt)).ToArray();
+            // 16-bit inputs make few distinct |τ| values, so a band may overflow into the exact fallback: either way the
+            // result must be exact.
+            method.MergeReadOnly(info, p, null, inputs[0], inputs[1..], output.AddrOfPinnedObject());
+        }
+        finally
+        {
+            foreach (var h in handles) h.Free();
+            output.Free();
+        }
+        BitEqual(expected, actual, $"{baseType} base, {modelType} models");
+    }
+
     private static float Quantile(float[] theta0, float[] model, double density)
     {
         var tau = model.Select((x, i) => MathF.Abs(x - theta0[i])).OrderByDescending(x => x).ToArray();
