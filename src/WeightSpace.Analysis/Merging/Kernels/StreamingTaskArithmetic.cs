@@ -42,8 +42,9 @@ internal readonly record struct TrimRule(TrimKind Kind, long Count = 0, uint Key
 /// </list>
 /// Pass 1 is skipped when no model needs a top-k (linear, task arithmetic, density 1, model-wide thresholds). If a band misses
 /// its threshold (the counts say so), or holds far more entries than sampled (a chunk collects more than 1/16 of its
-/// entries, e.g. τ ≡ 0 in a layer the fine-tune left alone), that model's threshold is found exactly by histogram
-/// passes: slower, never wrong, and the band lists stay below 1/16 of the tensor's entries per model.
+/// entries), that model's threshold is found exactly by histogram passes: slower, never wrong, and the band lists stay
+/// below 1/16 of the tensor's entries per model. A band of one key (heavy ties: τ ≡ 0 in a layer the fine-tune left
+/// alone, the few distinct |τ| of BF16 weights) is counted instead of collected.
 /// </remarks>
 internal sealed unsafe class StreamingTaskArithmetic
 {
@@ -168,7 +169,10 @@ internal sealed unsafe class StreamingTaskArithmetic
             Parallel.For(0, topK.Length, t =>
             {
                 int model = topK[t];
-                if (TryDecide(rules[model].Count, t, collected, out var decision)) decisions[model] = decision;
+                if (bands[t].Lo == bands[t].Hi
+                    ? TryDecideSingleKey(rules[model].Count, t, bands[t].Lo, collected, (c, nth) => NthTie(baseValues, models[model], c, n, bands[t].Lo, nth, scratch), out var decision)
+                    : TryDecide(rules[model].Count, t, collected, out decision))
+                    decisions[model] = decision;
                 else
                 {
                     Interlocked.Increment(ref misses);
@@ -242,6 +246,7 @@ internal sealed unsafe class StreamingTaskArithmetic
         const int block = 1 << 13;
         int width = Vector<float>.Count;
         var above = new long[topK.Length];
+        var equals = new long[topK.Length];
         var magnitude = new Vector<int>(MagnitudeMask);
         for (int from = start; from < end; from += block)
         {
@@ -250,10 +255,14 @@ internal sealed unsafe class StreamingTaskArithmetic
             {
                 var x = (float*)models[topK[t]];
                 var list = result.Lists[t];
-                bool collect = !list.Overflowed;
+                // A band of one key (heavy ties, typical of BF16 task vectors) only needs counting: its threshold is that
+                // key, and the last kept tie is found afterwards by scanning the one chunk that holds it.
+                bool single = bands[t].Lo == bands[t].Hi;
+                bool collect = !single && !list.Overflowed;
                 var lo = new Vector<int>(bands[t].Lo);
                 var hi = new Vector<int>(bands[t].Hi);
                 var count = Vector<int>.Zero;
+                var equal = Vector<int>.Zero;
                 int j = from;
                 for (; j <= to - width; j += width)
                 {
@@ -261,22 +270,29 @@ internal sealed unsafe class StreamingTaskArithmetic
                     var keep = Vector.GreaterThan(key, hi);
                     count -= keep;
                     var inBand = Vector.AndNot(Vector.GreaterThanOrEqual(key, lo), keep);
+                    equal -= inBand;
                     if (inBand != Vector<int>.Zero && collect) list.AddLanes(key, inBand, j);
                 }
-                long n = Vector.Sum(count);
+                long n = Vector.Sum(count), e = Vector.Sum(equal);
                 for (; j < to; j++)
                 {
                     int key = BitConverter.SingleToInt32Bits(x[j] - baseValues[j]) & MagnitudeMask;
                     if (key > bands[t].Hi) n++;
-                    else if (key >= bands[t].Lo && collect) list.Add(key, j);
+                    else if (key >= bands[t].Lo)
+                    {
+                        e++;
+                        if (collect) list.Add(key, j);
+                    }
                 }
                 above[t] += n;
+                if (single) equals[t] += e;
                 // A band far denser than sampled (many equal |τ|, e.g. a layer the fine-tune left untouched) would collect
                 // most of the tensor: stop at 1/16 of the chunk and let the exact fallback decide this model.
                 if (collect && list.Count > (end - start) / 16) list.Overflow();
             }
         }
         above.CopyTo(result.Above, 0);
+        equals.CopyTo(result.Equal, 0);
     }
 
     /// <summary>The exact decision from one model's counts and band entries; false if the band missed the threshold.</summary>
@@ -324,6 +340,51 @@ internal sealed unsafe class StreamingTaskArithmetic
         finally
         {
             ArrayPool<int>.Shared.Return(keys);
+        }
+    }
+
+    /// <summary>The decision for a single-key band: the threshold is that key if the counts bracket k; the last kept tie is
+    /// the r-th entry with that key, found by scanning only the chunk whose running count reaches r.</summary>
+    private static bool TryDecideSingleKey(long k, int t, int key, Collected[] collected, Func<int, long, int> nthTie, out Decision decision)
+    {
+        decision = default;
+        long above = 0, equal = 0;
+        foreach (var c in collected)
+        {
+            above += c.Above[t];
+            equal += c.Equal[t];
+        }
+        if (k <= above || k > above + equal) return false;
+        long ties = k - above, seen = 0;
+        for (int c = 0; c < collected.Length; c++)
+        {
+            long here = collected[c].Equal[t];
+            if (seen + here >= ties)
+            {
+                decision = new Decision(key, nthTie(c, ties - seen));
+                return true;
+            }
+            seen += here;
+        }
+        throw new InvalidOperationException("The threshold's ties were not counted.");
+    }
+
+    /// <summary>Index of the <paramref name="nth"/> entry of chunk <paramref name="chunk"/> whose |τ| key is <paramref name="key"/>.</summary>
+    private static int NthTie(StreamInput baseValues, StreamInput model, int chunk, int n, int key, long nth, ChunkScratch scratch)
+    {
+        int start = chunk * ChunkLength, end = Math.Min(n, start + ChunkLength);
+        var (converted, b, x) = scratch.View(baseValues, [model], start, end, null);
+        try
+        {
+            float* theta0 = (float*)b, theta = (float*)x[0];
+            long seen = 0;
+            for (int j = start; j < end; j++)
+                if ((BitConverter.SingleToInt32Bits(theta[j] - theta0[j]) & MagnitudeMask) == key && ++seen == nth) return j;
+            throw new InvalidOperationException("The chunk holds fewer ties than counted.");
+        }
+        finally
+        {
+            scratch.Return(converted);
         }
     }
 
@@ -415,11 +476,14 @@ internal sealed unsafe class StreamingTaskArithmetic
     private sealed class Collected : IDisposable
     {
         public readonly long[] Above;
+        /// <summary>For a single-key band (lo = hi): how many entries have exactly that key (no entries are collected).</summary>
+        public readonly long[] Equal;
         public readonly BandList[] Lists;
 
         public Collected(int models)
         {
             Above = new long[models];
+            Equal = new long[models];
             Lists = new BandList[models];
             for (int i = 0; i < models; i++) Lists[i] = new BandList();
         }

@@ -115,10 +115,13 @@ public sealed unsafe class StreamingTaskArithmeticTests
     [InlineData("frozen")]
     [InlineData("special")]
     [InlineData("quantized")]
+    [InlineData("two-levels")]
     public void MergeReadOnly_OnDegenerateTaskVectors_EqualsInPlaceMerge(string kind)
     {
-        // frozen: one fine-tune equals the base (τ ≡ +0, every |τ| tied); special: NaN, ±∞, −0 and subnormal deltas;
-        // quantized: four distinct |τ| values, so the threshold's ties fill most of a band.
+        // frozen: one fine-tune equals the base (τ ≡ +0, every |τ| tied: a single-key band, counted, not collected);
+        // special: NaN, ±∞, −0 and subnormal deltas; quantized: four distinct |τ| values (single-key bands with partly
+        // kept ties); two-levels: half the |τ| at 0.25 and half at 0.5, so at density ½ the band spans both keys, holds
+        // every entry and must overflow into the exact fallback.
         const int n = 200_003;
         var method = Method("ties");
         var (theta0, models) = Data(n, 3, seed: 3, coarse: false);
@@ -132,6 +135,11 @@ public sealed unsafe class StreamingTaskArithmeticTests
                 float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -0f, float.Epsilon, -float.Epsilon];
                 for (int e = 0; e < 500; e++) models[rng.Next(3)][rng.Next(n)] = specials[rng.Next(specials.Length)];
                 break;
+            case "two-levels":
+                Array.Clear(theta0);   // θ₀ = 0 keeps |τ| at exactly two values
+                for (int m = 0; m < 3; m++)
+                    for (int i = 0; i < n; i++) models[m][i] = theta0[i] + ((i * 7 + m) % 2 == 0 ? 0.25f : 0.5f) * (rng.Next(2) == 0 ? -1 : 1);
+                break;
             case "quantized":
                 for (int m = 0; m < 3; m++)
                     for (int i = 0; i < n; i++) models[m][i] = theta0[i] + (rng.Next(4) + 1) * (rng.Next(2) == 0 ? -0.25f : 0.25f);
@@ -143,7 +151,8 @@ public sealed unsafe class StreamingTaskArithmeticTests
             var expected = InPlace(method, p, theta0, models, null);
             var (actual, kernel) = Streaming(method, p, theta0, models, null);
             BitEqual(expected, actual, $"{kind} density {density}");
-            if (kind == "frozen") Assert.True(kernel.BandMisses >= 1, "the frozen model's band should overflow into the exact fallback");
+            if (kind == "frozen") Assert.Equal(0, kernel.BandMisses);
+            if (kind == "two-levels" && density == 0.5) Assert.True(kernel.BandMisses >= 1, "a band holding every entry should overflow into the exact fallback");
         }
     }
 
