@@ -160,6 +160,7 @@ internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IPara
     }
 
     // Pointers rather than Memory<T>.Span per element; the element-wise formula is TaskVectorCombination's.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Consensus(System.Buffers.MemoryHandle[] handles, TaskVectorCombination combination, ReadOnlySpan<float> baseValues,
         Span<float> destination, int offset)
     {
