@@ -82,6 +82,7 @@ internal static class MergeBenchmark
             File.Delete(output);
             var parts = childOut.Trim().Split(' ');
             long peak = long.Parse(parts[0], CultureInfo.InvariantCulture), baseline = long.Parse(parts[1], CultureInfo.InvariantCulture);
+            long allocated = long.Parse(parts[2], CultureInfo.InvariantCulture), collections = long.Parse(parts[3], CultureInfo.InvariantCulture);
             long largest = Rows * Cols * 4;
             // (models + 2) × largest (the merge holds the four inputs' mapped views, whose file-backed pages count in VmHWM,
             // and 1 MiB output blocks), plus a fixed allowance for the runtime (CLR, JIT, thread pool, pooled arrays; the
@@ -104,6 +105,7 @@ internal static class MergeBenchmark
                 | merge / overlapped-writeback I/O bound (the stricter baseline) | **{ioOverlappedS / mergeS:F2}** |
                 | peak RSS of the merge (child process, VmHWM) | {peak >> 20} MiB |
                 | RSS of the child before merging (runtime + libraries) | {baseline >> 20} MiB |
+                | managed allocations of the child (whole process), gen-0 collections | {allocated >> 20} MiB, {collections} |
                 | bound: (models + 2) × largest = 640 MiB + runtime allowance 128 MiB | {bound >> 20} MiB ({(peak <= bound ? "within" : "EXCEEDED")}) |
                 """);
             return 0;
@@ -118,7 +120,7 @@ internal static class MergeBenchmark
     {
         long baseline = ProcessMemory.ResidentBytes();
         Ties(args[..^1], args[^1]);
-        Console.WriteLine($"{ProcessMemory.PeakResidentBytes()} {baseline}");
+        Console.WriteLine($"{ProcessMemory.PeakResidentBytes()} {baseline} {GC.GetTotalAllocatedBytes()} {GC.CollectionCount(0)}");
         return 0;
     }
 

@@ -248,6 +248,8 @@ public static class MergeRunner
                 for (int i = 0; i < models; i++)
                     if (density[i] < 1) selections[i].ChooseBin(Math.Max(1, (long)(density[i] * total)));
         }
-        return Enumerable.Range(0, models).Select(i => density[i] >= 1 ? 0f : selections[i].Finish().Threshold).ToArray();
+        var thresholds = Enumerable.Range(0, models).Select(i => density[i] >= 1 ? 0f : selections[i].Finish().Threshold).ToArray();
+        foreach (var s in selections) s.Dispose();
+        return thresholds;
     }
 }

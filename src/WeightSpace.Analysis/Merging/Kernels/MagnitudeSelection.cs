@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -6,10 +7,13 @@ namespace WeightSpace.Analysis.Merging.Kernels;
 /// <summary>Exact k-th largest |x| in two linear passes, by histogramming the float bit pattern: for non-negative
 /// floats the bit pattern orders like the value, so the top 16 bits pick a bin and the low 16 bits the exact value.
 /// O(n) time, 512 KB of counters, no copy of the data (a sort would need n extra floats per model).</summary>
-internal sealed class MagnitudeSelection
+/// <remarks>The counters come from <see cref="ArrayPool{T}"/> and go back on <see cref="Dispose"/>: a merge makes one
+/// selection per model and tensor, and fresh 256–512 KB counter arrays were large-object garbage that forced gen-2
+/// collections.</remarks>
+internal sealed class MagnitudeSelection : IDisposable
 {
-    private readonly long[] _high = new long[1 << 15];
-    private readonly long[] _low = new long[1 << 16];
+    private long[] _high = Rent(1 << 15);
+    private long[] _low = Rent(1 << 16);
     private long _count;
     private int _bin = -1;
     private long _remaining;
@@ -21,25 +25,33 @@ internal sealed class MagnitudeSelection
         // Four interleaved counter tables: neighbouring entries of real tensors fall into the same few bins, and one table
         // would serialise on store-to-load forwarding of the same counter (measured ~2.5× slower on 32M entries).
         const int block = 1 << 28;   // uint counters cannot overflow within a block
-        var tables = new uint[4 * (1 << 15)];
-        var bits = MemoryMarshal.Cast<float, uint>(values);
-        for (int start = 0; start < bits.Length; start += block)
+        var tables = ArrayPool<uint>.Shared.Rent(4 * (1 << 15));
+        Array.Clear(tables, 0, 4 * (1 << 15));
+        try
         {
-            var part = bits.Slice(start, Math.Min(block, bits.Length - start));
-            int i = 0;
-            for (; i <= part.Length - 4; i += 4)
+            var bits = MemoryMarshal.Cast<float, uint>(values);
+            for (int start = 0; start < bits.Length; start += block)
             {
-                tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
-                tables[(1 << 15) + (int)((part[i + 1] & 0x7FFF_FFFFu) >> 16)]++;
-                tables[(2 << 15) + (int)((part[i + 2] & 0x7FFF_FFFFu) >> 16)]++;
-                tables[(3 << 15) + (int)((part[i + 3] & 0x7FFF_FFFFu) >> 16)]++;
+                var part = bits.Slice(start, Math.Min(block, bits.Length - start));
+                int i = 0;
+                for (; i <= part.Length - 4; i += 4)
+                {
+                    tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
+                    tables[(1 << 15) + (int)((part[i + 1] & 0x7FFF_FFFFu) >> 16)]++;
+                    tables[(2 << 15) + (int)((part[i + 2] & 0x7FFF_FFFFu) >> 16)]++;
+                    tables[(3 << 15) + (int)((part[i + 3] & 0x7FFF_FFFFu) >> 16)]++;
+                }
+                for (; i < part.Length; i++) tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
+                for (int b = 0; b < 1 << 15; b++)
+                {
+                    _high[b] += (long)tables[b] + tables[(1 << 15) + b] + tables[(2 << 15) + b] + tables[(3 << 15) + b];
+                }
+                Array.Clear(tables, 0, 4 * (1 << 15));
             }
-            for (; i < part.Length; i++) tables[(int)((part[i] & 0x7FFF_FFFFu) >> 16)]++;
-            for (int b = 0; b < _high.Length; b++)
-            {
-                _high[b] += (long)tables[b] + tables[(1 << 15) + b] + tables[(2 << 15) + b] + tables[(3 << 15) + b];
-            }
-            Array.Clear(tables);
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(tables);
         }
         _count += values.Length;
     }
@@ -49,7 +61,7 @@ internal sealed class MagnitudeSelection
     {
         if (k < 1 || k > _count) throw new ArgumentOutOfRangeException(nameof(k), $"k = {k} outside 1..{_count}.");
         long cum = 0;
-        for (int b = _high.Length - 1; b >= 0; b--)
+        for (int b = (1 << 15) - 1; b >= 0; b--)
         {
             if (cum + _high[b] >= k) { _bin = b; _remaining = k - cum; return; }
             cum += _high[b];
@@ -91,7 +103,7 @@ internal sealed class MagnitudeSelection
     private (float Threshold, long TiesInTopK, long EqualCount) FinishWithCount()
     {
         long cum = 0;
-        for (int l = _low.Length - 1; l >= 0; l--)
+        for (int l = (1 << 16) - 1; l >= 0; l--)
         {
             if (cum + _low[l] >= _remaining)
                 return (BitConverter.UInt32BitsToSingle(((uint)_bin << 16) | (uint)l), _remaining - cum, _low[l]);
@@ -100,12 +112,28 @@ internal sealed class MagnitudeSelection
         throw new InvalidOperationException("AddLow saw fewer values than AddHigh.");
     }
 
+    private static long[] Rent(int length)
+    {
+        var a = ArrayPool<long>.Shared.Rent(length);
+        Array.Clear(a, 0, length);
+        return a;
+    }
+
+    /// <summary>Returns the counters to the pool.</summary>
+    public void Dispose()
+    {
+        if (_high.Length > 0) ArrayPool<long>.Shared.Return(_high);
+        if (_low.Length > 0) ArrayPool<long>.Shared.Return(_low);
+        _high = [];
+        _low = [];
+    }
+
     /// <summary>Zeroes all but the k largest-magnitude entries (ties at the threshold: the first in index order win).</summary>
     public static void KeepTopK(Span<float> values, long k)
     {
         if (k >= values.Length) return;
         if (k <= 0) { values.Clear(); return; }
-        var selection = new MagnitudeSelection();
+        using var selection = new MagnitudeSelection();
         selection.AddHigh(values);
         selection.ChooseBin(k);
         selection.AddLow(values);
@@ -171,7 +199,7 @@ internal sealed class MagnitudeSelection
 
     public static (float Threshold, long Ties) KthLargest(ReadOnlySpan<float> values, long k)
     {
-        var s = new MagnitudeSelection();
+        using var s = new MagnitudeSelection();
         s.AddHigh(values);
         s.ChooseBin(k);
         s.AddLow(values);

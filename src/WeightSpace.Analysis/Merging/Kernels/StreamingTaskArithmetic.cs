@@ -197,7 +197,7 @@ internal sealed unsafe class StreamingTaskArithmetic
             return bands;
         }
         // One position per stratum of n/s elements, at a hashed offset inside it: no alignment with rows or columns.
-        var positions = new int[s];
+        var positions = ArrayPool<int>.Shared.Rent(s);
         for (int c = 0; c < s; c++)
         {
             long from = (long)c * n / s, to = (long)(c + 1) * n / s;
@@ -207,7 +207,7 @@ internal sealed unsafe class StreamingTaskArithmetic
         }
         // θ₀ is read once per position for all models; the positions are split between the workers.
         var keys = new int[topK.Length][];
-        for (int t = 0; t < topK.Length; t++) keys[t] = new int[s];
+        for (int t = 0; t < topK.Length; t++) keys[t] = ArrayPool<int>.Shared.Rent(s);
         const int slice = 1 << 12;
         Parallel.For(0, (s + slice - 1) / slice, part =>
         {
@@ -227,16 +227,18 @@ internal sealed unsafe class StreamingTaskArithmetic
             double margin = BandSigmas * Math.Sqrt(p * (1 - p) * s) + 2;
             double q = p * s;
             double loIndex = Math.Floor(q - margin), hiIndex = Math.Ceiling(q + margin);
-            int lo = loIndex <= 0 ? 0 : loIndex >= s ? int.MaxValue : Smallest(keys[t], (int)loIndex);
-            int hi = hiIndex >= s ? int.MaxValue : hiIndex < 0 ? -1 : Smallest(keys[t], (int)hiIndex);
+            int lo = loIndex <= 0 ? 0 : loIndex >= s ? int.MaxValue : Smallest(keys[t].AsSpan(0, s), (int)loIndex);
+            int hi = hiIndex >= s ? int.MaxValue : hiIndex < 0 ? -1 : Smallest(keys[t].AsSpan(0, s), (int)hiIndex);
             bands[t] = new Band(lo, hi);
         }
+        ArrayPool<int>.Shared.Return(positions);
+        foreach (var k in keys) ArrayPool<int>.Shared.Return(k);
         return bands;
     }
 
     /// <summary>The r-th smallest (0-based) of non-negative float bit patterns, as the (count − r)-th largest float.</summary>
-    private static int Smallest(int[] keys, int r) =>
-        (int)MagnitudeSelection.Key(MagnitudeSelection.KthLargest(MemoryMarshal.Cast<int, float>(keys.AsSpan()), keys.Length - r).Threshold);
+    private static int Smallest(ReadOnlySpan<int> keys, int r) =>
+        (int)MagnitudeSelection.Key(MagnitudeSelection.KthLargest(MemoryMarshal.Cast<int, float>(keys), keys.Length - r).Threshold);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier 0, which a one-merge process would run for its first tensors
     private static void Collect(float* baseValues, nint[] models, int[] topK, Band[] bands, int start, int end, Collected result)
@@ -314,7 +316,7 @@ internal sealed unsafe class StreamingTaskArithmetic
             foreach (var c in collected)
             {
                 var list = c.Lists[t];
-                list.Keys.AsSpan(0, list.Count).CopyTo(keys.AsSpan(filled));
+                list.Keys.CopyTo(keys.AsSpan(filled));
                 filled += list.Count;
             }
             var (threshold, ties) = MagnitudeSelection.KthLargest(MemoryMarshal.Cast<int, float>(keys.AsSpan(0, filled)), k - above);
@@ -324,7 +326,7 @@ internal sealed unsafe class StreamingTaskArithmetic
             foreach (var c in collected)
             {
                 var list = c.Lists[t];
-                var rest = list.Keys.AsSpan(0, list.Count);
+                var rest = list.Keys;
                 int offset = 0;
                 for (int at; (at = rest.IndexOf(key)) >= 0; rest = rest[(at + 1)..], offset += at + 1)
                 {
@@ -392,7 +394,7 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// one (used only when a band missed).</summary>
     private static Decision ExactDecision(StreamInput baseValues, StreamInput model, int n, long k)
     {
-        var selection = new MagnitudeSelection();
+        using var selection = new MagnitudeSelection();
         int chunk = Math.Min(n, 1 << 22);
         var tau = new float[chunk];
         var theta0 = new float[chunk];
@@ -494,12 +496,20 @@ internal sealed unsafe class StreamingTaskArithmetic
         }
     }
 
-    /// <summary>A growable (key, index) list on pooled arrays.</summary>
-    private sealed class BandList : IDisposable
+    /// <summary>A growable (key, index) list in native memory, freed on dispose: the lists of every chunk are alive at
+    /// once until the decision, too many for an array pool to recycle, and as managed arrays they were most of a merge's
+    /// garbage (~36 MB per 128 MiB tensor, which the GC let pile up to its gen0 budget).</summary>
+    private sealed unsafe class BandList : IDisposable
     {
+        private int* _keys;
+        private int* _indices;
+        private int _capacity;
+
         public int Count;
-        public int[] Keys = [];
-        public int[] Indices = [];
+
+        public ReadOnlySpan<int> Keys => new(_keys, Count);
+
+        public ReadOnlySpan<int> Indices => new(_indices, Count);
 
         /// <summary>True once the list gave up collecting (too many entries): its model needs the exact fallback.</summary>
         public bool Overflowed { get; private set; }
@@ -507,7 +517,6 @@ internal sealed unsafe class StreamingTaskArithmetic
         public void Overflow()
         {
             Dispose();
-            Count = 0;
             Overflowed = true;
         }
 
@@ -515,13 +524,13 @@ internal sealed unsafe class StreamingTaskArithmetic
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void AddLanes(Vector<int> keys, Vector<int> mask, int first)
         {
-            if (Count + Vector<int>.Count > Keys.Length) Grow();
+            if (Count + Vector<int>.Count > _capacity) Grow();
             // Few lanes are set (a band holds ~2% of entries): visit just those.
             for (uint bits = LaneBits(mask); bits != 0; bits &= bits - 1)
             {
                 int lane = BitOperations.TrailingZeroCount(bits);
-                Keys[Count] = keys[lane];
-                Indices[Count] = first + lane;
+                _keys[Count] = keys[lane];
+                _indices[Count] = first + lane;
                 Count++;
             }
         }
@@ -536,30 +545,28 @@ internal sealed unsafe class StreamingTaskArithmetic
 
         public void Add(int key, int index)
         {
-            if (Count == Keys.Length) Grow();
-            Keys[Count] = key;
-            Indices[Count] = index;
+            if (Count == _capacity) Grow();
+            _keys[Count] = key;
+            _indices[Count] = index;
             Count++;
         }
 
         private void Grow()
         {
-            int capacity = Math.Max(4096, Count * 2);
-            var keys = ArrayPool<int>.Shared.Rent(capacity);
-            var indices = ArrayPool<int>.Shared.Rent(capacity);
-            Keys.AsSpan(0, Count).CopyTo(keys);
-            Indices.AsSpan(0, Count).CopyTo(indices);
-            Dispose();
-            Keys = keys;
-            Indices = indices;
+            int capacity = Math.Max(4096, _capacity * 2);
+            _keys = (int*)NativeMemory.Realloc(_keys, (nuint)capacity * sizeof(int));
+            _indices = (int*)NativeMemory.Realloc(_indices, (nuint)capacity * sizeof(int));
+            _capacity = capacity;
         }
 
         public void Dispose()
         {
-            if (Keys.Length > 0) ArrayPool<int>.Shared.Return(Keys);
-            if (Indices.Length > 0) ArrayPool<int>.Shared.Return(Indices);
-            Keys = [];
-            Indices = [];
+            NativeMemory.Free(_keys);
+            NativeMemory.Free(_indices);
+            _keys = null;
+            _indices = null;
+            _capacity = 0;
+            Count = 0;
         }
     }
 }
