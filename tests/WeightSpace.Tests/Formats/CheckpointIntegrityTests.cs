@@ -96,6 +96,52 @@ public sealed class CheckpointIntegrityTests
     }
 
     [Fact]
+    public void Verify_CorruptDeflateData_IsAMismatchOrATypedErrorNeverACrash()
+    {
+        // Damage the compressed bytes of every deflated record in turn, at several places: inflating must end in a CRC
+        // mismatch or an InvalidCheckpointException naming the record, and inflating past the declared size must stop.
+        string source = SharedData.Require("torch/mlp_state_dict.pt");
+        string rezipped = Path.Combine(SharedData.TempFolder(), "deflated.pt");
+        using (var input = ZipFile.OpenRead(source))
+        using (var output = ZipFile.Open(rezipped, ZipArchiveMode.Create))
+        {
+            foreach (var e in input.Entries)
+            {
+                using var from = e.Open();
+                using var to = output.CreateEntry(e.FullName, CompressionLevel.Optimal).Open();
+                from.CopyTo(to);
+            }
+        }
+        var original = File.ReadAllBytes(rezipped);
+        var entries = new List<(string Name, long Offset, long Length)>();
+        using (var zip = ZipFile.OpenRead(rezipped))
+            foreach (var e in zip.Entries.Where(e => e.CompressedLength > 16))
+                entries.Add((e.FullName, DataOffset(rezipped, e), e.CompressedLength));
+        Assert.NotEmpty(entries);
+        string damaged = Path.Combine(SharedData.TempFolder(), "damaged-deflate.pt");
+        int outcomes = 0;
+        foreach (var (name, offset, length) in entries)
+            foreach (double at in new[] { 0.0, 0.3, 0.7 })
+            {
+                var bytes = (byte[])original.Clone();
+                long position = offset + (long)(at * (length - 1));
+                bytes[position] ^= 0xA5;
+                File.WriteAllBytes(damaged, bytes);
+                try
+                {
+                    var report = CheckpointIntegrity.Verify(damaged, TestContext.Current.CancellationToken);
+                    Assert.Contains(report.Mismatches, m => m.Entry == name);
+                }
+                catch (InvalidCheckpointException e)
+                {
+                    Assert.Contains(name, e.Message);
+                }
+                outcomes++;
+            }
+        Assert.Equal(entries.Count * 3, outcomes);
+    }
+
+    [Fact]
     public void Verify_FormatsWithoutChecksums_SaySoAndCheckNothing()
     {
         foreach (string relative in new[] { "digits_mlp/mlp_seed0.safetensors", "torch/mlp_state_dict_legacy.pth" })
