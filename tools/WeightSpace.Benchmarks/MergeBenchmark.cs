@@ -16,7 +16,7 @@ namespace WeightSpace.Benchmarks;
 /// <summary>
 /// Issue 4's measurements, three modes:
 /// <list type="bullet">
-/// <item><c>merge [--size-gb 2] [--runs 3] [--dir DIR]</c>: generates a base and three fine-tunes of ≥ 2 GB each
+/// <item><c>merge [--size-gb 2] [--runs 3] [--dtype f32|bf16] [--dir DIR]</c>: generates a base and three fine-tunes of ≥ 2 GB each
 /// (safetensors, [4096, 8192] F32 = 128 MiB tensors), times the I/O bound (plain FileStream reads of the four inputs and
 /// a plain write + fsync of an output of the same size, once as is and once starting writeback after every 128 MiB as
 /// the safetensors writer does) against a 3-model TIES merge (MergeRunner →
@@ -45,16 +45,24 @@ internal static class MergeBenchmark
     private static int Throughput(string[] args)
     {
         double sizeGb = double.Parse(Option(args, "--size-gb") ?? "2", CultureInfo.InvariantCulture);
+        // --dtype bf16 stores every input as BF16 (what LLM checkpoints use): the kernel then widens a chunk at a time.
+        var dtype = (Option(args, "--dtype") ?? "f32").ToLowerInvariant() switch
+        {
+            "f32" => DType.F32,
+            "bf16" => DType.BF16,
+            var other => throw new ArgumentException($"--dtype {other}: f32 or bf16"),
+        };
+        int size = dtype.SizeInBytes();
         int runs = int.Parse(Option(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
         string dir = Path.Combine(Option(args, "--dir") ?? Path.GetTempPath(), $"weightspace-merge-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
-            int layers = Math.Max(1, (int)Math.Ceiling(sizeGb * 1e9 / (Rows * Cols * 4 + Rows * 4)));
+            int layers = Math.Max(1, (int)Math.Ceiling(sizeGb * 1e9 / ((Rows * Cols + Rows) * size)));
             string[] names = ["base", "ft1", "ft2", "ft3"];
             var paths = names.Select(n => Path.Combine(dir, n + ".safetensors")).ToArray();
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < paths.Length; i++) Generate(paths[i], layers, seed: i);
+            for (int i = 0; i < paths.Length; i++) Generate(paths[i], layers, seed: i, dtype);
             double generate = sw.Elapsed.TotalSeconds;
             long inputBytes = paths.Sum(p => new FileInfo(p).Length);
             long outputBytes = new FileInfo(paths[0]).Length;
@@ -83,7 +91,7 @@ internal static class MergeBenchmark
             var parts = childOut.Trim().Split(' ');
             long peak = long.Parse(parts[0], CultureInfo.InvariantCulture), baseline = long.Parse(parts[1], CultureInfo.InvariantCulture);
             long allocated = long.Parse(parts[2], CultureInfo.InvariantCulture), collections = long.Parse(parts[3], CultureInfo.InvariantCulture);
-            long largest = Rows * Cols * 4;
+            long largest = Rows * Cols * size;
             // (models + 2) × largest (the merge holds the four inputs' mapped views, whose file-backed pages count in VmHWM,
             // and 1 MiB output blocks), plus a fixed allowance for the runtime (CLR, JIT, thread pool, pooled arrays; the
             // child measures ~24 MiB before merging).
@@ -92,10 +100,10 @@ internal static class MergeBenchmark
             string load = File.ReadAllText("/proc/loadavg").Split(' ')[0..3].Aggregate((a, b) => a + " " + b);
 
             Console.WriteLine($"""
-                ### 3-model TIES merge vs I/O bound ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --no-build --project tools/WeightSpace.Benchmarks -- merge`)
+                ### 3-model TIES merge vs I/O bound ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --no-build --project tools/WeightSpace.Benchmarks -- merge{(dtype == DType.F32 ? "" : " --dtype bf16")}`)
                 | measure | value |
                 |---|---|
-                | inputs | base + 3 models, {paths.Length} × {new FileInfo(paths[0]).Length / 1e9:F2} GB, {layers * 2} tensors each, largest {largest >> 20} MiB (F32 [{Rows}, {Cols}]); generated in {generate:F0} s |
+                | inputs | base + 3 models, {paths.Length} × {new FileInfo(paths[0]).Length / 1e9:F2} GB, {layers * 2} tensors each, largest {largest >> 20} MiB ({dtype.ToSafetensorsName()} [{Rows}, {Cols}]); generated in {generate:F0} s |
                 | I/O bound: read 4 inputs + write/fsync {outputBytes / 1e9:F2} GB (FileStream), runs | {string.Join(", ", io.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
                 | TIES (density 0.5, 2 workers) MergeRunner → SafetensorsTensorSink + Commit, runs | {string.Join(", ", merge.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
                 | I/O bound with writeback started after every 128 MiB written (sync_file_range), runs | {string.Join(", ", ioOverlapped.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
@@ -106,7 +114,7 @@ internal static class MergeBenchmark
                 | peak RSS of the merge (child process, VmHWM) | {peak >> 20} MiB |
                 | RSS of the child before merging (runtime + libraries) | {baseline >> 20} MiB |
                 | managed allocations of the child (whole process), gen-0 collections | {allocated >> 20} MiB, {collections} |
-                | bound: (models + 2) × largest = 640 MiB + runtime allowance 128 MiB | {bound >> 20} MiB ({(peak <= bound ? "within" : "EXCEEDED")}) |
+                | bound: (models + 2) × largest = {(3 + 2) * largest >> 20} MiB + runtime allowance 128 MiB | {bound >> 20} MiB ({(peak <= bound ? "within" : "EXCEEDED")}) |
                 """);
             return 0;
         }
@@ -146,13 +154,13 @@ internal static class MergeBenchmark
 
     // Base: N(0, 0.02)-ish uniform values; a fine-tune adds a sparse-ish perturbation of 1e-3 scale, so TIES has
     // realistic sign conflicts. Blocks of 1 Mi floats are reused with a per-tensor rotation to keep generation I/O bound.
-    private static void Generate(string path, int layers, int seed)
+    private static void Generate(string path, int layers, int seed, DType dtype)
     {
         var tensors = new List<TensorInfo>();
         for (int i = 0; i < layers; i++)
         {
-            tensors.Add(new TensorInfo($"model.layers.{i}.mlp.weight", DType.F32, new Shape(Rows, Cols)));
-            tensors.Add(new TensorInfo($"model.layers.{i}.norm.weight", DType.F32, new Shape(Rows)));
+            tensors.Add(new TensorInfo($"model.layers.{i}.mlp.weight", dtype, new Shape(Rows, Cols)));
+            tensors.Add(new TensorInfo($"model.layers.{i}.norm.weight", dtype, new Shape(Rows)));
         }
         var baseRng = new Random(42);
         var block = new float[1 << 20];
@@ -170,8 +178,7 @@ internal static class MergeBenchmark
             for (long off = 0; off < info.ElementCount; off += block.Length)
             {
                 int n = (int)Math.Min(block.Length, info.ElementCount - off);
-                var bytes = MemoryMarshal.AsBytes(block.AsSpan(0, n));
-                writer.Write(info.Name, off * 4, bytes);
+                writer.Write(info.Name, off, block.AsSpan(0, n));   // encoded as the declared dtype
             }
         }
         writer.Commit();
