@@ -97,7 +97,30 @@ public static class DTypeConversion
             {
                 var dst = MemoryMarshal.Cast<byte, ushort>(destination);
                 var bits = MemoryMarshal.Cast<float, uint>(source);
-                for (int i = 0; i < bits.Length; i++) dst[i] = FloatBitsToBFloat16(bits[i]);
+                int i = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    // FloatBitsToBFloat16 a vector at a time: round to nearest even, NaN kept quiet, then narrow.
+                    int width = Vector<uint>.Count;
+                    var magnitude = new Vector<uint>(0x7FFF_FFFF);
+                    var infinity = new Vector<uint>(0x7F80_0000);
+                    var half = new Vector<uint>(0x7FFF);
+                    var quiet = new Vector<uint>(0x0040);
+                    for (; i <= bits.Length - 2 * width; i += 2 * width)
+                    {
+                        var a = Round(new Vector<uint>(bits[i..]));
+                        var b = Round(new Vector<uint>(bits[(i + width)..]));
+                        Vector.Narrow(a, b).CopyTo(dst[i..]);
+                    }
+
+                    Vector<uint> Round(Vector<uint> x)
+                    {
+                        var nan = Vector.GreaterThan(x & magnitude, infinity);
+                        var rounded = (x + half + ((x >> 16) & Vector<uint>.One)) >> 16;
+                        return Vector.ConditionalSelect(nan, (x >> 16) | quiet, rounded);
+                    }
+                }
+                for (; i < bits.Length; i++) dst[i] = FloatBitsToBFloat16(bits[i]);
                 break;
             }
             default: throw new NotSupportedException($"Writing {dtype} from float32 is not supported; use F32, F16, BF16 or F64.");

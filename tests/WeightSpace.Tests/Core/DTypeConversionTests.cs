@@ -97,4 +97,26 @@ public sealed class DTypeConversionTests
     [Fact]
     public void ToSingle_PartialElement_Throws() =>
         Assert.Throws<ArgumentException>(() => DTypeConversion.ToSingle(new byte[3], DType.F32, new float[1]));
+
+    [Fact]
+    public void BFloat16_VectorPathsEqualTheScalarDefinition_ForEveryKindOfBitPattern()
+    {
+        // Random patterns plus NaNs (quiet and signalling, both signs), ±∞, ±0, subnormals, the largest finite values and
+        // exact rounding ties (low half 0x8000, with even and odd kept halves); an odd length leaves a scalar tail.
+        var rng = new Random(5);
+        var patterns = new List<uint> { 0x7FC0_0001, 0xFF80_0001, 0x7F80_0000, 0xFF80_0000, 0, 0x8000_0000, 1, 0x807F_FFFF,
+            0x7F7F_FFFF, 0xFF7F_FFFF, 0x3F80_8000, 0x3F81_8000, 0x3F80_7FFF, 0x3F81_8001 };
+        while (patterns.Count < 100_003) patterns.Add((uint)rng.NextInt64(0, 1L << 32));
+        var source = MemoryMarshal.Cast<uint, float>(patterns.ToArray()).ToArray();
+        var bytes = new byte[source.Length * 2];
+        DTypeConversion.FromSingle(source, DType.BF16, bytes);
+        var encoded = MemoryMarshal.Cast<byte, ushort>(bytes);
+        for (int i = 0; i < patterns.Count; i++)
+            Assert.True(DTypeConversion.FloatBitsToBFloat16(patterns[i]) == encoded[i], $"pattern {patterns[i]:x8} at {i}");
+        var decoded = new float[source.Length];
+        DTypeConversion.ToSingle(bytes, DType.BF16, decoded);
+        var decodedBits = MemoryMarshal.Cast<float, uint>(decoded);
+        for (int i = 0; i < patterns.Count; i++)
+            Assert.True((uint)encoded[i] << 16 == decodedBits[i], $"bf16 {encoded[i]:x4} at {i}");
+    }
 }
