@@ -77,17 +77,7 @@ public sealed class CheckpointIntegrityTests
     {
         // torch.save stores records uncompressed, but a re-zipped checkpoint may deflate them: same CRCs, other bytes.
         string source = SharedData.Require("torch/mlp_state_dict.pt");
-        string rezipped = Path.Combine(SharedData.TempFolder(), "deflated.pt");
-        using (var input = ZipFile.OpenRead(source))
-        using (var output = ZipFile.Open(rezipped, ZipArchiveMode.Create))
-        {
-            foreach (var e in input.Entries)
-            {
-                using var from = e.Open();
-                using var to = output.CreateEntry(e.FullName, CompressionLevel.Optimal).Open();
-                from.CopyTo(to);
-            }
-        }
+        string rezipped = Deflated(source);
         var report = CheckpointIntegrity.Verify(rezipped, TestContext.Current.CancellationToken);
         Assert.True(report.HasChecksums);
         Assert.True(report.Ok, string.Join(", ", report.Mismatches));
@@ -101,17 +91,7 @@ public sealed class CheckpointIntegrityTests
         // Damage the compressed bytes of every deflated record in turn, at several places: inflating must end in a CRC
         // mismatch or an InvalidCheckpointException naming the record, and inflating past the declared size must stop.
         string source = SharedData.Require("torch/mlp_state_dict.pt");
-        string rezipped = Path.Combine(SharedData.TempFolder(), "deflated.pt");
-        using (var input = ZipFile.OpenRead(source))
-        using (var output = ZipFile.Open(rezipped, ZipArchiveMode.Create))
-        {
-            foreach (var e in input.Entries)
-            {
-                using var from = e.Open();
-                using var to = output.CreateEntry(e.FullName, CompressionLevel.Optimal).Open();
-                from.CopyTo(to);
-            }
-        }
+        string rezipped = Deflated(source);
         var original = File.ReadAllBytes(rezipped);
         var entries = new List<(string Name, long Offset, long Length)>();
         using (var zip = ZipFile.OpenRead(rezipped))
@@ -154,6 +134,21 @@ public sealed class CheckpointIntegrityTests
         var cli = CliRunner.Run("inspect", SharedData.Require("digits_mlp/mlp_seed0.safetensors"), "--verify");
         Assert.Equal(0, cli.ExitCode);
         Assert.Contains("checksums: none in this format (safetensors)", cli.Stdout);
+    }
+
+    // The same archive with every record deflated (a checkpoint re-zipped by a tool other than torch.save).
+    private static string Deflated(string source)
+    {
+        string rezipped = Path.Combine(SharedData.TempFolder(), "deflated.pt");
+        using var input = ZipFile.OpenRead(source);
+        using var output = ZipFile.Open(rezipped, ZipArchiveMode.Create);
+        foreach (var e in input.Entries)
+        {
+            using var from = e.Open();
+            using var to = output.CreateEntry(e.FullName, CompressionLevel.Optimal).Open();
+            from.CopyTo(to);
+        }
+        return rezipped;
     }
 
     // Data offset of a stored entry from its local header (30 bytes + name + extra), as the zip specification gives it.
