@@ -98,11 +98,11 @@ public static class MergeRunner
             for (int i = 0; i < sources.Length; i++)
             {
                 var data = sources[i].Store.Read(sources[i].TensorName);
-                if (borrow && data.TryGetMappedSingles(out var values))
+                if (borrow && data.Info.DType == DType.F32 && data.TryGetMappedBytes(out var bytes))
                 {
                     // A method that only reads its inputs gets the mapped F32 view itself: no copy.
                     owned.Add(data);
-                    unsafe { memories[i] = new BorrowedMemory((float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values)), n).Memory; }
+                    unsafe { memories[i] = new BorrowedMemory((float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes)), n).Memory; }
                     continue;
                 }
                 // Otherwise one input view at a time: its mapped pages count towards RSS until it is disposed.

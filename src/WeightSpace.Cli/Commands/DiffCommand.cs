@@ -54,7 +54,15 @@ internal static class DiffCommand
                     var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(report, "task-vectors", "Task vectors", context.CommandLine, findings);
                     ReportOutput.Write(context, htmlPath, "WeightSpace diff", $"{string.Join(", ", pr.GetValue(models)!.Select(Path.GetFileName))} against {Path.GetFileName(baseStore.Path)}", [section], findings);
                 }
-                IReadOnlyList<string> plotted = plotDir is null ? [] : TaskVectorPlots.WriteAll(report, plotDir);
+                IReadOnlyList<string> plotted = [];
+                if (plotDir is not null)
+                {
+                    try { plotted = TaskVectorPlots.WriteAll(report, plotDir); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        throw new WeightSpaceException($"--plots {plotDir}: cannot write the plots: {e.Message}", e);
+                    }
+                }
                 if (pr.GetValue(json))
                 {
                     context.Out.Flush();

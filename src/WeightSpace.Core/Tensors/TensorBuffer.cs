@@ -76,18 +76,6 @@ public sealed unsafe class TensorBuffer : IDisposable
         return _memory.Span.Slice((int)byteOffset, length);
     }
 
-    /// <summary>The data as float32 without a copy: true when the tensor is stored as F32 in a memory-mapped file, whose
-    /// memory does not move until this buffer is disposed (so a pointer taken from the span stays valid that long).</summary>
-    /// <param name="values">All <see cref="TensorInfo.ElementCount"/> values, read only; empty when false is returned.</param>
-    public bool TryGetMappedSingles(out ReadOnlySpan<float> values)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        values = default;
-        if (_view is null || Info.DType != DType.F32 || Info.ElementCount > int.MaxValue) return false;
-        values = new ReadOnlySpan<float>(_view.Pointer, (int)Info.ElementCount);
-        return true;
-    }
-
     /// <summary>The stored bytes without a copy: true when the tensor is a view of a memory-mapped file, whose memory does
     /// not move until this buffer is disposed (so a pointer taken from the span stays valid that long).</summary>
     /// <param name="bytes">All <see cref="ByteCount"/> bytes (little-endian <see cref="TensorInfo.DType"/>), read only; empty when false is returned.</param>

@@ -68,6 +68,11 @@ public sealed class DiffTaskVecCommandTests
         var r = CliRunner.Run("diff", Digits("seed0"), Digits("ft_fliplr"), "--plots", file);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--plots", r.Stderr);
+        // A folder that cannot be created: an I/O error (exit 1) naming the option, not a stack trace.
+        var unwritable = CliRunner.Run("diff", Digits("seed0"), Digits("ft_fliplr"), "--plots", Path.Combine(file, "sub"));
+        Assert.Equal(1, unwritable.ExitCode);
+        Assert.Contains("--plots", unwritable.Stderr);
+        Assert.DoesNotContain("   at ", unwritable.Stderr);
     }
 
     [Fact]
