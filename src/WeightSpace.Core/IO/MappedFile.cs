@@ -12,12 +12,18 @@ internal sealed unsafe class MappedFile : IDisposable
 {
     private readonly MemoryMappedFile? _map;
     private readonly Lock _gate = new();
+    private readonly bool _prefaultViews;
     private MappedView? _whole;
     private int _disposed;
 
-    public MappedFile(string path)
+    /// <summary>Maps <paramref name="path"/> read-only.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="prefaultViews">Fault in every page of a view of 1 MiB or more when it is made (right for tensors
+    /// read whole); false for callers that touch a few pages of large views, where faulting gigabytes in would dominate.</param>
+    public MappedFile(string path, bool prefaultViews = true)
     {
         Path = path;
+        _prefaultViews = prefaultViews;
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
         Length = stream.Length;
         if (Length == 0) return;
@@ -38,7 +44,7 @@ internal sealed unsafe class MappedFile : IDisposable
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (offset < 0 || length < 0 || offset > Length - length)
             throw new ArgumentOutOfRangeException(nameof(offset), $"Range {offset}+{length} is outside {Path} ({Length} bytes).");
-        return length == 0 ? MappedView.Empty : new MappedView(_map!, offset, length);
+        return length == 0 ? MappedView.Empty : new MappedView(_map!, offset, length, _prefaultViews);
     }
 
     /// <summary>Pointer to byte <paramref name="offset"/> of the whole-file view; the caller has checked the range.</summary>
@@ -77,14 +83,14 @@ internal sealed unsafe class MappedView : IDisposable
 
     private MappedView() { }
 
-    public MappedView(MemoryMappedFile map, long offset, long length)
+    public MappedView(MemoryMappedFile map, long offset, long length, bool prefault = true)
     {
         _view = map.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         Pointer = p + _view.PointerOffset;
         Length = length;
-        if (length >= PopulateThresholdBytes) Populate(p, length + _view.PointerOffset);
+        if (prefault && length >= PopulateThresholdBytes) Populate(p, length + _view.PointerOffset);
     }
 
     // Tensors are read whole, so fault their pages in with one call instead of one minor fault per 4 KiB page: on a

@@ -77,14 +77,15 @@ public sealed unsafe class TensorBuffer : IDisposable
     }
 
     /// <summary>The stored bytes without a copy: true when the tensor is a view of a memory-mapped file, whose memory does
-    /// not move until this buffer is disposed (so a pointer taken from the span stays valid that long).</summary>
+    /// not move until this buffer is disposed (so a pointer taken from the span stays valid that long). False as well for
+    /// 2 GiB or more, which one span cannot hold (an F32 tensor gets there with only 2^29 elements): read those in chunks.</summary>
     /// <param name="bytes">All <see cref="ByteCount"/> bytes (little-endian <see cref="TensorInfo.DType"/>), read only; empty when false is returned.</param>
     public bool TryGetMappedBytes(out ReadOnlySpan<byte> bytes)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         bytes = default;
-        if (_view is null || Info.ElementCount > int.MaxValue) return false;
-        bytes = new ReadOnlySpan<byte>(_view.Pointer, checked((int)ByteCount));
+        if (_view is null || ByteCount > int.MaxValue) return false;
+        bytes = new ReadOnlySpan<byte>(_view.Pointer, (int)ByteCount);
         return true;
     }
 
