@@ -1,3 +1,4 @@
+using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Onnx;
 using WeightSpace.Formats.PyTorch;
 using WeightSpace.Formats.Safetensors;
@@ -12,6 +13,7 @@ internal static class BuiltInFormats
     [
         new SafetensorsCheckpointFormat(),
         new PyTorchCheckpointFormat(),
+        new GgufCheckpointFormat(),
         new OnnxCheckpointFormat(),
     ];
 }

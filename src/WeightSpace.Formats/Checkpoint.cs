@@ -72,7 +72,7 @@ public static class Checkpoint
         string ext = Path.GetExtension(path);
         throw new UnsupportedFormatException(path, length == 0
             ? "file is empty"
-            : $"content is not safetensors, a PyTorch torch.save file or ONNX (extension '{ext}' was not trusted: formats are chosen by content)");
+            : $"content is not safetensors, a PyTorch torch.save file, GGUF or ONNX (extension '{ext}' was not trusted: formats are chosen by content)");
     }
 
     /// <summary>Hugging Face folders saved in the legacy format hold one <c>pytorch_model.bin</c>; a folder that no

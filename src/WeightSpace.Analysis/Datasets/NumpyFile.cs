@@ -88,7 +88,7 @@ public static class NumpyFile
         long count = header.Shape.ElementCount;
         if (count > options.MaxElementCount)
             throw new InvalidDatasetException(path, $"shape {header.Shape} declares {count} elements, over the limit of {options.MaxElementCount}");
-        long dataBytes = checked(count * header.DType.SizeInBytes());
+        long dataBytes = header.DType.ByteCount(count);
         if (fileLength is long length && length - prefixBytes - headerLength != dataBytes)
             throw new InvalidDatasetException(path, $"{header.Descr}{header.Shape} needs {dataBytes} data bytes but the file has {length - prefixBytes - headerLength}");
         var data = GC.AllocateUninitializedArray<byte>(checked((int)dataBytes));

@@ -26,14 +26,14 @@ public static class TorchTensors
 
     /// <summary>A new CPU tensor with the buffer's shape and values, as <paramref name="dtype"/> (the stored dtype if null).</summary>
     /// <remarks>The bytes are copied once into a tensor of the stored type, then cast if asked; float8 tensors are
-    /// decoded to float32 first. The caller owns (and disposes, or scopes) the result.</remarks>
+    /// decoded to float32 first, and so are block-quantised (GGUF) tensors. The caller owns (and disposes, or scopes) the result.</remarks>
     public static Tensor ToTorch(this TensorBuffer buffer, ScalarType? dtype = null)
     {
         ArgumentNullException.ThrowIfNull(buffer);
         long[] shape = buffer.Info.Shape.ToArray();
         using var scope = NewDisposeScope();
         Tensor stored;
-        if (buffer.Info.DType is DType.F8_E4M3 or DType.F8_E5M2)
+        if (buffer.Info.DType is DType.F8_E4M3 or DType.F8_E5M2 || buffer.Info.DType.IsBlockQuantized())
         {
             stored = tensor(buffer.ToSingleArray(), shape);
         }

@@ -9,4 +9,6 @@ public enum CheckpointFormat
     PyTorch,
     /// <summary>ONNX ModelProto: initializers and Constant nodes, possibly with external data.</summary>
     Onnx,
+    /// <summary>GGUF (llama.cpp, versions 2 and 3): one file of metadata and possibly block-quantised tensors.</summary>
+    Gguf,
 }

@@ -5,18 +5,24 @@ using System.Runtime.InteropServices;
 namespace WeightSpace;
 
 /// <summary>Converts little-endian stored elements of any <see cref="DType"/> to <see cref="float"/> or <see cref="double"/>.</summary>
-/// <remarks>Exact for every dtype into double; into float, F64, I64 and large I32 values round to nearest.</remarks>
-public static class DTypeConversion
+/// <remarks>Exact for every dtype into double; into float, F64, I64 and large I32 values round to nearest. Block-quantised
+/// types are dequantised block by block with ggml's arithmetic (DTypeConversion.Blocks.cs).</remarks>
+public static partial class DTypeConversion
 {
     private static readonly float[] F8E4M3Table = BuildFloat8Table(exponentBits: 4, mantissaBits: 3, bias: 7, ieeeSpecials: false);
     private static readonly float[] F8E5M2Table = BuildFloat8Table(exponentBits: 5, mantissaBits: 2, bias: 15, ieeeSpecials: true);
 
-    /// <summary>Converts <paramref name="source"/> (whole elements of <paramref name="dtype"/>) into <paramref name="destination"/>.</summary>
-    /// <exception cref="ArgumentException">The source is not a whole number of elements, or the destination is too short.</exception>
+    /// <summary>Converts <paramref name="source"/> (whole elements, or whole blocks, of <paramref name="dtype"/>) into <paramref name="destination"/>.</summary>
+    /// <exception cref="ArgumentException">The source is not a whole number of elements or blocks, or the destination is too short.</exception>
     public static void ToSingle(ReadOnlySpan<byte> source, DType dtype, Span<float> destination)
     {
         int n = CheckLengths(source.Length, dtype, destination.Length);
         var dst = destination[..n];
+        if (dtype.IsBlockQuantized())
+        {
+            Dequantize(source, dtype, dst);
+            return;
+        }
         switch (dtype)
         {
             case DType.F32: MemoryMarshal.Cast<byte, float>(source).CopyTo(dst); break;
@@ -53,8 +59,8 @@ public static class DTypeConversion
         }
     }
 
-    /// <summary>Converts <paramref name="source"/> (whole elements of <paramref name="dtype"/>) into <paramref name="destination"/>.</summary>
-    /// <exception cref="ArgumentException">The source is not a whole number of elements, or the destination is too short.</exception>
+    /// <summary>Converts <paramref name="source"/> (whole elements, or whole blocks, of <paramref name="dtype"/>) into <paramref name="destination"/>.</summary>
+    /// <exception cref="ArgumentException">The source is not a whole number of elements or blocks, or the destination is too short.</exception>
     public static void ToDouble(ReadOnlySpan<byte> source, DType dtype, Span<double> destination)
     {
         int n = CheckLengths(source.Length, dtype, destination.Length);
@@ -67,13 +73,14 @@ public static class DTypeConversion
             case DType.I32: TensorPrimitives.ConvertTruncating(MemoryMarshal.Cast<byte, int>(source), dst); break;
             default:
             {
-                // Every other dtype is exact in float32, so go through a small float buffer.
+                // Every other dtype is exact in float32 (block types dequantise to float32), so go through a small
+                // float buffer of whole blocks (256 elements: one K-quant block, eight of the 32-element ones).
                 Span<float> tmp = stackalloc float[256];
-                int size = dtype.SizeInBytes();
+                int perBlock = dtype.BytesPerBlock(), blockElements = dtype.BlockElementCount();
                 for (int start = 0; start < n; start += tmp.Length)
                 {
                     int count = Math.Min(tmp.Length, n - start);
-                    ToSingle(source.Slice(start * size, count * size), dtype, tmp[..count]);
+                    ToSingle(source.Slice(start / blockElements * perBlock, count / blockElements * perBlock), dtype, tmp[..count]);
                     TensorPrimitives.ConvertTruncating<float, double>(tmp[..count], dst.Slice(start, count));
                 }
                 break;
@@ -137,10 +144,15 @@ public static class DTypeConversion
 
     private static int CheckLengths(int sourceBytes, DType dtype, int destinationLength)
     {
-        int size = dtype.SizeInBytes();
+        int size = dtype.BytesPerBlock();
         if (sourceBytes % size != 0)
-            throw new ArgumentException($"{sourceBytes} bytes is not a whole number of {dtype} elements.", "source");
-        int n = sourceBytes / size;
+            throw new ArgumentException(dtype.IsBlockQuantized()
+                ? $"{sourceBytes} bytes is not a whole number of {dtype} blocks of {size} bytes."
+                : $"{sourceBytes} bytes is not a whole number of {dtype} elements.", "source");
+        long elements = (long)(sourceBytes / size) * dtype.BlockElementCount();
+        if (elements > int.MaxValue)
+            throw new ArgumentException($"{sourceBytes} bytes of {dtype} decode to {elements} elements, more than one span holds.", "source");
+        int n = (int)elements;
         if (destinationLength < n)
             throw new ArgumentException($"Destination holds {destinationLength} elements; {n} needed.", "destination");
         return n;

@@ -80,10 +80,12 @@ public sealed unsafe class TensorBuffer : IDisposable
     /// not move until this buffer is disposed (so a pointer taken from the span stays valid that long). False as well for
     /// 2 GiB or more, which one span cannot hold (an F32 tensor gets there with only 2^29 elements): read those in chunks.</summary>
     /// <param name="bytes">All <see cref="ByteCount"/> bytes (little-endian <see cref="TensorInfo.DType"/>), read only; empty when false is returned.</param>
+    /// <remarks>Always false for block-quantised dtypes, whose bytes are not elements.</remarks>
     public bool TryGetMappedBytes(out ReadOnlySpan<byte> bytes)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         bytes = default;
+        if (Info.DType.IsBlockQuantized()) return false;   // blocks, not elements: callers decode them with CopyTo
         if (_view is null || ByteCount > int.MaxValue) return false;
         bytes = new ReadOnlySpan<byte>(_view.Pointer, (int)ByteCount);
         return true;
@@ -92,16 +94,33 @@ public sealed unsafe class TensorBuffer : IDisposable
     /// <summary>Converts elements <c>[elementOffset, elementOffset + destination.Length)</c> to float32.</summary>
     public void CopyTo(long elementOffset, Span<float> destination)
     {
-        int size = Info.DType.SizeInBytes();
         CheckElementRange(elementOffset, destination.Length);
+        if (Info.DType.IsBlockQuantized())
+        {
+            DequantizeRange(elementOffset, destination);
+            return;
+        }
+        int size = Info.DType.SizeInBytes();
         DTypeConversion.ToSingle(GetBytes(elementOffset * size, checked(destination.Length * size)), Info.DType, destination);
     }
 
     /// <summary>Converts elements <c>[elementOffset, elementOffset + destination.Length)</c> to float64.</summary>
     public void CopyTo(long elementOffset, Span<double> destination)
     {
-        int size = Info.DType.SizeInBytes();
         CheckElementRange(elementOffset, destination.Length);
+        if (Info.DType.IsBlockQuantized())
+        {
+            // Dequantised values are float32; widen a stack chunk at a time.
+            Span<float> chunk = stackalloc float[1024];
+            for (int done = 0; done < destination.Length; done += chunk.Length)
+            {
+                int n = Math.Min(chunk.Length, destination.Length - done);
+                DequantizeRange(elementOffset + done, chunk[..n]);
+                System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<float, double>(chunk[..n], destination.Slice(done, n));
+            }
+            return;
+        }
+        int size = Info.DType.SizeInBytes();
         DTypeConversion.ToDouble(GetBytes(elementOffset * size, checked(destination.Length * size)), Info.DType, destination);
     }
 
@@ -143,6 +162,37 @@ public sealed unsafe class TensorBuffer : IDisposable
         var result = GC.AllocateUninitializedArray<double>(checked((int)Info.ElementCount));
         CopyTo(result);
         return result;
+    }
+
+    // Block-quantised data decodes whole blocks: aligned runs go straight into the destination (a bounded number of
+    // blocks per call, so a tensor over 2 GiB streams), a range starting or ending inside a block goes through one
+    // block of scratch.
+    private void DequantizeRange(long elementOffset, Span<float> destination)
+    {
+        const int maxBlocksPerCall = 1 << 16;
+        var dtype = Info.DType;
+        int blockElements = dtype.BlockElementCount(), blockBytes = dtype.BytesPerBlock();
+        Span<float> scratch = stackalloc float[256];
+        int done = 0;
+        while (done < destination.Length)
+        {
+            long element = elementOffset + done;
+            long block = element / blockElements;
+            int within = (int)(element % blockElements), remaining = destination.Length - done;
+            if (within == 0 && remaining >= blockElements)
+            {
+                int blocks = Math.Min(remaining / blockElements, maxBlocksPerCall);
+                DTypeConversion.ToSingle(GetBytes(block * blockBytes, blocks * blockBytes), dtype, destination.Slice(done, blocks * blockElements));
+                done += blocks * blockElements;
+            }
+            else
+            {
+                DTypeConversion.ToSingle(GetBytes(block * blockBytes, blockBytes), dtype, scratch[..blockElements]);
+                int n = Math.Min(blockElements - within, remaining);
+                scratch.Slice(within, n).CopyTo(destination.Slice(done, n));
+                done += n;
+            }
+        }
     }
 
     private void CheckElementRange(long offset, int count)

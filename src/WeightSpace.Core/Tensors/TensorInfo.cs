@@ -9,8 +9,10 @@ public sealed record TensorInfo(string Name, DType DType, Shape Shape)
     /// <summary>Number of elements (product of <see cref="Shape"/>).</summary>
     public long ElementCount => Shape.ElementCount;
 
-    /// <summary>Bytes of the tensor's data when laid out contiguously.</summary>
-    public long ByteCount => checked(Shape.ElementCount * DType.SizeInBytes());
+    /// <summary>Bytes of the tensor's data when laid out contiguously (whole blocks for block-quantised types).</summary>
+    /// <exception cref="ArgumentException">A block-quantised tensor's element count is not a whole number of blocks.</exception>
+    /// <exception cref="OverflowException">The byte count does not fit a 64-bit integer.</exception>
+    public long ByteCount => DType.ByteCount(Shape.ElementCount);
 
     /// <summary>Formats as <c>fc1.weight F32[128, 64]</c>.</summary>
     public override string ToString() => $"{Name} {DType.ToSafetensorsName()}{Shape}";

@@ -287,7 +287,7 @@ internal sealed partial class OnnxModelWalker
         try
         {
             shape = new Shape(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(h.Dims));
-            byteCount = checked(shape.ElementCount * dtype.SizeInBytes());
+            byteCount = dtype.ByteCount(shape.ElementCount);
         }
         catch (Exception e) when (e is ArgumentException or OverflowException)
         {

@@ -73,7 +73,9 @@ public static partial class PyTorchReader
             long numel = BinaryPrimitives.ReadInt64LittleEndian(file.Span(pos, 8));
             if (numel != storage.ElementCount)
                 throw new InvalidCheckpointException(path, null, $"byte {pos}: storage '{key}' has {numel} elements in the file but {storage.ElementCount} in the pickle");
-            long bytes = checked(numel * storage.DType.SizeInBytes());
+            if (numel < 0)
+                throw new InvalidCheckpointException(path, null, $"byte {pos}: storage '{key}' has {numel} elements");
+            long bytes = storage.DType.ByteCount(numel);
             if (bytes > file.Length - pos - 8)
                 throw new InvalidCheckpointException(path, null,
                     $"byte {pos}: storage '{key}' ({numel} × {storage.DType.ToSafetensorsName()}) runs past the end of the file ({file.Length} bytes)");

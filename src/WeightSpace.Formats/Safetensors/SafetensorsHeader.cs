@@ -149,7 +149,7 @@ internal sealed class SafetensorsHeader
             if (begin < expected)
                 throw Error(path, info.Name, $"data_offsets [{begin}, {end}] overlap the previous tensor, which ends at {expected}");
             long needed;
-            try { needed = checked(info.Shape.ElementCount * info.DType.SizeInBytes()); }
+            try { needed = info.DType.ByteCount(info.Shape.ElementCount); }
             catch (OverflowException e)
             {
                 throw Error(path, info.Name, $"{Describe(info)} needs more than 2^63 bytes", e);

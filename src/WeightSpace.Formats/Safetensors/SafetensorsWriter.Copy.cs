@@ -38,6 +38,11 @@ public sealed partial class SafetensorsWriter
             {
                 using var buffer = source.Read(output.Name);
                 var input = buffer.Info;
+                if (input.DType.IsBlockQuantized())
+                {
+                    total = CopyDequantized(buffer, output, writer, scratch, total, bytesWritten);
+                    continue;
+                }
                 int inSize = input.DType.SizeInBytes(), outSize = output.DType.SizeInBytes();
                 // Chunks hold whole elements on both sides; the larger element size sets the count.
                 long chunkElements = CopyChunkBytes / Math.Max(inSize, outSize);
@@ -68,6 +73,38 @@ public sealed partial class SafetensorsWriter
         writer.Commit();
     }
 
+    // Block-quantised tensors (GGUF) have no safetensors dtype: they are dequantised, to F32 unless asked otherwise.
     private static TensorInfo OutputInfo(TensorInfo input, DType? floatDType) =>
-        floatDType is { } target && input.DType.IsFloatingPoint() ? input with { DType = target } : input;
+        floatDType is { } target && input.DType.IsFloatingPoint() ? input with { DType = target }
+        : input.DType.IsBlockQuantized() ? input with { DType = DType.F32 }
+        : input;
+
+    // Dequantises a chunk of whole blocks at a time into float32, then encodes the output dtype.
+    private static long CopyDequantized(TensorBuffer buffer, TensorInfo output, SafetensorsWriter writer, byte[] scratch, long total, IProgress<long>? bytesWritten)
+    {
+        var input = buffer.Info;
+        int outSize = output.DType.SizeInBytes();
+        float[] floats = ArrayPool<float>.Shared.Rent(CopyChunkBytes / sizeof(float));
+        try
+        {
+            long chunkElements = CopyChunkBytes / Math.Max(sizeof(float), outSize) / 256 * 256;   // whole blocks of any ggml type, fits both buffers
+            for (long element = 0; element < input.ElementCount; element += chunkElements)
+            {
+                int n = (int)Math.Min(chunkElements, input.ElementCount - element);
+                var values = floats.AsSpan(0, n);
+                buffer.CopyTo(element, values);
+                var converted = scratch.AsSpan(0, n * outSize);
+                DTypeConversion.FromSingle(values, output.DType, converted);
+                writer.Write(output.Name, element * outSize, converted);
+                total += (long)n * outSize;
+                bytesWritten?.Report(total);
+            }
+            if (input.ElementCount == 0) writer.Write(output.Name, ReadOnlySpan<byte>.Empty);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(floats);
+        }
+        return total;
+    }
 }

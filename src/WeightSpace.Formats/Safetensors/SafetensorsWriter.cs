@@ -258,6 +258,8 @@ public sealed partial class SafetensorsWriter : IDisposable
             if (info.Name == "__metadata__") throw new ArgumentException("'__metadata__' is reserved and cannot name a tensor.", nameof(tensors));
             if (!IsWellFormed(info.Name)) throw new ArgumentException($"Tensor name '{info.Name}' is not valid UTF-16 (lone surrogate).", nameof(tensors));
             if (!names.Add(info.Name)) throw new ArgumentException($"Tensor '{info.Name}' is planned twice.", nameof(tensors));
+            if (info.DType.IsBlockQuantized())
+                throw new ArgumentException($"Tensor '{info.Name}' is {info.DType.ToSafetensorsName()}, a block-quantised type safetensors cannot store; dequantise it first.", nameof(tensors));
             _ = info.ByteCount;   // throws OverflowException for shapes beyond 2^63 bytes
         }
         if (options.Metadata is { } metadata)
