@@ -9,11 +9,12 @@ internal sealed class LayerPlanner
     private readonly SpectrumOptions _options;
     private readonly Regex? _filter;
     private readonly Regex _embedding;
+    private readonly Regex _head;
 
     public LayerPlanner(SpectrumOptions options)
     {
         _options = options;
-        (_filter, _embedding) = options.Validate();
+        (_filter, _embedding, _head) = options.Validate();
     }
 
     public SpectrumOptions Options => _options;
@@ -32,8 +33,13 @@ internal sealed class LayerPlanner
             case 1: return Skip(info, "vector", "1-D tensor (bias, norm scale or similar) has no matrix spectrum");
             case > 4: return Skip(info, "tensor", $"rank-{shape.Length} tensors (e.g. conv3d) are not analysed");
         }
-        if (applyNameRules && shape.Length == 2 && _embedding.IsMatch(info.Name))
-            return Skip(info, "embedding", $"embedding (name matches '{_options.EmbeddingPattern}'): its rows are lookup vectors, not a linear map");
+        if (applyNameRules && !_options.IncludeEmbeddings && shape.Length == 2)
+        {
+            if (_embedding.IsMatch(info.Name))
+                return Skip(info, "embedding", $"embedding (name matches '{_options.EmbeddingPattern}'): skipped as WeightWatcher does; --include-embeddings analyses it");
+            if (_options.WeightWatcherCompat && _head.IsMatch(info.Name))
+                return Skip(info, "dense", $"output head (name matches '{_options.HeadPattern}'): skipped as WeightWatcher does; --include-embeddings analyses it");
+        }
 
         bool tf = _options.Layout == WeightLayout.TensorFlow;
         // Canonical order is [out, in, kh, kw]; ToCanonical maps it from the stored order.

@@ -66,8 +66,15 @@ public sealed record LayerSpectrum
     /// <summary>−Σ p ln p / ln(numerical rank), p = λ/Σλ: WeightWatcher's normalised matrix entropy in [0, 1].</summary>
     public double? MatrixEntropy { get; init; }
 
-    /// <summary>Power-law exponent α (CSN MLE).</summary>
+    /// <summary>Power-law exponent α (maximum likelihood, with x_min from <see cref="AlphaEstimator"/>).</summary>
     public double? Alpha { get; init; }
+
+    /// <summary>Which estimator produced α: <c>ww</c> (WeightWatcher 0.7.5.5's WWFit) or <c>csn</c> (Clauset–Shalizi–
+    /// Newman); null when no α was fitted.</summary>
+    public string? AlphaEstimator { get; init; }
+
+    /// <summary>How the eigenvalues were computed: <c>gram</c> (eigvalsh of the Gram matrix) or <c>svd</c>.</summary>
+    public string? Solver { get; init; }
 
     /// <summary>α̂ = α·log10 λ_max.</summary>
     public double? AlphaWeighted { get; init; }
@@ -90,6 +97,9 @@ public sealed record LayerSpectrum
     /// <summary>Eigenvalues in the fitted tail.</summary>
     public int? NumTailEvals { get; init; }
 
+    /// <summary>WeightWatcher's <c>num_pl_spikes</c>: eigenvalues ≥ x_min.</summary>
+    public int? NumPlSpikes { get; init; }
+
     /// <summary>Largest eigenvalues the fingers fix dropped.</summary>
     public int? FingersClipped { get; init; }
 
@@ -106,7 +116,8 @@ public sealed record LayerSpectrum
     [JsonPropertyName("mp_softrank")]
     public double? MpSoftRank { get; init; }
 
-    /// <summary>Eigenvalues above λ₊ plus the Tracy–Widom margin.</summary>
+    /// <summary>Eigenvalues above λ₊ (WeightWatcher's count, under <see cref="SpectrumOptions.WeightWatcherCompat"/>) or
+    /// above λ₊ plus the Tracy–Widom margin.</summary>
     public int? NumSpikes { get; init; }
 
     /// <summary><c>over-trained</c> (α below the option's bound), <c>under-trained</c> (above it) or null.</summary>

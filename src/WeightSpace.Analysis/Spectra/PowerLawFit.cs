@@ -39,6 +39,97 @@ public static class PowerLawFit
         return best;
     }
 
+    /// <summary>Eigenvalues at or below this are dropped before WeightWatcher's fit (its <c>EVALS_THRESH</c>).</summary>
+    public const double WeightWatcherThreshold = 1e-5;
+
+    /// <summary>WeightWatcher 0.7.5.5's estimator (<c>WWFit</c> in <c>WW_powerlaw.py</c>), reproduced exactly.</summary>
+    /// <remarks>
+    /// Values ≤ <see cref="WeightWatcherThreshold"/> (and non-finite ones) are dropped and the rest sorted ascending,
+    /// x_0 ≤ … ≤ x_{N−1}. Every x_i with i &lt; N − 1 is a candidate, duplicates included, so a tail may hold as few as
+    /// 2 values. For candidate i, with n = N − i: α_i = 1 + n / Σ_{j≥i} ln(x_j/x_i) and
+    /// D_i = max_{k=0…n−1} |1 − (x_{i+k}/x_i)^(1−α_i) − k/n| (one side of the empirical CDF only), D_i = 1 when
+    /// α_i ≤ 1. The first i with the smallest D wins (numpy's argmin). The caller applies WeightWatcher's rule that a
+    /// layer with fewer than 10 eigenvalues is not fitted.
+    /// </remarks>
+    /// <param name="values">The ESD, any order.</param>
+    /// <param name="maxFingers">As in <see cref="Fit"/>: refit with the k largest values dropped, k = 0…maxFingers,
+    /// keep the smallest D (ties: smaller k). 0 (default, as WeightWatcher) turns it off.</param>
+    /// <returns>The fit, or null when fewer than 2 values exceed the threshold.</returns>
+    public static PowerLawFitResult? FitWeightWatcher(ReadOnlySpan<double> values, int maxFingers = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFingers);
+        double[] sorted = SortedAbove(values, WeightWatcherThreshold);
+        double[] logs = Logs(sorted);
+        PowerLawFitResult? best = null;
+        for (int k = 0; k <= maxFingers && sorted.Length - k >= 2; k++)
+        {
+            var fit = FitSortedWeightWatcher(sorted.AsSpan(0, sorted.Length - k), logs.AsSpan(0, sorted.Length - k), k);
+            if (fit is not null && (best is null || fit.KsDistance < best.KsDistance)) best = fit;
+        }
+        return best;
+    }
+
+    /// <summary>The WWFit search on an ascending sample of at least 2 values.</summary>
+    private static PowerLawFitResult? FitSortedWeightWatcher(ReadOnlySpan<double> x, ReadOnlySpan<double> logs, int fingers)
+    {
+        int n = x.Length;
+        if (n < 2) return null;
+        double[] suffix = ArrayPool<double>.Shared.Rent(n + 1);
+        try
+        {
+            suffix[n] = 0;
+            for (int i = n - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + logs[i];
+            double bestD = double.PositiveInfinity, bestAlpha = double.NaN;
+            int bestStart = -1;
+            for (int i = 0; i < n - 1; i++)
+            {
+                int tail = n - i;
+                double alpha = 1 + tail / (suffix[i] - tail * logs[i]);   // an all-equal tail gives +∞, as numpy
+                double d = !(alpha > 1) ? 1
+                    : double.IsPositiveInfinity(alpha) ? OneSidedKsInfiniteAlpha(x[i..], x[i])
+                    : OneSidedKsDistance(logs[i..], logs[i], alpha, bestD);
+                if (d < bestD || bestStart < 0) { bestD = d; bestAlpha = alpha; bestStart = i; }
+            }
+            int count = n - bestStart;
+            return new PowerLawFitResult(bestAlpha, x[bestStart], x[n - 1], bestD, (bestAlpha - 1) / Math.Sqrt(count), count, fingers);
+        }
+        finally { ArrayPool<double>.Shared.Return(suffix, clearArray: true); }
+    }
+
+    /// <summary>WWFit's D = max_k |1 − e_k − k/n| with e_k = (x_k/x_min)^(1−α); returns early with a value ≥
+    /// <paramref name="stopAtOrAbove"/> once D reaches it (a tie cannot win: the first minimum is kept).</summary>
+    /// <remarks>With g_k = e_k + k/n, |1 − g_k| is at most max(max g − 1, 1 − min g).</remarks>
+    internal static double OneSidedKsDistance(ReadOnlySpan<double> tailLogs, double logXmin, double alpha, double stopAtOrAbove)
+    {
+        int n = tailLogs.Length;
+        double invN = 1.0 / n;
+        Span<double> g = stackalloc double[Block];
+        Span<double> ramp = stackalloc double[Block];
+        double d = 0;
+        for (int start = 0; start < n; start += Block)
+        {
+            int len = Math.Min(Block, n - start);
+            var gs = g[..len];
+            var rs = ramp[..len];
+            for (int j = 0; j < len; j++) rs[j] = start + j;
+            TensorPrimitives.Subtract(tailLogs.Slice(start, len), logXmin, gs);
+            TensorPrimitives.Multiply(gs, 1 - alpha, gs);
+            TensorPrimitives.Exp(gs, gs);
+            TensorPrimitives.MultiplyAdd(rs, invN, gs, gs);
+            d = Math.Max(d, Math.Max(TensorPrimitives.Max(gs) - 1, 1 - TensorPrimitives.Min(gs)));
+            if (d >= stopAtOrAbove) return d;
+        }
+        return d;
+    }
+
+    /// <summary>The α = +∞ case of <see cref="OneSidedKsDistance"/>: (x/x_min)^(−∞) is 1 at x = x_min and 0 above.</summary>
+    private static double OneSidedKsInfiniteAlpha(ReadOnlySpan<double> tail, double xmin)
+    {
+        double d = 0, invN = 1.0 / tail.Length;
+        for (int k = 0; k < tail.Length; k++) d = Math.Max(d, Math.Abs((tail[k] == xmin ? 0 : 1) - k * invN));
+        return d;
+    }
+
     /// <summary>The MLE of α for the tail x ≥ <paramref name="xmin"/> with x_min given (CSN 2009, eq. 3.1):
     /// α = 1 + n / Σ ln(x_i / x_min).</summary>
     /// <returns>The fit, or null when fewer than 2 values are ≥ x_min or all equal it.</returns>
@@ -116,13 +207,16 @@ public static class PowerLawFit
         return d;
     }
 
-    private static double[] SortedPositive(ReadOnlySpan<double> values)
+    private static double[] SortedPositive(ReadOnlySpan<double> values) => SortedAbove(values, 0);
+
+    /// <summary>The finite values above <paramref name="threshold"/>, ascending.</summary>
+    private static double[] SortedAbove(ReadOnlySpan<double> values, double threshold)
     {
         int count = 0;
-        foreach (double v in values) if (v > 0 && double.IsFinite(v)) count++;
+        foreach (double v in values) if (v > threshold && double.IsFinite(v)) count++;
         var result = new double[count];
         int k = 0;
-        foreach (double v in values) if (v > 0 && double.IsFinite(v)) result[k++] = v;
+        foreach (double v in values) if (v > threshold && double.IsFinite(v)) result[k++] = v;
         Array.Sort(result);
         return result;
     }

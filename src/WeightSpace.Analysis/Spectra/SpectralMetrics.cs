@@ -28,13 +28,17 @@ internal static class SpectralMetrics
     /// <summary>Every metric of one ESD made of the singular values <c>sigma</c> (any order) of <c>matrixCount</c>
     /// N×M matrices, λ = scale·σ².</summary>
     public static LayerSpectrum Build(string name, IReadOnlyList<long> shape, string kind, ReadOnlySpan<double> sigma,
-        int matrixCount, long n, long m, double scale, double frobeniusNorm, SpectrumOptions options, RandomizedSpectrum? randomized)
+        int matrixCount, long n, long m, double scale, double frobeniusNorm, SpectrumOptions options, RandomizedSpectrum? randomized,
+        SpectralSolverKind solver = SpectralSolverKind.Svd)
     {
         double sigmaMax = sigma.Length == 0 ? 0 : TensorPrimitives.Max(sigma);
         double[] evals = Eigenvalues(sigma, scale);
-        // Numerical rank threshold as numpy.linalg.matrix_rank: max(N, M)·ε·σ_max, here in λ units.
+        // Numerical rank threshold as numpy.linalg.matrix_rank: max(N, M)·ε·σ_max, here in λ units. The Gram path
+        // cannot resolve eigenvalues below its own rounding floor M·ε·λ_max, so that is its threshold.
         double sigmaTol = n * options.MachineEpsilon * sigmaMax;
-        double lambdaTol = scale * sigmaTol * sigmaTol;
+        double lambdaTol = solver == SpectralSolverKind.Gram
+            ? m * options.MachineEpsilon * scale * sigmaMax * sigmaMax
+            : scale * sigmaTol * sigmaTol;
         int firstNonZero = UpperBound(evals, lambdaTol);
         var positive = evals.AsSpan(firstNonZero);
         int rank = positive.Length;
@@ -54,7 +58,11 @@ internal static class SpectralMetrics
             return result with { Reason = "all singular values are zero", StableRank = 0, EffectiveRank = 0, MatrixEntropy = 0 };
 
         var mp = MarchenkoPastur.Fit(evals, n, m, matrixCount, options.TracyWidomScales);
-        var fit = PowerLawFit.Fit(positive, options.MinTailCount, options.ClipFingers ? options.MaxFingers : 0);
+        int fingers = options.ClipFingers ? options.MaxFingers : 0;
+        bool ww = options.Estimator == PowerLawEstimator.WeightWatcher;
+        // WeightWatcher fits every layer with ≥ 10 eigenvalues (its MIN_NUM_EVALS) on the values above 1e-5.
+        var fit = ww ? (evals.Length < WeightWatcherMinEvals ? null : PowerLawFit.FitWeightWatcher(evals, fingers))
+                     : PowerLawFit.Fit(positive, options.MinTailCount, fingers);
         double? alpha = fit?.Alpha;
         string? warning = alpha is null ? null
             : alpha < options.OverTrainedAlpha ? "over-trained"
@@ -68,18 +76,20 @@ internal static class SpectralMetrics
             MatrixEntropy = MatrixEntropy(positive),
             Alpha = alpha,
             AlphaWeighted = alpha is null ? null : Finite(alpha.Value * Math.Log10(lambdaMax)),
-            LogAlphaNorm = alpha is null ? null : Finite(LogAlphaNorm(positive, alpha.Value)),
+            AlphaEstimator = alpha is null ? null : ww ? "ww" : "csn",
+            LogAlphaNorm = alpha is null ? null : Finite(LogAlphaNorm(options.WeightWatcherCompat ? evals : positive, alpha.Value)),
             Xmin = fit?.Xmin,
             Xmax = fit?.Xmax,
             KsDistance = fit?.KsDistance,
             SigmaAlpha = fit?.SigmaAlpha,
             NumTailEvals = fit?.TailCount,
+            NumPlSpikes = fit is null ? null : evals.Length - LowerBound(evals, fit.Xmin),
             FingersClipped = fit?.FingersClipped,
             MpVariance = Finite(mp.Variance),
             MpLambdaMinus = Finite(mp.LambdaMinus),
             MpLambdaPlus = Finite(mp.LambdaPlus),
             MpSoftRank = Finite(mp.SoftRank),
-            NumSpikes = mp.NumSpikes,
+            NumSpikes = options.WeightWatcherCompat ? evals.Length - UpperBound(evals, mp.LambdaPlus) : mp.NumSpikes,
             Warning = warning,
         };
     }
@@ -123,6 +133,22 @@ internal static class SpectralMetrics
         var logs = new double[w.Length];
         TensorPrimitives.Log(w, logs);
         return -TensorPrimitives.Dot<double>(w, logs);
+    }
+
+    /// <summary>WeightWatcher's <c>MIN_NUM_EVALS</c>: layers with fewer eigenvalues get no power-law fit.</summary>
+    public const int WeightWatcherMinEvals = 10;
+
+    /// <summary>First index whose value is ≥ <paramref name="threshold"/> in an ascending array.</summary>
+    internal static int LowerBound(double[] sorted, double threshold)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] < threshold) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     internal static double? Finite(double x) => double.IsFinite(x) ? x : null;

@@ -115,8 +115,10 @@ public static partial class SpectrumAnalyzer
     internal static LayerSpectrum[] AnalyzeLoaded(LayerMatrix matrix)
     {
         var options = matrix.Options;
-        double[] sigma = SpectralSolver.SingularValues(matrix);
-        double[]? shuffled = options.Randomize ? SpectralSolver.SingularValues(RandomizedComparison.Shuffle(matrix, matrix.Name)) : null;
+        var solver = SpectralSolver.Effective(matrix);
+        string solverName = solver == SpectralSolverKind.Gram ? "gram" : "svd";
+        double[] sigma = SpectralSolver.Solve(matrix, solver);
+        double[]? shuffled = options.Randomize ? SpectralSolver.Solve(RandomizedComparison.Shuffle(matrix, matrix.Name), solver) : null;
         bool unpooled = matrix.Kind != "dense" && options.ConvMode == ConvSpectrumMode.WeightWatcher && !options.PoolConvSlices;
         if (!unpooled)
         {
@@ -124,7 +126,7 @@ public static partial class SpectrumAnalyzer
             var randomized = shuffled is null ? null
                 : RandomizedComparison.Compare(SpectralMetrics.Eigenvalues(sigma, scale), shuffled, matrix, scale, matrix.MatrixCount);
             return [SpectralMetrics.Build(matrix.Name, matrix.Shape, matrix.Kind, sigma, matrix.MatrixCount, matrix.N, matrix.M,
-                scale, LayerPlanner.FrobeniusNorm(matrix), options, randomized)];
+                scale, LayerPlanner.FrobeniusNorm(matrix), options, randomized, solver) with { Solver = solverName }];
         }
 
         double sliceScale = SpectralMetrics.Scale(matrix, pooled: false);
@@ -138,7 +140,7 @@ public static partial class SpectrumAnalyzer
             double frobenius = Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares<double>(sliceSigma));
             string name = $"{matrix.Name}[{s / matrix.KernelWidth},{s % matrix.KernelWidth}]";
             slices[s] = SpectralMetrics.Build(name, matrix.Shape, "conv2d-slice", sliceSigma, 1, matrix.N, matrix.M,
-                sliceScale, frobenius, options, randomized);
+                sliceScale, frobenius, options, randomized, solver) with { Solver = solverName };
         }
         return slices;
     }

@@ -47,7 +47,27 @@ public sealed record SpectrumOptions
     /// <summary>Largest accepted element count of one tensor (default 2^28 = 1 GiB of float32), a memory limit.</summary>
     public long MaxElementCount { get; init; } = 1L << 28;
 
-    /// <summary>Fewest eigenvalues a power-law tail may have (default 10).</summary>
+    /// <summary>The α estimator (default WeightWatcher's, so α reads against WeightWatcher's 2–6 band; docs/spectra.md).</summary>
+    public PowerLawEstimator Estimator { get; init; } = PowerLawEstimator.WeightWatcher;
+
+    /// <summary>Follow WeightWatcher 0.7.5.5's <c>analyze()</c> conventions where ours differ (default true): spikes
+    /// are the eigenvalues above λ₊ with no Tracy–Widom margin, log α-norm sums over every eigenvalue, and
+    /// <c>lm_head</c> is skipped with the embeddings. False: the principled variants (docs/spectra.md).</summary>
+    public bool WeightWatcherCompat { get; init; } = true;
+
+    /// <summary>Analyse embeddings (and, under <see cref="WeightWatcherCompat"/>, <c>lm_head</c>) instead of skipping
+    /// them as WeightWatcher does (default false).</summary>
+    public bool IncludeEmbeddings { get; init; }
+
+    /// <summary>Output heads skipped with the embeddings under <see cref="WeightWatcherCompat"/> unless
+    /// <see cref="IncludeEmbeddings"/>.</summary>
+    public string HeadPattern { get; init; } = @"(?i)(^|\.)lm_head(\.|$)";
+
+    /// <summary>How eigenvalues are computed (default: the Gram matrix's eigenvalues where that is exact enough).</summary>
+    public SpectralSolverKind Solver { get; init; } = SpectralSolverKind.Gram;
+
+    /// <summary>Fewest eigenvalues a power-law tail may have under the CSN estimator (default 10). WeightWatcher's
+    /// estimator instead fits any layer with at least 10 eigenvalues and allows tails of 2.</summary>
     public int MinTailCount { get; init; } = 10;
 
     /// <summary>Apply the "fingers" fix (WeightWatcher <c>fix_fingers='clip_xmax'</c>): see <see cref="PowerLawFit.Fit"/>.</summary>
@@ -100,7 +120,7 @@ public sealed record SpectrumOptions
     internal double MachineEpsilon => Precision == SpectrumPrecision.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-7;
 
     /// <exception cref="WeightSpaceException">An option is out of range or a pattern does not compile.</exception>
-    internal (Regex? Filter, Regex Embedding) Validate()
+    internal (Regex? Filter, Regex Embedding, Regex Head) Validate()
     {
         Require(MinDimension >= 1, nameof(MinDimension), MinDimension, "≥ 1");
         Require(MaxDimension >= MinDimension, nameof(MaxDimension), MaxDimension, "≥ MinDimension");
@@ -115,7 +135,10 @@ public sealed record SpectrumOptions
         Require(SubspaceRank >= 1, nameof(SubspaceRank), SubspaceRank, "≥ 1");
         Require(IntruderBaseRank is null or >= 1, nameof(IntruderBaseRank), IntruderBaseRank ?? 0, "≥ 1");
         Require(IntruderThreshold is >= 0 and <= 1, nameof(IntruderThreshold), IntruderThreshold, "in [0, 1]");
-        return (Filter is null ? null : Compile(Filter, nameof(Filter)), Compile(EmbeddingPattern, nameof(EmbeddingPattern)));
+        Require(Enum.IsDefined(Estimator), nameof(Estimator), Estimator, "a defined estimator");
+        Require(Enum.IsDefined(Solver), nameof(Solver), Solver, "a defined solver");
+        return (Filter is null ? null : Compile(Filter, nameof(Filter)), Compile(EmbeddingPattern, nameof(EmbeddingPattern)),
+            Compile(HeadPattern, nameof(HeadPattern)));
     }
 
     private static void Require(bool ok, string option, object value, string rule)

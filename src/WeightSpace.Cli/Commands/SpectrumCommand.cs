@@ -8,8 +8,9 @@ using WeightSpace.Reports.Spectra;
 namespace WeightSpace.Cli.Commands;
 
 /// <summary><c>weightspace spectrum PATH [--json] [--csv FILE] [--plots DIR] [--conv ww|operator|unfold] [--randomize]
-/// [--layout auto|torch|tf] [--filter REGEX] [--threads N] [--precision f32|f64] [--seed N] [--fingers]
-/// [--against BASE]</c> (issue #7).</summary>
+/// [--layout auto|torch|tf] [--filter REGEX] [--threads N] [--precision f32|f64] [--seed N] [--fit ww|csn]
+/// [--compat ww|none] [--solver gram|svd] [--include-embeddings] [--fingers]
+/// [--against BASE]</c> (issues #7, #17).</summary>
 internal static class SpectrumCommand
 {
     public static Command Create(CliContext context)
@@ -26,6 +27,10 @@ internal static class SpectrumCommand
         var threads = new Option<int?>("--threads") { Description = "Torch threads for the SVDs (default: all cores)." };
         var precision = new Option<string>("--precision") { Description = "SVD precision: f32 or f64.", DefaultValueFactory = _ => "f32" };
         var seed = new Option<int>("--seed") { Description = "Seed of the --randomize shuffle.", DefaultValueFactory = _ => 0 };
+        var fit = new Option<string?>("--fit") { Description = "α estimator: ww (WeightWatcher 0.7.5.5's WWFit, the default under --compat ww) or csn (Clauset–Shalizi–Newman with a 10-value minimum tail)." };
+        var compat = new Option<string>("--compat") { Description = "Conventions: ww (WeightWatcher 0.7.5.5's analyze() defaults) or none (our principled variants: CSN fit, Tracy–Widom spike margin).", DefaultValueFactory = _ => "ww" };
+        var solver = new Option<string>("--solver") { Description = "Eigenvalues: gram (eigvalsh of the smaller Gram matrix, fast) or svd (svdvals, full relative accuracy of tiny singular values).", DefaultValueFactory = _ => "gram" };
+        var includeEmbeddings = new Option<bool>("--include-embeddings") { Description = "Also analyse embeddings and lm_head (WeightWatcher skips them)." };
         var fingers = new Option<bool>("--fingers") { Description = "Apply the 'fingers' fix (clip up to 10 outlying largest eigenvalues before the power-law fit)." };
         var reportPath = ReportOutput.CreateOption();
         var against = new Option<string?>("--against") { Description = "Compare PATH (fine-tuned) with this base checkpoint: per-layer Δα, Δλ_max, rank changes, subspace overlap, intruder dimensions." };
@@ -39,11 +44,16 @@ internal static class SpectrumCommand
               weightspace spectrum model.pt --csv layers.csv --plots plots/ --randomize
               weightspace spectrum face_model/ --layout tf --conv unfold
               weightspace spectrum finetuned.safetensors --against base.safetensors
-            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fingers, against, reportPath };
+            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, fingers, against, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
+            bool wwCompat = ParseCompat(pr.GetValue(compat)!);
             var options = new SpectrumOptions
             {
+                WeightWatcherCompat = wwCompat,
+                Estimator = pr.GetValue(fit) is { } fitText ? ParseFit(fitText) : wwCompat ? PowerLawEstimator.WeightWatcher : PowerLawEstimator.Csn,
+                Solver = ParseSolver(pr.GetValue(solver)!),
+                IncludeEmbeddings = pr.GetValue(includeEmbeddings),
                 ConvMode = ParseConv(pr.GetValue(conv)!),
                 Precision = ParsePrecision(pr.GetValue(precision)!),
                 Randomize = pr.GetValue(randomize),
@@ -109,6 +119,27 @@ internal static class SpectrumCommand
         "operator" => ConvSpectrumMode.Operator,
         "unfold" or "unfolded" => ConvSpectrumMode.Unfolded,
         _ => throw new UsageException($"--conv '{text}' is not one of ww, operator, unfold"),
+    };
+
+    internal static PowerLawEstimator ParseFit(string text) => text.ToLowerInvariant() switch
+    {
+        "ww" or "weightwatcher" => PowerLawEstimator.WeightWatcher,
+        "csn" => PowerLawEstimator.Csn,
+        _ => throw new UsageException($"--fit '{text}' is not one of ww, csn"),
+    };
+
+    internal static bool ParseCompat(string text) => text.ToLowerInvariant() switch
+    {
+        "ww" or "weightwatcher" => true,
+        "none" => false,
+        _ => throw new UsageException($"--compat '{text}' is not one of ww, none"),
+    };
+
+    internal static SpectralSolverKind ParseSolver(string text) => text.ToLowerInvariant() switch
+    {
+        "gram" or "eigh" => SpectralSolverKind.Gram,
+        "svd" => SpectralSolverKind.Svd,
+        _ => throw new UsageException($"--solver '{text}' is not one of gram, svd"),
     };
 
     internal static SpectrumPrecision ParsePrecision(string text) => text.ToLowerInvariant() switch
@@ -178,7 +209,9 @@ internal static class SpectrumCommand
         var s = report.Summary;
         console.WriteLine($"{report.Path}: {s.LayersOk} analysed, {s.LayersSkipped} skipped, {s.LayersFailed} failed; " +
                           $"{s.OverTrained} over-trained (α < {F(options.OverTrainedAlpha, "G")}), {s.UnderTrained} under-trained (α > {F(options.UnderTrainedAlpha, "G")})");
-        console.WriteLine($"layout: {layoutNote}; conv: {options.ConvMode}; precision: {options.Precision}");
+        console.WriteLine($"layout: {layoutNote}; conv: {options.ConvMode}; precision: {options.Precision}; solver: {options.Solver}; " +
+                          $"α estimator: {(options.Estimator == PowerLawEstimator.WeightWatcher ? "ww (WeightWatcher 0.7.5.5 WWFit)" : "csn (Clauset–Shalizi–Newman)")}; " +
+                          $"conventions: {(options.WeightWatcherCompat ? "WeightWatcher" : "none")}");
         var summary = new Table().Border(TableBorder.Simple).AddColumn("metric").AddColumn(new TableColumn("mean").RightAligned())
             .AddColumn(new TableColumn("median").RightAligned()).AddColumn(new TableColumn("layers").RightAligned());
         foreach (var (name, m) in new[] { ("α", s.Alpha), ("α̂ (alpha_weighted)", s.AlphaWeighted), ("log α-norm", s.LogAlphaNorm),
