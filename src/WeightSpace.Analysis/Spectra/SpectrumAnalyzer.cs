@@ -22,21 +22,82 @@ public static partial class SpectrumAnalyzer
     {
         ArgumentNullException.ThrowIfNull(store);
         var planner = new LayerPlanner(options ?? SpectrumOptions.Default);
+        var opts = planner.Options;
+        var cache = opts.CacheDirectory is null ? null : new SpectrumCache(opts.CacheDirectory, store, opts);
         var tensors = store.Tensors;
         var results = new LayerSpectrum[tensors.Count][];
+        // Largest first, so the last matrices to finish are small and no core idles behind one big solve.
+        int[] order = Enumerable.Range(0, tensors.Count).OrderByDescending(i => tensors[i].ElementCount).ThenBy(i => i).ToArray();
         int done = 0;
-        using (TorchThreads(planner.Options))
+        void Finish(int i, LayerSpectrum[] result, bool fromCache)
         {
-            Parallel.For(0, tensors.Count,
-                new ParallelOptions { MaxDegreeOfParallelism = planner.Options.MaxDegreeOfParallelism, CancellationToken = cancellationToken },
-                i =>
+            results[i] = result;
+            if (!fromCache) cache?.Write(tensors[i], i, result);
+            progress?.Report(new SpectrumProgress(Interlocked.Increment(ref done), tensors.Count, tensors[i].Name)
+                { FromCache = fromCache, Analysed = result.Any(r => r.Status == "ok") });
+        }
+
+        using (TorchThreads(opts))
+        {
+            if (opts.MaxDegreeOfParallelism == 1)
+            {
+                // One solver at a time; the next tensor is read and widened on another thread during the current solve.
+                Task<PreparedTensor>? next = Task.Run(() => Prepare(store, tensors[order[0]], planner, cache), cancellationToken);
+                for (int k = 0; k < order.Length; k++)
                 {
-                    results[i] = AnalyzeTensor(store, tensors[i], planner);
-                    progress?.Report(new SpectrumProgress(Interlocked.Increment(ref done), tensors.Count, tensors[i].Name));
-                });
+                    var current = next!.GetAwaiter().GetResult();
+                    var following = k + 1 < order.Length ? tensors[order[k + 1]] : null;
+                    next = following is null ? null : Task.Run(() => Prepare(store, following, planner, cache), cancellationToken);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    Finish(order[k], Complete(current), current.Cached is not null);
+                }
+            }
+            else
+            {
+                var partitioner = System.Collections.Concurrent.Partitioner.Create(order, loadBalance: true);
+                Parallel.ForEach(partitioner,
+                    new ParallelOptions { MaxDegreeOfParallelism = opts.MaxDegreeOfParallelism, CancellationToken = cancellationToken },
+                    i =>
+                    {
+                        var prepared = Prepare(store, tensors[i], planner, cache);
+                        Finish(i, Complete(prepared), prepared.Cached is not null);
+                    });
+            }
         }
         var layers = results.SelectMany(r => r).ToArray();
         return new SpectrumReport(store.Path, layers, SpectrumSummaries.Summarize(layers));
+    }
+
+    /// <summary>A tensor ready for its solve: read and checked, or already answered (skipped, failed or cached).</summary>
+    private sealed record PreparedTensor(LayerMatrix? Matrix, LayerSpectrum[]? Done, LayerSpectrum[]? Cached, TensorInfo Info, string? Kind);
+
+    private static PreparedTensor Prepare(TensorStore store, TensorInfo info, LayerPlanner planner, SpectrumCache? cache)
+    {
+        var (plan, skipped) = planner.Plan(info);
+        if (plan is null) return new PreparedTensor(null, [skipped!], null, info, null);
+        if (cache?.TryRead(info) is { } cached) return new PreparedTensor(null, null, cached.ToArray(), info, plan.Kind);
+        try
+        {
+            return new PreparedTensor(planner.Load(store, info, plan), null, null, info, plan.Kind);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new PreparedTensor(null, [Failed(info.Name, info.Shape.ToArray(), plan.Kind, e)], null, info, plan.Kind);
+        }
+    }
+
+    private static LayerSpectrum[] Complete(PreparedTensor prepared)
+    {
+        if (prepared.Cached is not null) return prepared.Cached;
+        if (prepared.Done is not null) return prepared.Done;
+        try
+        {
+            return AnalyzeLoaded(prepared.Matrix!);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return [Failed(prepared.Info.Name, prepared.Info.Shape.ToArray(), prepared.Kind!, e)];
+        }
     }
 
     /// <summary>Analyses one dense matrix given in row-major order.</summary>
@@ -97,18 +158,13 @@ public static partial class SpectrumAnalyzer
         return SpectralSolver.SingularValues(matrix);
     }
 
-    internal static LayerSpectrum[] AnalyzeTensor(TensorStore store, TensorInfo info, LayerPlanner planner)
+    /// <summary>The singular values as <see cref="SingularValues(LayerMatrix)"/> lays them out, by the given solver:
+    /// <see cref="SpectralSolverKind.Gram"/> is one matmul and one <c>linalg.eigvalsh</c> on the smaller side (complex
+    /// operator symbols always take the SVD).</summary>
+    public static double[] SingularValues(LayerMatrix matrix, SpectralSolverKind solver)
     {
-        var (plan, skipped) = planner.Plan(info);
-        if (plan is null) return [skipped!];
-        try
-        {
-            return AnalyzeLoaded(planner.Load(store, info, plan));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return [Failed(info.Name, info.Shape.ToArray(), plan.Kind, e)];
-        }
+        ArgumentNullException.ThrowIfNull(matrix);
+        return SpectralSolver.Solve(matrix, solver);
     }
 
     /// <summary>Spectrum of a loaded matrix: one entry, or one per slice for unpooled WeightWatcher conv slices.</summary>

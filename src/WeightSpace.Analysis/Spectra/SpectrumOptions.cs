@@ -99,6 +99,10 @@ public sealed record SpectrumOptions
     /// Torch's thread count is process-wide: it is set for the call and restored after.</summary>
     public int? TorchThreads { get; init; }
 
+    /// <summary>Folder of per-tensor results (<see cref="SpectrumCache"/>): tensors already there are not analysed
+    /// again, and each new result is stored as soon as it is computed, so an interrupted run resumes. Null: none.</summary>
+    public string? CacheDirectory { get; init; }
+
     /// <summary>α below this flags a layer over-trained (default 2).</summary>
     public double OverTrainedAlpha { get; init; } = 2;
 
