@@ -65,9 +65,9 @@ internal sealed class GgufHeader
             throw Error(path, null, null, $"tensor count {tensorCount} exceeds MaxTensorCount ({options.MaxTensorCount})");
         // Each pair needs ≥ 12 bytes (key length, type) and each tensor info ≥ 24 (name length, n_dims, type, offset).
         if (kvCount > (ulong)r.Remaining / 12)
-            throw Error(path, null, null, $"key/value count {kvCount} cannot fit in the {r.Remaining} bytes left in the file");
+            throw Error(path, null, null, $"key/value count {kvCount} cannot fit in the {r.Remaining} bytes left {r.Scope}");
         if (tensorCount > (ulong)r.Remaining / 24)
-            throw Error(path, null, null, $"tensor count {tensorCount} cannot fit in the {r.Remaining} bytes left in the file");
+            throw Error(path, null, null, $"tensor count {tensorCount} cannot fit in the {r.Remaining} bytes left {r.Scope}");
 
         var metadata = new List<KeyValuePair<string, GgufValue>>((int)kvCount);
         var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -207,7 +207,7 @@ internal sealed class GgufHeader
         if (count > (ulong)options.MaxArrayLength)
             throw Error(r.Path, null, key, $"array length {count} exceeds MaxArrayLength ({options.MaxArrayLength})");
         if (count > (ulong)(r.Remaining / minBytes))
-            throw Error(r.Path, null, key, $"array of {count} {GgufValue.TypeName((GgufValueType)elementType)} needs at least {count} × {minBytes} bytes; {r.Remaining} are left");
+            throw Error(r.Path, null, key, $"array of {count} {GgufValue.TypeName((GgufValueType)elementType)} needs at least {count} × {minBytes} bytes; {r.Remaining} are left {r.Scope}");
         int n = (int)count;
         var type = (GgufValueType)elementType;
         object values;
@@ -271,6 +271,9 @@ internal sealed class GgufHeader
         public int Position { get; private set; }
         public readonly long Remaining => _data.Length - Position;
 
+        /// <summary>Where the remaining bytes end: the file, or the MaxHeaderBytes window.</summary>
+        public readonly string Scope => fileLength > _data.Length ? $"within the first {_data.Length} bytes (MaxHeaderBytes)" : "in the file";
+
         public void Skip(int n) => Take(n, "the magic");
 
         public ReadOnlySpan<byte> Take(int n, string what)
@@ -299,7 +302,7 @@ internal sealed class GgufHeader
             if (length > (ulong)options.MaxStringBytes)
                 throw Error(Path, tensor, key, $"byte {at}: {what} is a string of {length} bytes, over MaxStringBytes ({options.MaxStringBytes})");
             if (length > (ulong)Remaining)
-                throw Error(Path, tensor, key, $"byte {at}: {what} is a string of {length} bytes but only {Remaining} are left" + (fileLength > _data.Length ? " in the header limit" : " in the file"));
+                throw Error(Path, tensor, key, $"byte {at}: {what} is a string of {length} bytes but only {Remaining} are left" + " " + Scope);
             var bytes = Take((int)length, what);
             try { return StrictUtf8.GetString(bytes); }
             catch (DecoderFallbackException e)
