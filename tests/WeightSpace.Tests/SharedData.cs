@@ -2,9 +2,12 @@ using System.Text.Json;
 
 namespace WeightSpace.Tests;
 
-/// <summary>Locates <c>../shared/data</c> (real models and PyTorch-made fixtures) and the repository root.</summary>
-/// <remarks>Tests that need the shared data call <see cref="Require"/>, which skips with a visible message when the
-/// folder is absent (a clone without the workspace beside it). Set WEIGHTSPACE_SHARED_DATA to point elsewhere.</remarks>
+/// <summary>Locates <c>../shared/data</c> (real models and PyTorch-made fixtures), its in-repo subset
+/// <c>tests/fixtures</c>, and the repository root.</summary>
+/// <remarks>Tests that need the data call <see cref="Require"/> with a path relative to <c>shared/data</c>. It answers
+/// from <c>../shared/data</c> when that folder is present, else from <c>tests/fixtures</c> (the same bytes for a
+/// ~4 MB subset, see its README), and skips with a visible message when neither has the file (a fresh clone runs the
+/// fixture tests and skips the rest). Set WEIGHTSPACE_SHARED_DATA to point elsewhere.</remarks>
 internal static class SharedData
 {
     private static readonly Lazy<string> Root = new(FindRepositoryRoot);
@@ -24,15 +27,26 @@ internal static class SharedData
         }
     }
 
-    /// <summary>Full path of <paramref name="relative"/> inside the shared data; skips the test if the folder is absent.</summary>
+    /// <summary>The in-repo fixture set: a subset of the shared data, same relative paths and bytes.</summary>
+    public static string FixturesFolder => Path.Combine(RepositoryRoot, "tests", "fixtures");
+
+    /// <summary>Full path of <paramref name="relative"/> (a path inside <c>shared/data</c>): from the shared data when
+    /// present, else from the fixture set; skips the test if neither has it.</summary>
     public static string Require(string relative)
     {
-        string? folder = Folder;
-        if (folder is null)
-            Assert.Skip($"../shared/data is absent (looked beside {RepositoryRoot}); set WEIGHTSPACE_SHARED_DATA to run this test.");
-        string path = Path.Combine(folder!, relative);
-        Assert.True(File.Exists(path) || Directory.Exists(path), $"shared data present but {relative} is missing");
-        return path;
+        string? path = TryResolve(relative);
+        if (path is not null) return path;
+        if (Folder is not null) Assert.Fail($"shared data present but {relative} is missing");
+        Assert.Skip($"../shared/data is absent (looked beside {RepositoryRoot}) and tests/fixtures has no {relative}; set WEIGHTSPACE_SHARED_DATA to run this test.");
+        return null!;
+    }
+
+    /// <summary>Like <see cref="Require"/> but null instead of a skip (for building test cases before any test runs).</summary>
+    public static string? TryResolve(string relative)
+    {
+        string root = Folder ?? FixturesFolder;
+        string path = Path.Combine(root, relative);
+        return File.Exists(path) || Directory.Exists(path) ? path : null;
     }
 
     /// <summary>Parses a JSON file of the shared data.</summary>

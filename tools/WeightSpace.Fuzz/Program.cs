@@ -1,43 +1,24 @@
 using SharpFuzz;
 using WeightSpace;
-using WeightSpace.Formats;
-using WeightSpace.Formats.Onnx;
-using WeightSpace.Formats.PyTorch;
-using WeightSpace.Formats.Safetensors;
+using WeightSpace.Fuzz;
 
-// A fuzz target per reader: open the input and read every tensor; anything but a WeightSpaceException is a finding.
-// Readers take paths (they memory-map files), so each input is written to one scratch file first.
-string target = args.FirstOrDefault() ?? "";
-Func<string, TensorStore>? open = target switch
+// One fuzz target per parser (FuzzTargets.All). Anything but a WeightSpaceException escaping a target is a finding.
+// Usage: WeightSpace.Fuzz <target> [--afl]   (libFuzzer's protocol by default, AFL++'s with --afl)
+//        WeightSpace.Fuzz <target> --replay <file|folder>...   runs inputs once each and reports escapes (no fuzzer).
+if (args.Length == 0 || !FuzzTargets.All.TryGetValue(args[0], out var target))
 {
-    "safetensors" => p => SafetensorsReader.Open(p),
-    "pytorch" => p => PyTorchReader.Open(p),
-    "onnx" => p => OnnxReader.Open(p),
-    "any" => p => Checkpoint.Open(p),
-    _ => null,
-};
-if (open is null)
-{
-    Console.Error.WriteLine("usage: WeightSpace.Fuzz safetensors|pytorch|onnx|any [--afl]   (libFuzzer by default)");
+    Console.Error.WriteLine($"usage: WeightSpace.Fuzz {string.Join('|', FuzzTargets.All.Keys)} [--afl | --replay <path>...]");
     return 2;
 }
 
-string scratch = Path.Combine(Path.GetTempPath(), $"weightspace-fuzz-{Environment.ProcessId}.bin");
 void Run(ReadOnlySpan<byte> data)
 {
-    File.WriteAllBytes(scratch, data.ToArray());
-    try
-    {
-        using var store = open(scratch);
-        foreach (var t in store.Tensors)
-        {
-            using var buffer = store.Read(t.Name);
-            if (t.ElementCount <= 1 << 20) _ = buffer.ToSingleArray();
-        }
-    }
+    try { target(data); }
     catch (WeightSpaceException) { }   // a typed rejection is the expected outcome for bad input
 }
 
+int replay = Array.IndexOf(args, "--replay");
+if (replay >= 0) return Replay.Run(args[(replay + 1)..], target);
 if (args.Contains("--afl")) Fuzzer.Run(stream => { using var ms = new MemoryStream(); stream.CopyTo(ms); Run(ms.ToArray()); });
 else Fuzzer.LibFuzzer.Run(span => Run(span));
 return 0;

@@ -12,8 +12,8 @@ public sealed class OnnxReaderFuzzTests
     [
         ["onnx/external/silero_vad_legacy/model.onnx", "onnx/external/silero_vad_legacy/model.onnx.data"],
         ["onnx/external/ppocr_cls_constants/model.onnx", "onnx/external/ppocr_cls_constants/model.onnx.data"],
-        ["onnx/external/hello_deepa_per_tensor/model.onnx", .. Directory.Exists(SharedData.Folder + "/onnx/external/hello_deepa_per_tensor")
-            ? Directory.GetFiles(SharedData.Folder + "/onnx/external/hello_deepa_per_tensor").Select(f => "onnx/external/hello_deepa_per_tensor/" + Path.GetFileName(f))
+        ["onnx/external/hello_deepa_per_tensor/model.onnx", .. SharedData.TryResolve("onnx/external/hello_deepa_per_tensor") is { } helloDeepa
+            ? Directory.GetFiles(helloDeepa).Select(f => "onnx/external/hello_deepa_per_tensor/" + Path.GetFileName(f))
                 .Where(f => !f.EndsWith(".onnx", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal))
             : []],
         ["digits_mlp/mlp_seed0.onnx"],

@@ -1,5 +1,3 @@
-using System.Numerics;
-using System.Security.Cryptography;
 using System.Text.Json;
 using WeightSpace.Formats.PyTorch;
 
@@ -43,7 +41,7 @@ public sealed class PyTorchFixtureTests
         using var doc = SharedData.Json($"torch/{file}.expected.json");
         using var store = PyTorchReader.Open(SharedData.Require($"torch/{file}"));
         foreach (var p in doc.RootElement.GetProperty("tensors").EnumerateObject())
-            AssertTensor(store, p.Name, p.Value);
+            ExpectedTensor.AssertMatches(store, p.Name, p.Value);
     }
 
     [Theory]
@@ -160,59 +158,6 @@ public sealed class PyTorchFixtureTests
             Assert.Equal(p.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()), buffer.Info.Shape);
             Assert.True(buffer.Bytes.SequenceEqual(twin.AsSpan(8 + (int)headerLength + offsets[0], offsets[1] - offsets[0])), p.Name);
         }
-    }
-
-    internal static void AssertTensor(TensorStore store, string name, JsonElement e)
-    {
-        using var buffer = store.Read(name);
-        Assert.Equal(e.GetProperty("sha256_le_contiguous").GetString(), Convert.ToHexStringLower(SHA256.HashData(buffer.Bytes)));
-        double[] values = buffer.ToDoubleArray();
-        Assert.Equal(e.GetProperty("numel").GetInt64(), values.LongLength);
-
-        var first = e.GetProperty("first").EnumerateArray().ToList();
-        for (int i = 0; i < first.Count; i++) AssertSame(first[i], values[i], name);
-        if (e.GetProperty("last").ValueKind != JsonValueKind.Null) AssertSame(e.GetProperty("last"), values[^1], name);
-
-        // Sums are exact (tolerance 0): ExactSum reproduces math.fsum's correctly rounded result, and every element
-        // converts to float64 exactly, so any difference is a wrong element, not rounding.
-        if (e.TryGetProperty("sum_fsum", out var sum))
-        {
-            if (sum.ValueKind == JsonValueKind.String) Assert.False(values.All(double.IsFinite), $"{name}: expected a non-finite sum");
-            else
-            {
-                Assert.Equal(sum.GetDouble(), ExactSum.FSum(values));
-                Assert.Equal(e.GetProperty("sum_abs_fsum").GetDouble(), ExactSum.FSum(values.Select(Math.Abs)));
-            }
-        }
-        else
-        {
-            var exact = values.Aggregate(BigInteger.Zero, (acc, v) => acc + new BigInteger(v));
-            Assert.Equal(BigInteger.Parse(e.GetProperty("sum").GetRawText()), exact);
-        }
-        if (e.GetProperty("min").ValueKind == JsonValueKind.Number)
-        {
-            Assert.Equal(e.GetProperty("min").GetDouble(), values.Min());
-            Assert.Equal(e.GetProperty("max").GetDouble(), values.Max());
-        }
-    }
-
-    private static void AssertSame(JsonElement expected, double actual, string name)
-    {
-        if (expected.ValueKind == JsonValueKind.String)
-        {
-            double special = expected.GetString() switch
-            {
-                "NaN" => double.NaN,
-                "Infinity" => double.PositiveInfinity,
-                "-Infinity" => double.NegativeInfinity,
-                var s => throw new InvalidOperationException(s),
-            };
-            Assert.True(special.Equals(actual), $"{name}: expected {special}, got {actual}");
-            return;
-        }
-        // Bit-exact, so -0.0 and subnormals are checked too.
-        Assert.True(BitConverter.DoubleToInt64Bits(expected.GetDouble()) == BitConverter.DoubleToInt64Bits(actual),
-            $"{name}: expected {expected.GetRawText()}, got {actual:R}");
     }
 
     private static void WalkTree(JsonElement node, string? path, List<string> tensors, Dictionary<string, JsonElement> scalars)

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using WeightSpace.Formats.Safetensors;
@@ -38,7 +37,7 @@ public sealed class SafetensorsFixtureTests
         Assert.Equal(byOffset, store.Tensors.Select(t => t.Name).ToList());
         AssertMetadata(root.GetProperty("metadata"), store.Metadata, exact: true);
         foreach (var tensor in root.GetProperty("tensors").EnumerateObject())
-            AssertTensor(store, tensor.Name, tensor.Value);
+            ExpectedTensor.AssertMatches(store, tensor.Name, tensor.Value);
     }
 
     public static TheoryData<string, string, int> Sharded => new()
@@ -76,7 +75,7 @@ public sealed class SafetensorsFixtureTests
         }
         Assert.Equal(expectedOrder, store.Tensors.Select(t => t.Name).ToList());
         foreach (var tensor in root.GetProperty("tensors").EnumerateObject())
-            AssertTensor(store, tensor.Name, tensor.Value);
+            ExpectedTensor.AssertMatches(store, tensor.Name, tensor.Value);
     }
 
     public static TheoryData<string> DigitsModels => new() { "seed0", "seed1", "ft_fliplr", "ft_invert" };
@@ -174,70 +173,4 @@ public sealed class SafetensorsFixtureTests
         if (exact) Assert.Equal(pairs.Select(p => p.Name), actual.Keys);
         foreach (var p in pairs) Assert.Equal(p.Value.GetString(), actual[p.Name]);
     }
-
-    internal static void AssertTensor(TensorStore store, string name, JsonElement expected)
-    {
-        var info = store.GetInfo(name);
-        Assert.True(DTypes.TryParseSafetensorsName(expected.GetProperty("st_dtype").GetString()!, out var dtype));
-        Assert.Equal(dtype, info.DType);
-        Assert.Equal(expected.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()), info.Shape.ToArray());
-        Assert.Equal(expected.GetProperty("numel").GetInt64(), info.ElementCount);
-
-        using var buffer = store.Read(name);
-        var bytes = buffer.Bytes;
-        Assert.Equal(expected.GetProperty("sha256_le_contiguous").GetString(), Convert.ToHexStringLower(SHA256.HashData(bytes)));
-
-        var first = expected.GetProperty("first").EnumerateArray().ToList();
-        if (dtype.IsFloatingPoint())
-        {
-            double[] values = buffer.ToDoubleArray();
-            for (int i = 0; i < first.Count; i++) AssertFloat(first[i], values[i], name);
-            var sum = expected.GetProperty("sum_fsum");
-            if (sum.ValueKind == JsonValueKind.String)
-            {
-                Assert.Equal("non-finite", sum.GetString());
-                Assert.Contains(values, v => !double.IsFinite(v));
-            }
-            else
-            {
-                // Exact: both sides are the correctly rounded float64 sum of the same values.
-                Assert.Equal(sum.GetDouble(), ExactSum.FSum(values));
-                Assert.Equal(expected.GetProperty("sum_abs_fsum").GetDouble(), ExactSum.FSum(values.Select(Math.Abs)));
-            }
-            if (expected.GetProperty("min").ValueKind == JsonValueKind.Number)
-            {
-                Assert.Equal(expected.GetProperty("min").GetDouble(), values.Min());
-                Assert.Equal(expected.GetProperty("max").GetDouble(), values.Max());
-            }
-        }
-        else
-        {
-            long[] values = Integers(bytes, dtype);
-            Assert.Equal(first.Select(v => v.GetInt64()), values.Take(first.Count));
-            Assert.Equal(expected.GetProperty("sum").GetInt64(), values.Sum());
-        }
-    }
-
-    private static void AssertFloat(JsonElement expected, double actual, string name)
-    {
-        if (expected.ValueKind == JsonValueKind.String)
-        {
-            string text = expected.GetString()!;
-            double special = text switch { "NaN" => double.NaN, "Infinity" => double.PositiveInfinity, "-Infinity" => double.NegativeInfinity, _ => throw new InvalidDataException(text) };
-            Assert.True(special.Equals(actual), $"{name}: expected {text}, got {actual}");
-            return;
-        }
-        double value = expected.GetDouble();
-        Assert.True(BitConverter.DoubleToInt64Bits(value) == BitConverter.DoubleToInt64Bits(actual), $"{name}: expected {value:R}, got {actual:R}");
-    }
-
-    internal static long[] Integers(ReadOnlySpan<byte> bytes, DType dtype) => dtype switch
-    {
-        DType.I64 => MemoryMarshal.Cast<byte, long>(bytes).ToArray(),
-        DType.I32 => [.. MemoryMarshal.Cast<byte, int>(bytes).ToArray().Select(v => (long)v)],
-        DType.I16 => [.. MemoryMarshal.Cast<byte, short>(bytes).ToArray().Select(v => (long)v)],
-        DType.I8 => [.. MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray().Select(v => (long)v)],
-        DType.U8 or DType.Bool => [.. bytes.ToArray().Select(v => (long)v)],
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
-    };
 }

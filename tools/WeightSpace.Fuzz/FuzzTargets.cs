@@ -1,0 +1,103 @@
+using WeightSpace.Formats;
+using WeightSpace.Formats.Onnx;
+using WeightSpace.Formats.Pickle;
+using WeightSpace.Formats.PyTorch;
+using WeightSpace.Formats.Safetensors;
+using WeightSpace.IO;
+
+namespace WeightSpace.Fuzz;
+
+/// <summary>The fuzz targets by name. A target takes one input and either returns or throws; the caller treats a
+/// <see cref="WeightSpaceException"/> as the expected rejection and anything else as a finding. To add a parser, add
+/// one entry here and a seed folder under <c>tools/WeightSpace.Fuzz/corpus/&lt;name&gt;</c>.</summary>
+internal static class FuzzTargets
+{
+    public static IReadOnlyDictionary<string, Action<ReadOnlySpan<byte>>> All { get; } =
+        new Dictionary<string, Action<ReadOnlySpan<byte>>>(StringComparer.Ordinal)
+        {
+            // The safetensors header (u64 length + JSON) and every tensor it describes.
+            ["safetensors"] = data => ReadAll(SafetensorsReader.Open(Scratch.Write(data))),
+            // The restricted unpickler alone (in memory), then the object-tree walk that names tensors.
+            ["pickle"] = Pickle,
+            // The zip central directory (ZIP64 included) as torch.save's zip files use it.
+            ["zip"] = data =>
+            {
+                using var file = new MappedFile(Scratch.Write(data), prefaultViews: false);
+                _ = ZipDirectory.Read(file);
+            },
+            // The ONNX protobuf walk (graphs, subgraphs, initializers, Constant nodes) and every tensor read.
+            ["onnx"] = data => ReadAll(OnnxReader.Open(Scratch.Write(data))),
+            // Whole torch.save files, zip and legacy.
+            ["pytorch"] = data => ReadAll(PyTorchReader.Open(Scratch.Write(data))),
+            // Format detection plus whichever reader claims the input.
+            ["any"] = data => ReadAll(Checkpoint.Open(Scratch.Write(data))),
+        };
+
+    private static void Pickle(ReadOnlySpan<byte> data)
+    {
+        var options = new PyTorchOptions();
+        // Storages are resolved to a fixed-size stand-in, so tensor views in the pickle are checked against something.
+        var unpickler = new RestrictedUnpickler("<fuzz>", options, (_, _) => new TorchStorage("0", DType.F32, 1 << 16) { DataOffset = 0 });
+        object? root = unpickler.Load(data, 0, cutByLimit: false);
+        ObjectTree.Walk("<fuzz>", root, options, [], []);
+    }
+
+    private static void ReadAll(TensorStore store)
+    {
+        using (store)
+        {
+            foreach (var t in store.Tensors)
+            {
+                using var buffer = store.Read(t.Name);
+                if (t.ElementCount <= 1 << 20) _ = buffer.ToSingleArray();
+            }
+        }
+    }
+}
+
+/// <summary>The one scratch file a fuzzing process writes its inputs to (the readers take paths: they map files), in
+/// a private folder, on tmpfs where there is one.</summary>
+internal static class Scratch
+{
+    private static readonly string Folder = CreateFolder();
+    private static readonly string File = Path.Combine(Folder, "input.bin");
+
+    public static string Write(ReadOnlySpan<byte> data)
+    {
+        using (var stream = new FileStream(File, FileMode.Create, FileAccess.Write, FileShare.Read, 1))
+            stream.Write(data);
+        return File;
+    }
+
+    private static string CreateFolder()
+    {
+        string root = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        string folder = Path.Combine(root, $"weightspace-fuzz-{Environment.ProcessId}");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+}
+
+/// <summary>Runs saved inputs (AFL++ crashes, a corpus) through a target once each, outside any fuzzer, and prints
+/// every exception that escapes: the way to reproduce a finding and to check its fix.</summary>
+internal static class Replay
+{
+    public static int Run(string[] paths, Action<ReadOnlySpan<byte>> target)
+    {
+        int inputs = 0, escapes = 0;
+        foreach (string file in paths.SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories) : [p]).Order(StringComparer.Ordinal))
+        {
+            inputs++;
+            try { target(System.IO.File.ReadAllBytes(file)); }
+            catch (WeightSpaceException) { }
+            catch (Exception e)
+            {
+                escapes++;
+                Console.WriteLine($"{file}: {e.GetType().FullName}: {e.Message}");
+                Console.WriteLine(e.StackTrace);
+            }
+        }
+        Console.WriteLine($"{inputs} inputs, {escapes} escaped exceptions");
+        return escapes == 0 ? 0 : 1;
+    }
+}
