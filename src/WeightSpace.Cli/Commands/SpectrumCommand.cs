@@ -33,6 +33,8 @@ internal static class SpectrumCommand
         var includeEmbeddings = new Option<bool>("--include-embeddings") { Description = "Also analyse embeddings and lm_head (WeightWatcher skips them)." };
         var fingers = new Option<bool>("--fingers") { Description = "Apply the 'fingers' fix (clip up to 10 outlying largest eigenvalues before the power-law fit)." };
         var reportPath = ReportOutput.CreateOption();
+        var shard = new Option<string?>("--shard") { Description = "Analyse only shard I of N (I/N, 1-based; tensors split by estimated cost) and write the part to --part; `weightspace combine` joins the parts (see `weightspace slurm`)." };
+        var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic)." };
         var against = new Option<string?>("--against") { Description = "Compare PATH (fine-tuned) with this base checkpoint: per-layer Δα, Δλ_max, rank changes, subspace overlap, intruder dimensions." };
         var command = new Command("spectrum", """
             Spectral analysis of every weight matrix: eigenvalue spectra, power-law α, Marchenko–Pastur fit,
@@ -44,7 +46,7 @@ internal static class SpectrumCommand
               weightspace spectrum model.pt --csv layers.csv --plots plots/ --randomize
               weightspace spectrum face_model/ --layout tf --conv unfold
               weightspace spectrum finetuned.safetensors --against base.safetensors
-            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, fingers, against, reportPath };
+            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, fingers, against, reportPath, shard, part };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             bool wwCompat = ParseCompat(pr.GetValue(compat)!);
@@ -77,10 +79,22 @@ internal static class SpectrumCommand
             if (htmlPath is not null && basePath is not null) throw new UsageException("--report is written for a single analysis; drop --against");
             if (plotDir is null && htmlPath is null && !pr.GetValue(jsonEigenvalues)) options = options with { KeepEigenvalues = false };
 
+            var shardSpec = ParseShard(pr.GetValue(shard), pr.GetValue(part));
+            if (shardSpec is not null && (basePath is not null || csvPath is not null || plotDir is not null || htmlPath is not null || asJson))
+                throw new UsageException("--shard writes a part for `weightspace combine`; --against, --csv, --plots, --report and --json belong to the combine step or a single run");
+
             using var store = Checkpoint.Open(pr.GetValue(path)!);
             var (chosen, why) = forced is { } f ? (f, "--layout") : LayoutDetection.Detect(store);
             options = options with { Layout = chosen };
             string layoutNote = $"{LayoutName(chosen)} ({why})";
+
+            if (shardSpec is { } spec)
+            {
+                var written = WithProgress(context, $"shard {spec}", store.Tensors.Count, p => SpectrumShards.AnalyzeShard(store, spec, options, layoutNote, p));
+                written.Write(pr.GetValue(part)!);
+                context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {store.Tensors.Count} tensors) to {pr.GetValue(part)}");
+                return WeightSpaceCommandLine.Ok;
+            }
 
             if (basePath is not null)
             {
@@ -111,6 +125,14 @@ internal static class SpectrumCommand
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
+    }
+
+    private static WeightSpace.Analysis.Sharding.ShardSpec? ParseShard(string? text, string? partPath)
+    {
+        if (text is null) return partPath is null ? null : throw new UsageException("--part needs --shard I/N");
+        if (partPath is null) throw new UsageException("--shard needs --part FILE (where this shard's result goes)");
+        try { return WeightSpace.Analysis.Sharding.ShardSpec.Parse(text); }
+        catch (FormatException e) { throw new UsageException($"--shard {e.Message}"); }
     }
 
     internal static ConvSpectrumMode ParseConv(string text) => text.ToLowerInvariant() switch

@@ -15,6 +15,8 @@ internal static class Verbs
         MergeCommand.Create(context),
         AlignCommand.Create(context),
         LmcCommand.Create(context),
+        CombineCommand.Create(context),
+        SlurmCommand.Create(context),
         ReportCommand.Create(context),
         DemoCommand.Create(context),
     ];
