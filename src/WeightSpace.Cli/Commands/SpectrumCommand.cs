@@ -9,7 +9,7 @@ namespace WeightSpace.Cli.Commands;
 
 /// <summary><c>weightspace spectrum PATH [--json] [--csv FILE] [--plots DIR] [--conv ww|operator|unfold] [--randomize]
 /// [--layout auto|torch|tf] [--filter REGEX] [--threads N] [--precision f32|f64] [--seed N] [--fit ww|csn]
-/// [--compat ww|none] [--solver gram|svd] [--include-embeddings] [--fingers]
+/// [--compat ww|none] [--solver gram|svd] [--include-embeddings] [--cache DIR] [--fingers]
 /// [--against BASE]</c> (issues #7, #17).</summary>
 internal static class SpectrumCommand
 {
@@ -31,6 +31,7 @@ internal static class SpectrumCommand
         var compat = new Option<string>("--compat") { Description = "Conventions: ww (WeightWatcher 0.7.5.5's analyze() defaults) or none (our principled variants: CSN fit, Tracy–Widom spike margin).", DefaultValueFactory = _ => "ww" };
         var solver = new Option<string>("--solver") { Description = "Eigenvalues: gram (eigvalsh of the smaller Gram matrix, fast) or svd (svdvals, full relative accuracy of tiny singular values).", DefaultValueFactory = _ => "gram" };
         var includeEmbeddings = new Option<bool>("--include-embeddings") { Description = "Also analyse embeddings and lm_head (WeightWatcher skips them)." };
+        var cacheDir = new Option<string?>("--cache") { Description = "Keep each layer's result in DIR (keyed by the file's path, size and mtime, the tensor and the options): a rerun or an interrupted run resumes where it stopped." };
         var fingers = new Option<bool>("--fingers") { Description = "Apply the 'fingers' fix (clip up to 10 outlying largest eigenvalues before the power-law fit)." };
         var reportPath = ReportOutput.CreateOption();
         var shard = new Option<string?>("--shard") { Description = "Analyse only shard I of N (I/N, 1-based; tensors split by estimated cost) and write the part to --part; `weightspace combine` joins the parts (see `weightspace slurm`)." };
@@ -45,8 +46,10 @@ internal static class SpectrumCommand
               weightspace spectrum model.onnx --json > spectra.json
               weightspace spectrum model.pt --csv layers.csv --plots plots/ --randomize
               weightspace spectrum face_model/ --layout tf --conv unfold
+              weightspace spectrum llama-7b/ --cache spectra-cache/     (Ctrl+C and rerun to resume)
+              weightspace spectrum model.safetensors --fit csn --compat none
               weightspace spectrum finetuned.safetensors --against base.safetensors
-            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, fingers, against, reportPath, shard, part };
+            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, cacheDir, fingers, against, reportPath, shard, part };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             bool wwCompat = ParseCompat(pr.GetValue(compat)!);
@@ -56,6 +59,7 @@ internal static class SpectrumCommand
                 Estimator = pr.GetValue(fit) is { } fitText ? ParseFit(fitText) : wwCompat ? PowerLawEstimator.WeightWatcher : PowerLawEstimator.Csn,
                 Solver = ParseSolver(pr.GetValue(solver)!),
                 IncludeEmbeddings = pr.GetValue(includeEmbeddings),
+                CacheDirectory = pr.GetValue(cacheDir),
                 ConvMode = ParseConv(pr.GetValue(conv)!),
                 Precision = ParsePrecision(pr.GetValue(precision)!),
                 Randomize = pr.GetValue(randomize),
@@ -69,6 +73,8 @@ internal static class SpectrumCommand
             string? csvPath = pr.GetValue(csv), plotDir = pr.GetValue(plots), basePath = pr.GetValue(against);
             bool asJson = pr.GetValue(json);
             if (pr.GetValue(jsonEigenvalues) && !asJson) throw new UsageException("--json-eigenvalues needs --json");
+            if (basePath is not null && options.CacheDirectory is not null)
+                throw new UsageException("--cache applies to a single analysis; drop --against");
             if (basePath is not null && (plotDir is not null || options.Randomize || pr.GetValue(jsonEigenvalues)))
                 throw new UsageException("--against compares two checkpoints; --plots, --randomize and --json-eigenvalues apply to a single analysis");
             // Fail before a long analysis, not after it.
@@ -106,7 +112,16 @@ internal static class SpectrumCommand
                 return WeightSpaceCommandLine.Ok;
             }
 
-            var report = WithProgress(context, "analysing", store.Tensors.Count, p => SpectrumAnalyzer.Analyze(store, options, p));
+            // Ctrl+C or SIGTERM stop the run between tensors; every finished layer is already in --cache, so a rerun
+            // resumes. The process then exits 130 through Guard.
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+            SpectrumReport report;
+            try { report = WithAnalysisProgress(context, store, p => SpectrumAnalyzer.Analyze(store, options, p, cts.Token)); }
+            finally { Console.CancelKeyPress -= onCancel; }
             if (csvPath is not null) SpectrumCsv.WriteFile(csvPath, report);
             IReadOnlyList<string> plotted = plotDir is null ? [] : SpectrumPlots.WriteAll(report, plotDir);
             if (htmlPath is not null)
@@ -193,6 +208,39 @@ internal static class SpectrumCommand
                 {
                     task.Value = p.Done;
                     task.Description = $"{label} {Markup.Escape(p.Name)}";
+                }));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    /// <summary>A progress bar weighted by tensor size (so the ETA is not fooled by the many tiny tensors that come
+    /// last), labelled with layers done, matrices analysed per second (cached layers excluded) and the last tensor.</summary>
+    private static SpectrumReport WithAnalysisProgress(CliContext context, TensorStore store, Func<IProgress<SpectrumProgress>?, SpectrumReport> run)
+    {
+        if (!context.ErrorIsTerminal) return run(null);
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var t in store.Tensors) sizes[t.Name] = Math.Max(1, t.ElementCount);
+        double total = Math.Max(1, sizes.Values.Sum(v => (double)v));
+        SpectrumReport result = null!;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        int solved = 0, cached = 0;
+        double doneWeight = 0;
+        context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("analysing", maxValue: total);
+                result = run(new Progress<SpectrumProgress>(p =>
+                {
+                    doneWeight += sizes.GetValueOrDefault(p.Name, 1);
+                    if (p.FromCache) cached++;
+                    else if (p.Analysed) solved++;
+                    double rate = solved / Math.Max(1e-9, watch.Elapsed.TotalSeconds);
+                    task.Value = doneWeight;
+                    string name = p.Name.Length > 40 ? "…" + p.Name[^39..] : p.Name;
+                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"layers {p.Done}/{p.Total} ({cached} cached) · {rate:F2} matrices/s · {name}"));
                 }));
                 task.Value = task.MaxValue;
             });

@@ -210,12 +210,41 @@ public sealed class SpectrumCommandTests
     [InlineData("--layout", "nchw", "--layout")]
     [InlineData("--precision", "f16", "--precision")]
     [InlineData("--filter", "(", "--filter")]
+    [InlineData("--fit", "mle", "--fit")]
+    [InlineData("--compat", "pl", "--compat")]
+    [InlineData("--solver", "qr", "--solver")]
     public void BadOptionValue_ExitsTwo_NamingTheOption(string option, string value, string named)
     {
         string path = SharedData.Require("digits_mlp/mlp_seed0.safetensors");
         var r = CliRunner.Run("spectrum", path, option, value);
         Assert.Equal(WeightSpaceCommandLine.UsageError, r.ExitCode);
         Assert.Contains(named, r.Stderr);
+    }
+
+    [Fact]
+    public void FitAndCompat_JsonSaysWhichEstimator_CacheRerunGivesTheSameJson()
+    {
+        string path = SharedData.Require("digits_mlp/mlp_seed0.safetensors");
+        string cache = Path.Combine(SharedData.TempFolder(), "cache");
+        var ww = CliRunner.Run("spectrum", path, "--json", "--cache", cache);
+        Assert.Equal(0, ww.ExitCode);
+        using (var doc = System.Text.Json.JsonDocument.Parse(ww.Stdout))
+        {
+            var fc3 = doc.RootElement.GetProperty("layers").EnumerateArray().Single(l => l.GetProperty("name").GetString() == "fc3.weight");
+            Assert.Equal("ww", fc3.GetProperty("alpha_estimator").GetString());
+            Assert.Equal("gram", fc3.GetProperty("solver").GetString());
+            // The WeightWatcher run found α between 3.5 and 9.7 on these 10-eigenvalue layers; CSN 1.3–1.4.
+            Assert.InRange(fc3.GetProperty("alpha").GetDouble(), 3.4, 9.8);
+        }
+        Assert.Equal(3, Directory.GetFiles(cache, "*.json").Length);
+        Assert.Equal(ww.Stdout, CliRunner.Run("spectrum", path, "--json", "--cache", cache).Stdout);
+
+        var csn = CliRunner.Run("spectrum", path, "--json", "--compat", "none");
+        using var csnDoc = System.Text.Json.JsonDocument.Parse(csn.Stdout);
+        var csnFc3 = csnDoc.RootElement.GetProperty("layers").EnumerateArray().Single(l => l.GetProperty("name").GetString() == "fc3.weight");
+        Assert.Equal("csn", csnFc3.GetProperty("alpha_estimator").GetString());
+        Assert.InRange(csnFc3.GetProperty("alpha").GetDouble(), 1.2, 1.5);
+        Assert.Equal(WeightSpaceCommandLine.UsageError, CliRunner.Run("spectrum", path, "--against", path, "--cache", cache).ExitCode);
     }
 
     [Fact]
