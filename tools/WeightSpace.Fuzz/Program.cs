@@ -1,6 +1,7 @@
 using SharpFuzz;
 using WeightSpace;
 using WeightSpace.Formats;
+using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Onnx;
 using WeightSpace.Formats.PyTorch;
 using WeightSpace.Formats.Safetensors;
@@ -13,12 +14,14 @@ Func<string, TensorStore>? open = target switch
     "safetensors" => p => SafetensorsReader.Open(p),
     "pytorch" => p => PyTorchReader.Open(p),
     "onnx" => p => OnnxReader.Open(p),
+    // The default (HF) view: for llama-architecture inputs it also runs the q/k un-permutation.
+    "gguf" => p => GgufReader.Open(p),
     "any" => p => Checkpoint.Open(p),
     _ => null,
 };
 if (open is null)
 {
-    Console.Error.WriteLine("usage: WeightSpace.Fuzz safetensors|pytorch|onnx|any [--afl]   (libFuzzer by default)");
+    Console.Error.WriteLine("usage: WeightSpace.Fuzz safetensors|pytorch|onnx|gguf|any [--afl]   (libFuzzer by default)");
     return 2;
 }
 
