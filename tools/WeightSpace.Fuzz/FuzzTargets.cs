@@ -1,4 +1,5 @@
 using WeightSpace.Formats;
+using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Onnx;
 using WeightSpace.Formats.Pickle;
 using WeightSpace.Formats.PyTorch;
@@ -29,6 +30,9 @@ internal static class FuzzTargets
             ["onnx"] = data => ReadAll(OnnxReader.Open(Scratch.Write(data))),
             // Whole torch.save files, zip and legacy.
             ["pytorch"] = data => ReadAll(PyTorchReader.Open(Scratch.Write(data))),
+            // GGUF: header, metadata (nested arrays), tensor infos, and every tensor dequantised; the default HF view
+            // also runs the q/k un-permutation for llama-architecture inputs.
+            ["gguf"] = data => ReadAll(GgufReader.Open(Scratch.Write(data))),
             // Format detection plus whichever reader claims the input.
             ["any"] = data => ReadAll(Checkpoint.Open(Scratch.Write(data))),
         };

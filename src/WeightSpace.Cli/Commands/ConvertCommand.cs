@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Spectre.Console;
 using WeightSpace.Formats;
+using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Safetensors;
 
 namespace WeightSpace.Cli.Commands;
@@ -12,8 +13,8 @@ internal static partial class ConvertCommand
 {
     public static Command Create(CliContext context)
     {
-        var input = new Argument<string>("input") { Description = "Any checkpoint WeightSpace reads (safetensors, torch.save, ONNX)." };
-        var output = new Argument<string>("output") { Description = "The .safetensors file to write, or a directory when --shard-size is given." };
+        var input = new Argument<string>("input") { Description = "Any checkpoint WeightSpace reads (safetensors, torch.save, GGUF, ONNX)." };
+        var output = new Argument<string>("output") { Description = "The .safetensors file to write, or a directory when --shard-size is given; for a llama GGUF, a directory gets a Hugging Face folder (model.safetensors, config.json, tokenizer.json)." };
         var dtype = new Option<string?>("--dtype") { Description = "Convert floating-point tensors to f32, f16, bf16 or f64 (integer tensors are kept)." };
         var shardSize = new Option<string?>("--shard-size") { Description = "Write shards of at most this size (e.g. 2GB, 500MB) plus model.safetensors.index.json into OUTPUT as a directory." };
         var command = new Command("convert", """
@@ -23,6 +24,7 @@ internal static partial class ConvertCommand
               weightspace convert pytorch_model.bin model.safetensors
               weightspace convert model.onnx model.safetensors --dtype bf16
               weightspace convert big.pt out_dir --shard-size 2GB
+              weightspace convert model-Q4_K_M.gguf hf_model/      (dequantised, HF names, config.json, tokenizer.json)
             """) { input, output, dtype, shardSize };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
@@ -30,6 +32,13 @@ internal static partial class ConvertCommand
             long? shard = pr.GetValue(shardSize) is { } s ? ParseSize(s) : null;
             string outPath = pr.GetValue(output)!;
             using var store = Checkpoint.Open(pr.GetValue(input)!);
+            if (store is GgufStore gguf && !outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            {
+                var result = WithProgress(context, store.ByteCount, p => GgufHfExport.Write(gguf, outPath, target, shard, p));
+                context.Out.WriteLine($"wrote {outPath}: {string.Join(", ", result.Files)} ({store.Tensors.Count} tensors, Hugging Face names{(target is { } dt ? $", floating-point as {dt.ToShortName()}" : ", quantised tensors as f32")})");
+                foreach (string skipped in result.Skipped) context.Out.WriteLine($"not written: {skipped}");
+                return WeightSpaceCommandLine.Ok;
+            }
             // safetensors metadata carries over; other formats' metadata (ONNX producer, pickle facts) describes the
             // old container, not the weights. "format": "pt" is what loaders such as transformers expect.
             var metadata = store.Format == CheckpointFormat.Safetensors
@@ -56,6 +65,20 @@ internal static partial class ConvertCommand
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
+    }
+
+    private static T WithProgress<T>(CliContext context, long total, Func<IProgress<long>?, T> run)
+    {
+        if (!context.ErrorIsTerminal) return run(null);
+        T result = default!;
+        context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("converting", maxValue: Math.Max(1, total));
+                result = run(new Progress<long>(b => task.Value = b));
+                task.Value = task.MaxValue;
+            });
+        return result;
     }
 
     internal static DType? ParseDType(string? text)

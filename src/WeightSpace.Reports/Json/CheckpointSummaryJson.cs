@@ -4,7 +4,7 @@ using WeightSpace.Analysis.Statistics;
 namespace WeightSpace.Reports.Json;
 
 /// <summary>Writes a <see cref="CheckpointSummary"/> as the <c>weightspace inspect --json</c> document:
-/// <c>{"path","format","parameters","bytes","tensors":[{"name","dtype","shape",("sum","mean","std","min","max","l2","nan","inf")}]}</c>.</summary>
+/// <c>{"path","format","parameters","bytes","tensors":[{"name","dtype","bytes","bits_per_weight","shape",("sum","mean","std","min","max","l2","nan","inf")}]}</c>.</summary>
 public static class CheckpointSummaryJson
 {
     /// <summary>The JSON name of a format: <c>safetensors</c>, <c>pytorch</c> or <c>onnx</c>.</summary>
@@ -31,6 +31,8 @@ public static class CheckpointSummaryJson
             w.WriteStartObject();
             w.WriteString("name", t.Info.Name);
             w.WriteString("dtype", t.Info.DType.ToSafetensorsName());
+            w.WriteNumber("bytes", t.Info.ByteCount);
+            w.WriteNumber("bits_per_weight", t.Info.DType.BitsPerWeight());
             w.WriteStartArray("shape");
             foreach (long d in t.Info.Shape) w.WriteNumberValue(d);
             w.WriteEndArray();
