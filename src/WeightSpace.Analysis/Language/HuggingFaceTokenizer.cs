@@ -66,7 +66,7 @@ public sealed class HuggingFaceTokenizer
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path)) path = Path.Combine(path, "tokenizer.json");
         using var document = ModelJson.Load(path, MaxFileBytes, maxDepth: 32);
-        return Parse(document.RootElement, path);
+        return ModelJson.Guard(path, () => Parse(document.RootElement, path));
     }
 
     /// <summary>Parses tokenizer.json content; <paramref name="path"/> names it in errors.</summary>
@@ -76,7 +76,7 @@ public sealed class HuggingFaceTokenizer
     {
         if (utf8Json.Length > MaxFileBytes) throw new InvalidModelConfigException(path, null, $"content has {utf8Json.Length} bytes, more than the {MaxFileBytes} accepted");
         using var document = ModelJson.Parse(utf8Json, path, maxDepth: 32);
-        return Parse(document.RootElement, path);
+        return ModelJson.Guard(path, () => Parse(document.RootElement, path));
     }
 
     /// <summary>Token ids of <paramref name="utf8Text"/>, which must be valid UTF-8.</summary>
@@ -231,7 +231,7 @@ public sealed class HuggingFaceTokenizer
         if (added.ValueKind != JsonValueKind.Array) throw new InvalidModelConfigException(path, "added_tokens", "must be an array");
         foreach (var token in added.EnumerateArray())
         {
-            int id = ModelJson.Int(token, path, "added_tokens[].id", null, 0, MaxVocabularySize - 1);
+            int id = ModelJson.Int(token, path, "id", null, 0, MaxVocabularySize - 1, label: "added_tokens[].id");
             string content = ModelJson.String(token, path, "content") is { Length: > 0 } c ? c
                 : throw new InvalidModelConfigException(path, "added_tokens[].content", $"token {id} has no content");
             special[content] = id;

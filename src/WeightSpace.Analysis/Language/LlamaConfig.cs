@@ -67,7 +67,7 @@ public sealed record LlamaConfig
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path)) path = System.IO.Path.Combine(path, "config.json");
         using var document = ModelJson.Load(path, MaxFileBytes, maxDepth: 16);
-        return Parse(document.RootElement, path);
+        return ModelJson.Guard(path, () => Parse(document.RootElement, path));
     }
 
     /// <summary>Parses config.json content; <paramref name="path"/> names it in errors.</summary>
@@ -77,7 +77,7 @@ public sealed record LlamaConfig
     {
         if (utf8Json.Length > MaxFileBytes) throw new InvalidModelConfigException(path, null, $"content has {utf8Json.Length} bytes, more than the {MaxFileBytes} accepted");
         using var document = ModelJson.Parse(utf8Json, path, maxDepth: 16);
-        return Parse(document.RootElement, path);
+        return ModelJson.Guard(path, () => Parse(document.RootElement, path));
     }
 
     private static LlamaConfig Parse(JsonElement root, string path)

@@ -18,13 +18,16 @@ internal static class ModelJson
     /// <summary>Parses <paramref name="utf8"/>; a JSON error becomes an <see cref="InvalidModelConfigException"/>.</summary>
     public static JsonDocument Parse(ReadOnlyMemory<byte> utf8, string path, int maxDepth)
     {
+        // Strings are transcoded lazily; checking UTF-8 once here keeps every later GetString from throwing.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span)) throw new InvalidModelConfigException(path, null, "is not UTF-8");
         try
         {
             var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = maxDepth, AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            var kind = document.RootElement.ValueKind;
+            if (kind != JsonValueKind.Object)
             {
                 document.Dispose();
-                throw new InvalidModelConfigException(path, null, $"top level is a JSON {document.RootElement.ValueKind}, not an object");
+                throw new InvalidModelConfigException(path, null, $"top level is a JSON {kind}, not an object");
             }
             return document;
         }
@@ -42,14 +45,15 @@ internal static class ModelJson
         return false;
     }
 
-    public static int Int(JsonElement obj, string path, string key, int? fallback, int min, int max)
+    public static int Int(JsonElement obj, string path, string key, int? fallback, int min, int max, string? label = null)
     {
+        string name = label ?? key;
         if (!TryGet(obj, key, out var v))
-            return fallback ?? throw new InvalidModelConfigException(path, key, "is required");
+            return fallback ?? throw new InvalidModelConfigException(path, name, "is required");
         // HF writes some integers as 4096.0; accept integral doubles, refuse fractions.
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || d != Math.Floor(d))
-            throw new InvalidModelConfigException(path, key, $"{v.GetRawText()} is not an integer");
-        if (d < min || d > max) throw new InvalidModelConfigException(path, key, $"{v.GetRawText()} is outside [{min}, {max}]");
+            throw new InvalidModelConfigException(path, name, $"{v.GetRawText()} is not an integer");
+        if (d < min || d > max) throw new InvalidModelConfigException(path, name, $"{v.GetRawText()} is outside [{min}, {max}]");
         return (int)d;
     }
 
@@ -78,6 +82,20 @@ internal static class ModelJson
         if (!TryGet(obj, key, out var v)) return null;
         if (v.ValueKind != JsonValueKind.String) throw new InvalidModelConfigException(path, key, $"{Truncate(v.GetRawText())} is not a string");
         return v.GetString();
+    }
+
+    /// <summary>Runs a parser over a parsed document, turning the JSON API's low-level errors (a lone surrogate in
+    /// an escape, a value of an unexpected kind deep in a structure) into one typed error naming the file.</summary>
+    public static T Guard<T>(string path, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException and not ArgumentNullException)
+        {
+            throw new InvalidModelConfigException(path, null, $"malformed content ({e.Message.Split('\n')[0]})", e);
+        }
     }
 
     /// <summary>A value for an error message: long values are cut so the message stays one readable line.</summary>

@@ -36,22 +36,20 @@ public sealed class CausalLanguageModelTests
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-7f * expected[i] + 1e-12f);
     }
 
+    // One evaluation per model covers its three texts (one model load), through each backend.
     [Theory]
-    [MemberData(nameof(TinyLlama.ModelsAndTexts), MemberType = typeof(TinyLlama))]
-    public void Score_FirstWindows_MatchPyTorch(string modelName, string text)
-    {
-        var expected = TinyLlama.FirstWindowSums(modelName, text);
-        var score = Score(modelName, text, onnx: false, maxWindows: expected.Length);
-        AssertWindows(expected, score, TinyLlama.Tolerance(modelName));
-    }
+    [MemberData(nameof(TinyLlama.ModelNames), MemberType = typeof(TinyLlama))]
+    public void Score_FirstWindowsOfEveryText_MatchPyTorch(string modelName) => AssertFirstWindows(modelName, onnx: false);
 
     [Theory]
-    [MemberData(nameof(TinyLlama.ModelsAndTexts), MemberType = typeof(TinyLlama))]
-    public void Score_FirstWindowsThroughOnnxRuntime_MatchPyTorch(string modelName, string text)
+    [MemberData(nameof(TinyLlama.ModelNames), MemberType = typeof(TinyLlama))]
+    public void Score_FirstWindowsOfEveryTextThroughOnnxRuntime_MatchPyTorch(string modelName) => AssertFirstWindows(modelName, onnx: true);
+
+    private static void AssertFirstWindows(string modelName, bool onnx)
     {
-        var expected = TinyLlama.FirstWindowSums(modelName, text);
-        var score = Score(modelName, text, onnx: true, maxWindows: expected.Length);
-        AssertWindows(expected, score, TinyLlama.Tolerance(modelName));
+        var expected = TinyLlama.Texts.Select(t => TinyLlama.FirstWindowSums(modelName, t)).ToArray();
+        var report = Evaluate(modelName, TinyLlama.Texts, onnx, maxWindows: expected[0].Length);
+        for (int t = 0; t < expected.Length; t++) AssertWindows(expected[t], report.Texts[t], TinyLlama.Tolerance(modelName));
     }
 
     [Theory]
@@ -67,16 +65,16 @@ public sealed class CausalLanguageModelTests
         Assert.Equal(expected.GetProperty("bits_per_byte").GetDouble(), score.BitsPerByte, TinyLlama.Tolerance(modelName) / Math.Log(2));
     }
 
-    private static TextScore Score(string modelName, string text, bool onnx, int? maxWindows)
-    {
-        var report = LanguageModelEvaluation.Evaluate(TinyLlama.Folder(modelName), [TinyLlama.Text(text)], new LanguageModelEvaluationOptions
+    private static TextScore Score(string modelName, string text, bool onnx, int? maxWindows) =>
+        Assert.Single(Evaluate(modelName, [text], onnx, maxWindows).Texts);
+
+    private static LanguageModelReport Evaluate(string modelName, IEnumerable<string> texts, bool onnx, int? maxWindows) =>
+        LanguageModelEvaluation.Evaluate(TinyLlama.Folder(modelName), [.. texts.Select(TinyLlama.Text)], new LanguageModelEvaluationOptions
         {
             Protocol = new PerplexityOptions { MaxWindows = maxWindows },
             OnnxModelPath = onnx ? TinyLlama.Onnx : null,
             Model = Threads,
         }, cancellationToken: TestContext.Current.CancellationToken);
-        return Assert.Single(report.Texts);
-    }
 
     private static void AssertWindows(double[] expected, TextScore score, double tolerance)
     {
