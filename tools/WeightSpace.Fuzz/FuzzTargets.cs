@@ -1,3 +1,4 @@
+using WeightSpace.Analysis.Language;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Onnx;
@@ -33,6 +34,10 @@ internal static class FuzzTargets
             // GGUF: header, metadata (nested arrays), tensor infos, and every tensor dequantised; the default HF view
             // also runs the q/k un-permutation for llama-architecture inputs.
             ["gguf"] = data => ReadAll(GgufReader.Open(Scratch.Write(data))),
+            // The model folder's config.json (LLM architecture) parser.
+            ["llm-config"] = data => LlamaConfig.Parse(data.ToArray(), "config.json"),
+            // tokenizer.json, then encoding a fixed text with the parsed tokenizer.
+            ["tokenizer"] = data => HuggingFaceTokenizer.Parse(data.ToArray(), "tokenizer.json").Encode("Hello, wörld!\n\tdef f(x): return x ** 2  # ✓"u8, "text"),
             // Format detection plus whichever reader claims the input.
             ["any"] = data => ReadAll(Checkpoint.Open(Scratch.Write(data))),
         };

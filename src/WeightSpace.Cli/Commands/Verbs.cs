@@ -15,6 +15,7 @@ internal static class Verbs
         MergeCommand.Create(context),
         AlignCommand.Create(context),
         LmcCommand.Create(context),
+        EvalCommand.Create(context),
         CombineCommand.Create(context),
         SlurmCommand.Create(context),
         ReportCommand.Create(context),

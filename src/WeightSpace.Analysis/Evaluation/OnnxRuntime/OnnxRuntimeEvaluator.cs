@@ -16,7 +16,7 @@ namespace WeightSpace.Analysis.Evaluation;
 /// whose weights live in external data files cannot be rewritten in memory; for it a session is created per weight
 /// set with <c>SessionOptions.AddInitializer</c>, which is slower but equivalent.
 /// </remarks>
-public sealed class OnnxRuntimeEvaluator : IModelEvaluator, IDisposable
+public sealed partial class OnnxRuntimeEvaluator : IModelEvaluator, IDisposable
 {
     private readonly string _modelPath;
     private readonly InferenceSession? _shared;
@@ -25,7 +25,8 @@ public sealed class OnnxRuntimeEvaluator : IModelEvaluator, IDisposable
     private bool _disposed;
 
     /// <summary>Opens <paramref name="modelPath"/> and creates the session.</summary>
-    /// <param name="modelPath">An ONNX classifier: one float input [N, …], first output the logits [N, classes].</param>
+    /// <param name="modelPath">An ONNX classifier: one float input [N, …], first output the logits [N, classes]; or a
+    /// token model (int64 input [N, sequence]) for <see cref="Bind"/>.</param>
     /// <param name="batchSize">Samples per run (a fixed batch dimension in the model overrides it); default 1000.</param>
     /// <param name="intraOpThreads">ONNX Runtime threads per run; 0 lets ONNX Runtime choose.</param>
     /// <exception cref="InvalidCheckpointException">The model is malformed, or has no float input or no output.</exception>
@@ -47,7 +48,9 @@ public sealed class OnnxRuntimeEvaluator : IModelEvaluator, IDisposable
             external = model.Weights.Any(w => w.Storage == OnnxStorage.External);
             var input = model.Graph.Inputs.FirstOrDefault(i => !top.Contains(i.Name))
                 ?? throw new InvalidCheckpointException(modelPath, null, "the graph has no data input (every input is an initializer)");
-            if (input.ElementType != 1) throw new InvalidCheckpointException(modelPath, null, $"input '{input.Name}' has element type {input.ElementType}; a float (1) input is needed");
+            if (input.ElementType is not (FloatElementType or Int64ElementType))
+                throw new InvalidCheckpointException(modelPath, null, $"input '{input.Name}' has element type {input.ElementType}; a float (1) or int64 (7) input is needed");
+            InputElementType = input.ElementType;
             InputName = input.Name;
             _inputDims = input.Dimensions is null ? [] : [.. input.Dimensions.Select(d => d.Value ?? -1)];
             OutputName = model.Graph.Outputs.FirstOrDefault()?.Name ?? throw new InvalidCheckpointException(modelPath, null, "the graph has no output");
@@ -128,36 +131,10 @@ public sealed class OnnxRuntimeEvaluator : IModelEvaluator, IDisposable
 
     private void Run(TensorStore weights, Dataset data, BatchSink sink, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(weights);
-        var fed = ReadWeights(weights);
-        var values = new List<OrtValue>();
-        try
-        {
-            foreach (var (name, shape, array) in fed) values.Add(OrtValue.CreateTensorValueFromMemory(array, shape));
-            InferenceSession session;
-            SessionOptions? perRun = null;
-            if (_shared is not null) session = _shared;
-            else
-            {
-                perRun = Options();
-                for (int i = 0; i < fed.Count; i++) perRun.AddInitializer(fed[i].Name, values[i]);
-                var options = perRun;
-                session = Create(() => new InferenceSession(_modelPath, options));
-            }
-            try
-            {
-                RunBatches(session, fed, values, data, sink, cancellationToken);
-            }
-            finally
-            {
-                if (perRun is not null) { session.Dispose(); perRun.Dispose(); }
-            }
-        }
-        finally
-        {
-            foreach (var v in values) v.Dispose();
-        }
+        if (InputElementType != FloatElementType)
+            throw new InvalidCheckpointException(_modelPath, InputName, $"input has element type {InputElementType}; datasets feed float (1) inputs");
+        using var binding = Bind(weights);
+        RunBatches(binding.Session, binding.Fed, binding.Values, data, sink, cancellationToken);
     }
 
     private void RunBatches(InferenceSession session, List<(string Name, long[] Shape, float[] Values)> fed, List<OrtValue> weightValues,

@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using WeightSpace.Analysis.Language;
+
+namespace WeightSpace.Cli.Commands;
+
+/// <summary><c>weightspace eval MODEL --text FILE… [--window N] [--stride N] [--batch N] [--max-windows N] [--onnx M.onnx] [--float64] [--json]</c>.</summary>
+internal static class EvalCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Argument<string>("model") { Description = "A Hugging Face model folder (config.json, tokenizer.json, weights) or a weights file in one." };
+        var text = new Option<string[]>("--text", "-t") { Description = "UTF-8 text files to score.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var window = new Option<int>("--window") { Description = "Tokens per window (≤ max_position_embeddings).", DefaultValueFactory = _ => 128 };
+        var stride = new Option<int?>("--stride") { Description = "Tokens between window starts; default = --window (independent windows). Smaller: sliding windows, each scoring only the tokens it adds." };
+        var batch = new Option<int>("--batch") { Description = "Windows per forward pass.", DefaultValueFactory = _ => 64 };
+        var maxWindows = new Option<int?>("--max-windows") { Description = "Score only the first N windows of each text (quick checks)." };
+        var onnx = new Option<string?>("--onnx") { Description = "Run this ONNX export through ONNX Runtime with the model's weights as its initializers, instead of the TorchSharp forward pass." };
+        var float64 = new Option<bool>("--float64") { Description = "Compute the TorchSharp forward pass in float64 (default float32, as PyTorch)." };
+        var threads = new Option<int?>("--threads") { Description = "Torch (or ONNX Runtime) threads; default: the library's." };
+        var json = new Option<bool>("--json") { Description = "Print the scores as JSON." };
+        var command = new Command("eval", """
+            Perplexity of a causal language model (Llama, Mistral, Qwen2, Gemma) on text files: mean NLL per token and
+            per byte, perplexity and bits per byte. Default protocol (docs/evaluation.md): independent windows of 128
+            tokens, the first token of each window is context only, so positions 1…127 are scored.
+
+            Examples:
+              weightspace eval models/tiny-llama --text eval/prose.txt eval/python.txt
+              weightspace eval ft-python/ --text python.txt --window 512 --stride 256 --json
+              weightspace eval ft-python/ --text python.txt --onnx base.onnx
+            """) { model, text, window, stride, batch, maxWindows, onnx, float64, threads, json };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            int w = pr.GetValue(window);
+            if (w < 2) throw new UsageException($"--window {w} must be at least 2 (one token of context, one predicted)");
+            int? s = pr.GetValue(stride);
+            if (s is int sv && (sv < 1 || sv > w)) throw new UsageException($"--stride {sv} must be between 1 and --window {w}");
+            int b = pr.GetValue(batch);
+            if (b < 1) throw new UsageException($"--batch {b} must be at least 1");
+            int? m = pr.GetValue(maxWindows);
+            if (m is < 1) throw new UsageException($"--max-windows {m} must be at least 1");
+            int? t = pr.GetValue(threads);
+            if (t is < 1) throw new UsageException($"--threads {t} must be at least 1");
+            var options = new LanguageModelEvaluationOptions
+            {
+                Protocol = new PerplexityOptions { Window = w, Stride = s, BatchSize = b, MaxWindows = m },
+                OnnxModelPath = pr.GetValue(onnx),
+                Model = new LanguageModelOptions { Float64 = pr.GetValue(float64), TorchThreads = t },
+            };
+            string modelPath = pr.GetValue(model)!;
+            string[] texts = pr.GetValue(text)!;
+            var report = WithProgress(context, p => LanguageModelEvaluation.Evaluate(modelPath, texts, options, p));
+            if (pr.GetValue(json)) WriteJson(context, report);
+            else WriteTable(context.Console, report);
+            return WeightSpaceCommandLine.Ok;
+        }));
+        return command;
+    }
+
+    private static LanguageModelReport WithProgress(CliContext context, Func<IProgress<LanguageModelProgress>?, LanguageModelReport> work)
+    {
+        if (!context.ErrorIsTerminal) return work(null);
+        LanguageModelReport result = null!;
+        context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? task = null;
+                string? current = null;
+                result = work(new Reporter(p =>
+                {
+                    if (p.Text != current)
+                    {
+                        if (task is not null) task.Value = task.MaxValue;
+                        task = ctx.AddTask(Markup.Escape(Path.GetFileName(p.Text)), maxValue: Math.Max(1, p.WindowCount));
+                        current = p.Text;
+                    }
+                    task!.Value = p.WindowsDone;
+                }));
+                if (task is not null) task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    private sealed class Reporter(Action<LanguageModelProgress> report) : IProgress<LanguageModelProgress>
+    {
+        public void Report(LanguageModelProgress value) => report(value);
+    }
+
+    private static void WriteJson(CliContext context, LanguageModelReport report)
+    {
+        context.Out.Flush();
+        using (var stdout = new StreamWriterStream(context.Out))
+        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", report.Model);
+            writer.WriteString("backend", report.Backend);
+            writer.WriteString("tokenizer", report.Tokenizer.ToString());
+            writer.WriteStartObject("protocol");
+            writer.WriteNumber("window", report.Protocol.Window);
+            writer.WriteNumber("stride", report.Protocol.Stride ?? report.Protocol.Window);
+            if (report.Protocol.MaxWindows is int max) writer.WriteNumber("max_windows", max);
+            writer.WriteEndObject();
+            writer.WriteStartArray("texts");
+            foreach (var s in report.Texts)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("text", s.Text);
+                writer.WriteNumber("bytes", s.Bytes);
+                writer.WriteNumber("tokens", s.Tokens);
+                writer.WriteNumber("windows", s.Windows);
+                writer.WriteNumber("predictions", s.Predictions);
+                writer.WriteNumber("scored_bytes", s.ScoredBytes);
+                writer.WriteNumber("nll_sum", s.NllSum);
+                writer.WriteNumber("nll_per_token", s.NllPerToken);
+                writer.WriteNumber("nll_per_byte", s.NllPerByte);
+                writer.WriteNumber("perplexity", s.Perplexity);
+                writer.WriteNumber("bits_per_byte", s.BitsPerByte);
+                writer.WriteNumber("tokens_per_second", Math.Round(s.TokensPerSecond, 1));
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        context.Out.WriteLine();
+    }
+
+    private static void WriteTable(IAnsiConsole console, LanguageModelReport report)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (string c in new[] { "text", "tokens", "scored", "NLL/token", "NLL/byte", "perplexity", "bits/byte", "tokens/s" })
+            table.AddColumn(c == "text" ? new TableColumn(c) : new TableColumn(c).RightAligned());
+        foreach (var s in report.Texts)
+            table.AddRow(Markup.Escape(s.Text), I(s.Tokens), I(s.Predictions), F(s.NllPerToken), F(s.NllPerByte), F(s.Perplexity), F(s.BitsPerByte), s.TokensPerSecond.ToString("F0", CultureInfo.InvariantCulture));
+        console.Write(table);
+        var p = report.Protocol;
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{report.Model} via {report.Backend}, {report.Tokenizer} tokenizer; windows of {p.Window} tokens, stride {p.Stride ?? p.Window}{(p.MaxWindows is int m ? $", first {m} windows only" : "")}"));
+    }
+
+    private static string F(double v) => v.ToString("F6", CultureInfo.InvariantCulture);
+    private static string I(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+}

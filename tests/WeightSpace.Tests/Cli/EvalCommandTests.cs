@@ -1,0 +1,112 @@
+using System.Text.Json;
+using WeightSpace.Tests.Analysis.Language;
+
+namespace WeightSpace.Tests.Cli;
+
+/// <summary><c>weightspace eval</c> on the tiny Llama family: scores against PyTorch's, the domain ordering of the
+/// fine-tunes, and one-line errors with exit code 1 for bad input.</summary>
+public sealed class EvalCommandTests
+{
+    [Fact]
+    public void Eval_Json_ReportsPyTorchFirstWindows()
+    {
+        var expected = TinyLlama.FirstWindowSums("base-f32", "python");
+        var r = CliRunner.Run("eval", TinyLlama.Folder("base-f32"), "--text", TinyLlama.Text("python"), "--max-windows", "4", "--threads", "2", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var text = doc.RootElement.GetProperty("texts")[0];
+        Assert.Equal("torchsharp", doc.RootElement.GetProperty("backend").GetString());
+        Assert.Equal(128, doc.RootElement.GetProperty("protocol").GetProperty("window").GetInt32());
+        Assert.Equal(65536, text.GetProperty("tokens").GetInt32());
+        Assert.Equal(4 * 127, text.GetProperty("predictions").GetInt32());
+        double mean = expected.Sum() / (4 * 127);
+        Assert.Equal(mean, text.GetProperty("nll_per_byte").GetDouble(), 1e-4);
+        Assert.Equal(mean, text.GetProperty("nll_per_token").GetDouble(), 1e-4);
+        Assert.Equal(mean / Math.Log(2), text.GetProperty("bits_per_byte").GetDouble(), 1e-4);
+        Assert.Equal(Math.Exp(mean), text.GetProperty("perplexity").GetDouble(), 1e-3);
+    }
+
+    [Fact]
+    public void Eval_FineTunes_EachScoresBestOnItsOwnDomain()
+    {
+        string[] models = ["base", "ft-prose", "ft-python", "ft-c"];
+        var bitsPerByte = new Dictionary<string, double[]>();
+        foreach (string model in models)
+        {
+            var r = CliRunner.Run(["eval", TinyLlama.Folder(model), "--text", .. TinyLlama.Texts.Select(TinyLlama.Text), "--max-windows", "32", "--threads", "2", "--json"]);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            using var doc = JsonDocument.Parse(r.Stdout);
+            bitsPerByte[model] = [.. doc.RootElement.GetProperty("texts").EnumerateArray().Select(t => t.GetProperty("bits_per_byte").GetDouble())];
+        }
+        for (int d = 0; d < TinyLlama.Texts.Length; d++)
+        {
+            string best = models.MinBy(m => bitsPerByte[m][d])!;
+            Assert.Equal("ft-" + TinyLlama.Texts[d], best);
+        }
+    }
+
+    [Fact]
+    public void Eval_EmptyText_FailsWithOneLine()
+    {
+        string empty = Path.Combine(SharedData.TempFolder(), "empty.txt");
+        File.WriteAllBytes(empty, []);
+        AssertOneLineError(CliRunner.Run("eval", TinyLlama.Folder("base"), "--text", empty), "empty.txt", "is empty");
+    }
+
+    [Fact]
+    public void Eval_NotUtf8_FailsNamingTheOffset()
+    {
+        string bad = Path.Combine(SharedData.TempFolder(), "latin1.txt");
+        File.WriteAllBytes(bad, [.. "caf"u8, 0xE9, .. " au lait"u8]);
+        AssertOneLineError(CliRunner.Run("eval", TinyLlama.Folder("base"), "--text", bad), "latin1.txt", "not UTF-8 at byte 3");
+    }
+
+    [Fact]
+    public void Eval_WindowLongerThanMaxPositions_FailsNamingTheKey()
+    {
+        AssertOneLineError(CliRunner.Run("eval", TinyLlama.Folder("base"), "--text", TinyLlama.Text("c"), "--window", "600"), "max_position_embeddings", "600");
+    }
+
+    [Fact]
+    public void Eval_ConfigNotMatchingWeights_FailsNamingTensorAndShapes()
+    {
+        string folder = CopyOfBase(config => config.Replace("\"intermediate_size\": 768", "\"intermediate_size\": 1024"));
+        AssertOneLineError(CliRunner.Run("eval", folder, "--text", TinyLlama.Text("c")), "model.layers.0.mlp.gate_proj.weight", "[768, 256]", "[1024, 256]");
+    }
+
+    [Fact]
+    public void Eval_UnsupportedModelType_FailsNamingIt()
+    {
+        string folder = CopyOfBase(config => config.Replace("\"model_type\": \"llama\"", "\"model_type\": \"gpt_neox\""));
+        AssertOneLineError(CliRunner.Run("eval", folder, "--text", TinyLlama.Text("c")), "model_type", "gpt_neox");
+    }
+
+    [Fact]
+    public void Eval_StrideLongerThanWindow_IsAUsageError()
+    {
+        var r = CliRunner.Run("eval", TinyLlama.Folder("base"), "--text", TinyLlama.Text("c"), "--window", "64", "--stride", "65");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--stride", r.Stderr);
+    }
+
+    private static string CopyOfBase(Func<string, string> editConfig)
+    {
+        string source = TinyLlama.Folder("base");
+        string folder = SharedData.TempFolder();
+        foreach (string f in new[] { "model.safetensors", "tokenizer.json" }) File.Copy(Path.Combine(source, f), Path.Combine(folder, f));
+        string config = File.ReadAllText(Path.Combine(source, "config.json"));
+        string edited = editConfig(config);
+        Assert.NotEqual(config, edited);
+        File.WriteAllText(Path.Combine(folder, "config.json"), edited);
+        return folder;
+    }
+
+    private static void AssertOneLineError(CliRunner.Result r, params string[] mentions)
+    {
+        Assert.Equal(1, r.ExitCode);
+        Assert.Empty(r.Stdout);
+        string line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        foreach (string m in mentions) Assert.Contains(m, line);
+    }
+}
