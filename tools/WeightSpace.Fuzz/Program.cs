@@ -2,12 +2,30 @@ using SharpFuzz;
 using WeightSpace;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Onnx;
+using WeightSpace.Formats.Peft;
 using WeightSpace.Formats.PyTorch;
 using WeightSpace.Formats.Safetensors;
 
 // A fuzz target per reader: open the input and read every tensor; anything but a WeightSpaceException is a finding.
 // Readers take paths (they memory-map files), so each input is written to one scratch file first.
 string target = args.FirstOrDefault() ?? "";
+if (target == "peft-config")
+{
+    // adapter_config.json is parsed from bytes; each accepted config is also queried like a real module name would be.
+    void RunConfig(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var config = PeftAdapterConfig.Parse(data, "adapter_config.json", new PeftOptions { RegexTimeout = TimeSpan.FromMilliseconds(100) });
+            foreach (string module in new[] { "model.layers.0.self_attn.q_proj", "lm_head", "h.11.attn.c_attn" })
+                _ = (config.IsTargeted(module), config.ScaleOf(module));
+        }
+        catch (WeightSpaceException) { }
+    }
+    if (args.Contains("--afl")) Fuzzer.Run(stream => { using var ms = new MemoryStream(); stream.CopyTo(ms); RunConfig(ms.ToArray()); });
+    else Fuzzer.LibFuzzer.Run(span => RunConfig(span));
+    return 0;
+}
 Func<string, TensorStore>? open = target switch
 {
     "safetensors" => p => SafetensorsReader.Open(p),
@@ -18,7 +36,7 @@ Func<string, TensorStore>? open = target switch
 };
 if (open is null)
 {
-    Console.Error.WriteLine("usage: WeightSpace.Fuzz safetensors|pytorch|onnx|any [--afl]   (libFuzzer by default)");
+    Console.Error.WriteLine("usage: WeightSpace.Fuzz safetensors|pytorch|onnx|any|peft-config [--afl]   (libFuzzer by default)");
     return 2;
 }
 
