@@ -2,6 +2,7 @@ using WeightSpace.Analysis.Language;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Onnx;
+using WeightSpace.Formats.Peft;
 using WeightSpace.Formats.Pickle;
 using WeightSpace.Formats.PyTorch;
 using WeightSpace.Formats.Safetensors;
@@ -38,6 +39,13 @@ internal static class FuzzTargets
             ["llm-config"] = data => LlamaConfig.Parse(data.ToArray(), "config.json"),
             // tokenizer.json, then encoding a fixed text with the parsed tokenizer.
             ["tokenizer"] = data => HuggingFaceTokenizer.Parse(data.ToArray(), "tokenizer.json").Encode("Hello, wörld!\n\tdef f(x): return x ** 2  # ✓"u8, "text"),
+            // PEFT's adapter_config.json; each accepted config is also queried as real module names would be.
+            ["peft-config"] = data =>
+            {
+                var config = PeftAdapterConfig.Parse(data, "adapter_config.json", new PeftOptions { RegexTimeout = TimeSpan.FromMilliseconds(100) });
+                foreach (string module in new[] { "model.layers.0.self_attn.q_proj", "lm_head", "h.11.attn.c_attn" })
+                    _ = (config.IsTargeted(module), config.ScaleOf(module));
+            },
             // Format detection plus whichever reader claims the input.
             ["any"] = data => ReadAll(Checkpoint.Open(Scratch.Write(data))),
         };

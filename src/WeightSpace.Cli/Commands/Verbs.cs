@@ -12,6 +12,7 @@ internal static class Verbs
         SpectrumCommand.Create(context),
         DiffCommand.Create(context),
         TaskVecCommand.Create(context),
+        LoraCommand.Create(context),
         MergeCommand.Create(context),
         AlignCommand.Create(context),
         LmcCommand.Create(context),

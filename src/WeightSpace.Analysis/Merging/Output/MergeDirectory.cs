@@ -30,6 +30,32 @@ public static class MergeDirectory
         IProgress<MergeProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        int workers = (options ?? new MergeDirectoryOptions()).MaxParallelism;
+        return Write(plan.Outputs, (sink, token) =>
+        {
+            MergeRunner.Run(plan, sink, workers, progress, token);
+            return null;
+        }, outputDirectory, options, ct);
+    }
+
+    /// <summary>Writes tensors produced by <paramref name="produce"/> into <paramref name="outputDirectory"/>, with the same
+    /// staging, sharding, file copying and atomic publication as a merge: for producers other than a <see cref="MergePlan"/>
+    /// (LoRA application and extraction).</summary>
+    /// <param name="outputs">Every tensor the producer will write (name, dtype, shape), in file order.</param>
+    /// <param name="produce">Writes every output into the sink (in any order), then returns extra files to place beside the
+    /// weights (name → bytes, e.g. <c>adapter_config.json</c>), or null.</param>
+    /// <param name="outputDirectory">Created; must not exist or be empty unless <see cref="MergeDirectoryOptions.Overwrite"/>.</param>
+    /// <param name="options">Sharding, metadata, files to copy, weights file name; null for defaults.</param>
+    /// <param name="ct">Passed to the producer; a cancellation leaves nothing behind.</param>
+    /// <returns>The files written, relative to <paramref name="outputDirectory"/>.</returns>
+    /// <exception cref="WeightSpaceException">The output directory exists and is not empty (without Overwrite), or the producer failed.</exception>
+    /// <exception cref="IOException">Writing or renaming failed.</exception>
+    public static IReadOnlyList<string> Write(IReadOnlyList<TensorInfo> outputs,
+        Func<IPartialTensorSink, CancellationToken, IReadOnlyDictionary<string, byte[]>?> produce, string outputDirectory,
+        MergeDirectoryOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        ArgumentNullException.ThrowIfNull(produce);
         ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
         options ??= new MergeDirectoryOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ShardSizeBytes);
@@ -45,14 +71,22 @@ public static class MergeDirectory
         {
             var metadata = new Dictionary<string, string>(options.Metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal);
             metadata.TryAdd("format", "pt");
-            long total = plan.Outputs.Sum(o => o.ByteCount);
+            long total = outputs.Sum(o => o.ByteCount);
             bool sharded = total > options.ShardSizeBytes;
             var writeOptions = new SafetensorsWriteOptions { ShardSizeBytes = sharded ? options.ShardSizeBytes : null, Metadata = metadata };
-            using (var sink = new SafetensorsTensorSink(sharded ? staging : Path.Combine(staging, "model.safetensors"), plan.Outputs, writeOptions))
+            IReadOnlyDictionary<string, byte[]>? extra;
+            using (var sink = new SafetensorsTensorSink(sharded ? staging : Path.Combine(staging, options.WeightsFileName), outputs, writeOptions))
             {
-                MergeRunner.Run(plan, sink, options.MaxParallelism, progress, ct);
+                extra = produce(sink, ct);
                 ct.ThrowIfCancellationRequested();
                 sink.Commit();
+            }
+            foreach (var (name, bytes) in extra ?? new Dictionary<string, byte[]>())
+            {
+                if (name != Path.GetFileName(name) || name.Length == 0) throw new ArgumentException($"'{name}' is not a plain file name", nameof(produce));
+                using var file = new FileStream(Path.Combine(staging, name), FileMode.CreateNew, FileAccess.Write);
+                file.Write(bytes);
+                file.Flush(flushToDisk: true);
             }
             var written = Directory.EnumerateFiles(staging).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
             if (options.ConfigFilesFrom is { } configDir) CopyMatching(configDir, staging, ConfigFiles, [], written);

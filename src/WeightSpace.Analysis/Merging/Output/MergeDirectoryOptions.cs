@@ -1,6 +1,6 @@
 namespace WeightSpace.Analysis.Merging.Output;
 
-/// <summary>How <see cref="MergeDirectory.Write"/> lays out a merged model directory.</summary>
+/// <summary>How <c>MergeDirectory.Write</c> lays out a merged model directory.</summary>
 public sealed record MergeDirectoryOptions
 {
     /// <summary>Default shard size: 5 GB (10⁹ bytes), mergekit's <c>--out-shard-size</c> default. Outputs no larger are one file.</summary>
@@ -24,4 +24,7 @@ public sealed record MergeDirectoryOptions
 
     /// <summary>Directory whose tokenizer and vocabulary files are copied (the plan's tokenizer source, else the base's); null copies none.</summary>
     public string? TokenizerFilesFrom { get; init; }
+
+    /// <summary>Name of the weights file when the output is not sharded (default <c>model.safetensors</c>; a PEFT adapter uses <c>adapter_model.safetensors</c>).</summary>
+    public string WeightsFileName { get; init; } = "model.safetensors";
 }

@@ -1,0 +1,265 @@
+using System.Text.RegularExpressions;
+using TorchSharp;
+using WeightSpace.Analysis.Merging.Output;
+using WeightSpace.Analysis.Tensors;
+using WeightSpace.Formats.Peft;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace WeightSpace.Analysis.Lora;
+
+/// <summary>Extracts a PEFT LoRA adapter from a fine-tune: per changed 2-D linear weight, the truncated SVD of
+/// ΔW = W_ft − W_base, written as B = U√Σ, A = √ΣVᵀ with α = r (scale 1), like mergekit-extract-lora.</summary>
+/// <remarks>
+/// Nothing changed is dropped silently: norms and other 1-D weights go to <c>modules_to_save</c>, biases are saved with
+/// <c>bias: "all"</c>, changed embeddings go to <c>modules_to_save</c> (or LoRA with <see cref="LoraExtractOptions.EmbedLora"/>),
+/// and whatever cannot be written (non-float, reshaped, only in one model, excluded) is listed in
+/// <see cref="LoraExtractResult.NotWritten"/>. A tied <c>lm_head</c> (absent, sharing the embedding) on one side is read
+/// as that side's embedding. With a fixed rank the adapter is streamed one module at a time (a first pass compares
+/// the models to find the changed tensors); with <see cref="LoraExtractOptions.Energy"/> or an ε the ranks are only known
+/// after the SVDs, so the factors (the adapter's size) are held until written.
+/// </remarks>
+public static class LoraExtraction
+{
+    private static readonly string[] EmbeddingMarkers = ["embed_tokens", "wte", "word_embeddings", "embed_in", "tok_embeddings"];
+    private static readonly string[] TiedEmbeddings = ["model.embed_tokens.weight", "transformer.wte.weight", "embed_tokens.weight", "gpt_neox.embed_in.weight"];
+
+    private enum Kind { Lora, Embedding, Full }
+
+    private sealed record Job(string Name, string BaseName, string FineTunedName, string Module, Kind Kind, TensorInfo Info, string Reason);
+
+    /// <summary>Opens both models (files or folders, including legacy <c>pytorch_model.bin</c> folders) and extracts.</summary>
+    /// <exception cref="WeightSpaceException">An option is invalid, or the output folder is not empty.</exception>
+    public static LoraExtractResult Write(string basePath, string fineTunedPath, string outputDirectory, LoraExtractOptions? options = null, CancellationToken ct = default)
+    {
+        using var baseModel = ModelFolder.Open(basePath);
+        using var fineTuned = ModelFolder.Open(fineTunedPath);
+        return Write(baseModel, fineTuned, outputDirectory, options, basePath, ct);
+    }
+
+    /// <summary>Extracts the adapter of <paramref name="fineTuned"/> over <paramref name="baseModel"/> into <paramref name="outputDirectory"/>
+    /// (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>, published atomically).</summary>
+    /// <param name="baseModel">The base.</param>
+    /// <param name="fineTuned">The fine-tune.</param>
+    /// <param name="outputDirectory">The adapter folder; absent or empty unless <see cref="LoraExtractOptions.Overwrite"/>.</param>
+    /// <param name="options">Ranks, solver and what to do with undecomposable tensors.</param>
+    /// <param name="baseModelName">Written as <c>base_model_name_or_path</c>.</param>
+    /// <param name="ct">Checked between modules.</param>
+    /// <exception cref="WeightSpaceException">An option is out of range or a regex is invalid.</exception>
+    public static LoraExtractResult Write(TensorStore baseModel, TensorStore fineTuned, string outputDirectory, LoraExtractOptions? options = null,
+        string? baseModelName = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        ArgumentNullException.ThrowIfNull(fineTuned);
+        options ??= new LoraExtractOptions();
+        Validate(options);
+        var include = options.Include.Select(r => Compile(r, "--include-regex")).ToArray();
+        var exclude = options.Exclude.Select(r => Compile(r, "--exclude-regex")).ToArray();
+        var jobs = new List<Job>();
+        var notWritten = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        int unchanged = 0;
+        var names = fineTuned.Tensors.Select(t => t.Name).Concat(baseModel.Tensors.Select(t => t.Name)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (string name in names)
+        {
+            ct.ThrowIfCancellationRequested();
+            string? b = Resolve(baseModel, name), f = Resolve(fineTuned, name);
+            if (b is null || f is null) { notWritten[name] = b is null ? "only in the fine-tuned model" : "only in the base model"; continue; }
+            var bi = baseModel.GetInfo(b);
+            var fi = fineTuned.GetInfo(f);
+            if (bi.Shape != fi.Shape) { notWritten[name] = $"shape {fi.Shape} differs from the base's {bi.Shape}"; continue; }
+            if (Same(baseModel, bi, fineTuned, fi)) { unchanged++; continue; }
+            if (!bi.DType.IsFloatingPoint() || !fi.DType.IsFloatingPoint()) { notWritten[name] = $"non-float ({fi.DType.ToSafetensorsName()}) tensor changed"; continue; }
+            string tied = b != name ? " (tied to the embedding in the base)" : f != name ? " (tied to the embedding in the fine-tune)" : "";
+            bool isWeight = name.EndsWith(".weight", StringComparison.Ordinal);
+            string module = isWeight ? name[..^".weight".Length] : name[..Math.Max(0, name.LastIndexOf('.'))];
+            if ((include.Length > 0 && !include.Any(r => r.IsMatch(module))) || exclude.Any(r => r.IsMatch(module)))
+            {
+                notWritten[name] = "changed but excluded by --include-regex/--exclude-regex";
+                continue;
+            }
+            bool save = options.SaveModules.Any(m => module == m || module.EndsWith("." + m, StringComparison.Ordinal));
+            bool embedding = EmbeddingMarkers.Any(m => module.Split('.').Contains(m));
+            Kind kind;
+            string reason;
+            if (save) (kind, reason) = (Kind.Full, "listed in --save-module");
+            else if (isWeight && bi.Shape.Rank == 2 && embedding) (kind, reason) = options.EmbedLora ? (Kind.Embedding, "") : (Kind.Full, "changed embedding (modules_to_save; --embed-lora for LoRA)");
+            else if (isWeight && bi.Shape.Rank == 2) (kind, reason) = (Kind.Lora, "");
+            else (kind, reason) = (Kind.Full, name.EndsWith(".bias", StringComparison.Ordinal) ? "changed bias (bias: all)" : $"changed {bi.Shape.Rank}-D tensor (modules_to_save)");
+            if (kind == Kind.Full && options.SkipUndecomposable && !save) { notWritten[name] = reason + ", skipped (--skip-undecomposable)"; continue; }
+            jobs.Add(new Job(name, b, f, module, kind, bi, reason + tied));
+        }
+
+        bool adaptive = options.Energy is not null || options.SvEpsilon > 0;
+        var loraModules = jobs.Where(j => j.Kind != Kind.Full).Select(j => j.Module).ToHashSet(StringComparer.Ordinal);
+        // A module saved in full takes its bias with it; other changed biases are saved alone under bias: "all".
+        var savedModules = jobs.Where(j => j.Kind == Kind.Full && !IsBias(j)).Select(j => j.Module).ToHashSet(StringComparer.Ordinal);
+        string AdapterName(Job j) => j.Kind == Kind.Full && IsBias(j) && loraModules.Contains(j.Module) && !savedModules.Contains(j.Module)
+            ? PeftTensorName.Prefix + j.Module + ".base_layer.bias"
+            : PeftTensorName.Prefix + j.Name;
+        bool anyBias = jobs.Any(j => j.Kind == Kind.Full && IsBias(j) && !savedModules.Contains(j.Module));
+
+        var modules = new List<ExtractedModule>();
+        var saved = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var computed = new Dictionary<string, (float[] A, float[] B, ExtractedModule Stats)>(StringComparer.Ordinal);
+        (float[] A, float[] B, ExtractedModule Stats)? Factor(Job j, int? fixedRank)
+        {
+            var result = Decompose(baseModel, fineTuned, j, options, fixedRank);
+            if (result is null) notWritten[j.Name] = $"all singular values ≤ --sv-epsilon {options.SvEpsilon}";
+            return result;
+        }
+        int FixedRank(Job j) => (int)Math.Min(options.Rank, Math.Min(j.Info.Shape[0], j.Info.Shape[1]));
+        if (adaptive)
+            foreach (var j in jobs.Where(j => j.Kind != Kind.Full))
+            {
+                ct.ThrowIfCancellationRequested();
+                if (Factor(j, null) is { } r) computed[j.Name] = r;
+            }
+        var lora = jobs.Where(j => j.Kind != Kind.Full && (!adaptive || computed.ContainsKey(j.Name))).ToList();
+        int RankOf(Job j) => adaptive ? computed[j.Name].Stats.Rank : FixedRank(j);
+        var outputs = new List<TensorInfo>();
+        foreach (var j in jobs)
+        {
+            if (j.Kind == Kind.Full) { outputs.Add(new TensorInfo(AdapterName(j), options.DType, j.Info.Shape)); continue; }
+            if (!lora.Contains(j)) continue;
+            int r = RankOf(j);
+            long rows = j.Info.Shape[0], cols = j.Info.Shape[1];
+            string p = PeftTensorName.Prefix + j.Module;
+            if (j.Kind == Kind.Embedding)
+            {
+                outputs.Add(new TensorInfo(p + ".lora_embedding_A", options.DType, new Shape(r, rows)));
+                outputs.Add(new TensorInfo(p + ".lora_embedding_B", options.DType, new Shape(cols, r)));
+            }
+            else
+            {
+                outputs.Add(new TensorInfo(p + ".lora_A.weight", options.DType, new Shape(r, cols)));
+                outputs.Add(new TensorInfo(p + ".lora_B.weight", options.DType, new Shape(rows, r)));
+            }
+        }
+
+        var files = MergeDirectory.Write(outputs, (sink, token) =>
+        {
+            foreach (var j in jobs)
+            {
+                token.ThrowIfCancellationRequested();
+                if (j.Kind == Kind.Full)
+                {
+                    sink.Write(AdapterName(j), LoraMath.Read(fineTuned, fineTuned.GetInfo(j.FineTunedName)));
+                    saved[j.Name] = j.Reason;
+                    continue;
+                }
+                if (!lora.Contains(j)) continue;
+                var (a, b, stats) = adaptive ? computed[j.Name] : Factor(j, FixedRank(j)) ?? throw new InvalidOperationException("fixed rank never drops a module");
+                string p = PeftTensorName.Prefix + j.Module;
+                sink.Write(j.Kind == Kind.Embedding ? p + ".lora_embedding_A" : p + ".lora_A.weight", a);
+                sink.Write(j.Kind == Kind.Embedding ? p + ".lora_embedding_B" : p + ".lora_B.weight", b);
+                modules.Add(stats);
+                computed.Remove(j.Name);
+            }
+            var ranks = modules.GroupBy(m => m.Rank).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).Select(g => g.Key).ToList();
+            int defaultRank = ranks.Count > 0 ? ranks[0] : Math.Max(1, options.Rank);
+            var rankPattern = modules.Where(m => m.Rank != defaultRank).ToDictionary(m => m.Module, m => m.Rank);
+            var alphaPattern = rankPattern.ToDictionary(kv => kv.Key, kv => (double)kv.Value);
+            var config = PeftAdapterConfig.Serialize(defaultRank, defaultRank, modules.Select(m => m.Module.Split('.')[^1]), rankPattern, alphaPattern,
+                savedModules.Order(StringComparer.Ordinal).ToList(), anyBias ? PeftBias.All : PeftBias.None, baseModelName);
+            return new Dictionary<string, byte[]> { [PeftAdapter.ConfigFileName] = config };
+        }, outputDirectory, new MergeDirectoryOptions
+        {
+            ShardSizeBytes = long.MaxValue,
+            Overwrite = options.Overwrite,
+            WeightsFileName = PeftAdapter.SafetensorsFileName,
+            Metadata = new Dictionary<string, string> { ["format"] = "pt" },
+        }, ct);
+        return new LoraExtractResult(modules, saved, notWritten, unchanged, files);
+    }
+
+    private static (float[] A, float[] B, ExtractedModule Stats)? Decompose(TensorStore baseModel, TensorStore fineTuned, Job job, LoraExtractOptions options, int? fixedRank)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var bb = baseModel.Read(job.BaseName);
+        using var fb = fineTuned.Read(job.FineTunedName);
+        var delta = fb.ToTorch(ScalarType.Float64).sub(bb.ToTorch(ScalarType.Float64));
+        // PEFT's embedding factors are A [r, num_embeddings], B [dim, r] with ΔW = (B·A)ᵀ: decompose ΔWᵀ.
+        if (job.Kind == Kind.Embedding) delta = delta.t().contiguous();
+        long m = delta.shape[0], n = delta.shape[1];
+        double total = delta.square().sum().item<double>();
+        int rank;
+        Tensor u, s, vh;
+        string solver;
+        if (fixedRank is int fr && options.AllowRandomized && (fr + options.Oversample) * 4L <= Math.Min(m, n))
+        {
+            (u, s, vh) = LowRank.Randomized(delta, fr, options.Oversample, options.PowerIterations, options.Seed);
+            rank = fr;
+            solver = "randomized";
+        }
+        else
+        {
+            var (uf, sf, vhf) = linalg.svd(delta, fullMatrices: false);
+            var sigma = sf.data<double>().ToArray();
+            rank = fixedRank ?? ChooseRank(sigma, total, options);
+            if (rank == 0) return null;
+            (u, s, vh) = (uf[.., ..rank], sf[..rank], vhf[..rank, ..]);
+            solver = "exact";
+        }
+        var root = options.DistributeScale ? s.sqrt() : s;
+        var b = u.mul(root.unsqueeze(0));
+        var a = options.DistributeScale ? vh.mul(root.unsqueeze(1)) : vh;
+        // Error and energy of the factors as written: rounded to the adapter's dtype, then multiplied in float64.
+        var storedType = options.DType.ToScalarType();
+        var a32 = a.to_type(storedType).to_type(ScalarType.Float32).contiguous();
+        var b32 = b.to_type(storedType).to_type(ScalarType.Float32).contiguous();
+        double error = delta.sub(b32.to_type(ScalarType.Float64).matmul(a32.to_type(ScalarType.Float64))).square().sum().item<double>();
+        double kept = s.square().sum().item<double>();
+        var stats = new ExtractedModule(job.Module, job.Info.Shape[0], job.Info.Shape[1], rank, Math.Sqrt(total),
+            total > 0 ? Math.Min(1, kept / total) : 1, total > 0 ? Math.Sqrt(error / total) : 0, solver, job.Kind == Kind.Embedding);
+        return (a32.data<float>().ToArray(), b32.data<float>().ToArray(), stats);
+    }
+
+    private static bool IsBias(Job j) => j.Name.EndsWith(".bias", StringComparison.Ordinal);
+
+    private static int ChooseRank(double[] sigma, double total, LoraExtractOptions options)
+    {
+        int limit = Math.Min(options.Rank, sigma.Length);
+        int rank = 0;
+        double kept = 0;
+        while (rank < limit && sigma[rank] > options.SvEpsilon)
+        {
+            if (options.Energy is double e && kept >= e * total) break;
+            kept += sigma[rank] * sigma[rank];
+            rank++;
+        }
+        return rank;
+    }
+
+    private static bool Same(TensorStore x, TensorInfo xi, TensorStore y, TensorInfo yi)
+    {
+        using var a = x.Read(xi.Name);
+        using var b = y.Read(yi.Name);
+        if (xi.DType == yi.DType) return a.Bytes.SequenceEqual(b.Bytes);
+        if (!xi.DType.IsFloatingPoint() || !yi.DType.IsFloatingPoint()) return false;
+        return a.ToDoubleArray().AsSpan().SequenceEqual(b.ToDoubleArray());
+    }
+
+    private static string? Resolve(TensorStore store, string name)
+    {
+        if (store.Contains(name)) return name;
+        if (name.EndsWith("lm_head.weight", StringComparison.Ordinal))
+            foreach (string e in TiedEmbeddings)
+                if (store.Contains(e)) return e;
+        return null;
+    }
+
+    private static Regex Compile(string pattern, string option)
+    {
+        try { return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)); }
+        catch (ArgumentException e) { throw new WeightSpaceException($"{option} '{pattern}': not a regular expression ({e.Message.Split('\n')[0]})", e); }
+    }
+
+    private static void Validate(LoraExtractOptions o)
+    {
+        if (o.Rank is < 1 or > 65_536) throw new WeightSpaceException($"rank {o.Rank} must be between 1 and 65536");
+        if (o.Energy is double e && !(e > 0 && e <= 1)) throw new WeightSpaceException($"energy {e} must be in (0, 1]");
+        if (!(o.SvEpsilon >= 0) || double.IsInfinity(o.SvEpsilon)) throw new WeightSpaceException($"sv-epsilon {o.SvEpsilon} must be a finite number ≥ 0");
+        if (o.Oversample < 0 || o.PowerIterations < 0) throw new WeightSpaceException("oversampling and power iterations must be ≥ 0");
+        if (o.DType is not (DType.F32 or DType.BF16 or DType.F16 or DType.F64)) throw new WeightSpaceException($"adapter dtype {o.DType} must be f32, bf16, f16 or f64");
+    }
+}
