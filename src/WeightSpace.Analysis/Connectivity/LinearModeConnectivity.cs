@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using WeightSpace.Analysis.Datasets;
+using WeightSpace.Analysis.Evaluation;
 
 namespace WeightSpace.Analysis.Connectivity;
 

@@ -51,5 +51,5 @@ public readonly struct MergeInputs
     public ulong Seed { get; }
 
     /// <summary>Model-wide |Δ| thresholds (paper-style TIES trim), one per model; null for per-tensor trimming.</summary>
-    internal float[]? ModelThresholds { get; }
+    public float[]? ModelThresholds { get; }
 }

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
-using WeightSpace.Analysis.Merging;
-using WeightSpace.Analysis.Merging.Kernels;
+using WeightSpace.Analysis.Compatibility;
+using WeightSpace.Analysis.Naming;
+using WeightSpace.Analysis.Numerics;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.TaskVectors;

@@ -55,12 +55,7 @@ internal static class InspectCommand
         return command;
     }
 
-    internal static Regex? ParseFilter(string? pattern)
-    {
-        if (string.IsNullOrEmpty(pattern)) return null;
-        try { return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)); }
-        catch (ArgumentException e) { throw new UsageException($"--filter '{pattern}' is not a valid regular expression: {e.Message}"); }
-    }
+    internal static Regex? ParseFilter(string? pattern) => string.IsNullOrEmpty(pattern) ? null : CliValues.ParseRegex("--filter", pattern);
 
     internal static CheckpointSummary Summarise(CliContext context, TensorStore store, bool withStats, Regex? filter)
     {
@@ -110,11 +105,5 @@ internal static class InspectCommand
 
     private static string G(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
-    internal static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB"),
-        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F2} MiB"),
-        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
-        _ => $"{bytes} B",
-    };
+    internal static string FormatBytes(long bytes) => CliValues.FormatBytes(bytes);
 }

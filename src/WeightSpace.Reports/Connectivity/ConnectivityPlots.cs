@@ -1,6 +1,7 @@
 using ScottPlot;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Reports.Html;
+using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Connectivity;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Reports.Merging;
+using WeightSpace.Reports.TaskVectors;
 
 namespace WeightSpace.Reports.Html.Sections;
 

@@ -5,6 +5,7 @@ using WeightSpace.Analysis.Merging.Kernels;
 using WeightSpace.Analysis.Merging.Methods;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Tests.Analysis.Merging;
 
