@@ -12,10 +12,6 @@ public static class WeightSpaceCommandLine
     public const int BadInput = 1;
     /// <summary>Exit code for a usage error: unknown command or option, bad option value.</summary>
     public const int UsageError = 2;
-    /// <summary>Exit code for an internal error: a bug in WeightSpace (the message says so and asks for a report).</summary>
-    public const int InternalError = 3;
-    /// <summary>Exit code after Ctrl+C or SIGTERM (128 + SIGINT), with nothing half-written left behind.</summary>
-    public const int Cancelled = 130;
 
     /// <summary>Parses <paramref name="args"/>, runs the chosen verb and returns its exit code.</summary>
     /// <param name="args">Command-line arguments without the program name.</param>
@@ -56,6 +52,13 @@ public static class WeightSpaceCommandLine
 
     private static string QuoteArgument(string a) =>
         a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
+
+    /// <summary>Exit code for an internal error: an exception no library documents, i.e. a bug in WeightSpace. The message says
+    /// so and asks for a report; <c>--verbose</c> adds the stack trace.</summary>
+    public const int InternalError = 3;
+
+    /// <summary>Exit code after Ctrl+C or SIGTERM (128 + SIGINT), with nothing half-written left behind.</summary>
+    public const int Cancelled = 130;
 
     /// <summary>Runs a verb's body and maps failures to one line on stderr and an exit code.</summary>
     internal static int Guard(CliContext context, Func<int> body)

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace WeightSpace.Analysis.Evaluation;
 
 /// <summary>A model's mean cross-entropy and accuracy on a dataset.</summary>
@@ -7,6 +5,6 @@ namespace WeightSpace.Analysis.Evaluation;
 /// <param name="Accuracy">Fraction of samples whose arg-max logit is the label.</param>
 /// <param name="Count">Samples evaluated.</param>
 public sealed record ModelEvaluation(
-    [property: JsonPropertyName("loss")] double Loss,
-    [property: JsonPropertyName("accuracy")] double Accuracy,
-    [property: JsonPropertyName("count")] int Count);
+    double Loss,
+    double Accuracy,
+    int Count);

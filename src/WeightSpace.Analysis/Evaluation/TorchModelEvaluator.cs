@@ -26,11 +26,9 @@ public sealed class TorchModelEvaluator : IModelEvaluator, INormalizationReset
     /// <inheritdoc/>
     public ModelEvaluation Evaluate(TensorStore weights, Dataset data, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(weights);
-        ArgumentNullException.ThrowIfNull(data);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var w = TorchWeights.ToTensors(weights);
+        var w = ToTensors(weights, data);
         double lossSum = 0;
         long correct = 0;
         for (int start = 0; start < data.Count; start += BatchSize)
@@ -50,11 +48,9 @@ public sealed class TorchModelEvaluator : IModelEvaluator, INormalizationReset
     /// <remarks>One forward pass over all of <paramref name="data"/> (keep it to a few thousand samples).</remarks>
     public InMemoryTensorStore ResetNormalization(TensorStore weights, Dataset data, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(weights);
-        ArgumentNullException.ThrowIfNull(data);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var w = TorchWeights.ToTensors(weights);
+        var w = ToTensors(weights, data);
         var (x, _) = Batch(data, 0, data.Count);
         Architecture.Forward(w, x, NetworkArchitecture.BatchNormMode.Recompute, null);
         return TorchWeights.ToStore(weights.Tensors.Select(t => new KeyValuePair<string, Tensor>(t.Name, w[t.Name])), weights.Path);
@@ -69,5 +65,13 @@ public sealed class TorchModelEvaluator : IModelEvaluator, INormalizationReset
         var x = tensor(data.Features.AsSpan(start * data.FeatureCount, count * data.FeatureCount).ToArray(), shape, ScalarType.Float32);
         var y = tensor(data.Labels.AsSpan(start, count).ToArray().Select(l => (long)l).ToArray(), [count], ScalarType.Int64);
         return (x, y);
+    }
+
+    // The weights as tensors in the caller's dispose scope, after checking both arguments.
+    private static Dictionary<string, Tensor> ToTensors(TensorStore weights, Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(data);
+        return TorchWeights.ToTensors(weights);
     }
 }

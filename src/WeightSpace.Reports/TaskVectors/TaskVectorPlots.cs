@@ -1,7 +1,6 @@
 using System.Globalization;
 using ScottPlot;
 using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Reports.Html;
 using WeightSpace.Reports.Spectra;
 
 namespace WeightSpace.Reports.TaskVectors;

@@ -10,7 +10,7 @@ namespace WeightSpace.Reports.TaskVectors;
 /// Shape: <c>{"base", "models":[…], "top_fractions":[…], "mismatches":[{"model","tensor","detail"}],
 /// "whole": S, "ranking":[{"group","mean_relative_change"}], "groups":[S…], "tensors":[S…]}</c> where each summary S is
 /// <c>{"name","elements","base_norm","models":[{"norm","relative_change","top_mass":[…],"effective_rank"?,
-/// "top_singular_values"?}], "cosine":[[…]], "sign_agreement":[[…]]}</c>. Per-model lists follow <c>models</c>; non-finite
+/// "top_singular_values"?}], "cosine":[[…]], "sign_agreement":[[…]], "sign_conflict":[[…]]}</c>. Per-model lists follow <c>models</c>; non-finite
 /// numbers are the strings of <see cref="JsonNumbers"/>.
 /// </remarks>
 public static class TaskVectorReportJson
@@ -94,6 +94,7 @@ public static class TaskVectorReportJson
         w.WriteEndArray();
         WriteMatrix(w, "cosine", s.Cosine);
         WriteMatrix(w, "sign_agreement", s.SignAgreement);
+        WriteMatrix(w, "sign_conflict", s.SignConflict);
         w.WriteEndObject();
     }
 
