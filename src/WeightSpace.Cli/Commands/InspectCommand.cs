@@ -16,7 +16,7 @@ internal static class InspectCommand
     {
         var path = new Argument<string>("path") { Description = "A checkpoint: .safetensors (or a folder/index of shards), a torch.save file, or .onnx." };
         var stats = new Option<bool>("--stats") { Description = "Read every tensor and add sum, mean, std, min, max, L2 norm, NaN and Inf counts (float64)." };
-        var json = new Option<bool>("--json") { Description = "Write one JSON document to stdout instead of a table." };
+        var json = CommonOptions.Json();
         var filter = new Option<string?>("--filter") { Description = "Only tensors whose name matches this regular expression." };
         var verify = new Option<bool>("--verify") { Description = "Also check the checksums the format carries (the CRC-32 of every record of a torch.save zip); exit 1 if any fails. Safetensors and ONNX carry none." };
         var command = new Command("inspect", """

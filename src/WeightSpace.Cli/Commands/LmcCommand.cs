@@ -121,21 +121,7 @@ internal static class LmcCommand
     }
 
     private static T WithProgress<T>(CliContext context, string label, int total, Func<IProgress<int>?, T> work) =>
-        ProgressBars.Run<int, T>(context, label, total, p => Checked(work, p), done => done);
-
-    // The connectivity library reports models with different tensors or shapes as ArgumentException; for the CLI that
-    // is bad input (exit 1), not a bug.
-    private static T Checked<T>(Func<IProgress<int>?, T> work, IProgress<int>? progress)
-    {
-        try
-        {
-            return work(progress);
-        }
-        catch (ArgumentException e) when (e is not ArgumentNullException)
-        {
-            throw new InvalidCheckpointException("models", null, e.Message, e);
-        }
-    }
+        ProgressBars.Run<int, T>(context, label, total, work, done => done);
 
     // The naive curve's fields sit at the top level (the shape issue #5 asks for); the aligned curve and the plane nest.
     private static void WriteJson(CliContext context, List<KeyValuePair<string, ConnectivityCurve>> curves, AlignmentResult? alignment, LossPlane? plane, int samples) =>

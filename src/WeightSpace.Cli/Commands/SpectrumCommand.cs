@@ -15,7 +15,7 @@ internal static class SpectrumCommand
     public static Command Create(CliContext context)
     {
         var path = new Argument<string>("path") { Description = "A checkpoint: .safetensors (or a folder/index of shards), a torch.save file, or .onnx." };
-        var json = new Option<bool>("--json") { Description = "Write one JSON document to stdout instead of the table." };
+        var json = CommonOptions.Json("Write one JSON document to stdout instead of the table.");
         var jsonEigenvalues = new Option<bool>("--json-eigenvalues") { Description = "With --json, include every layer's eigenvalues (large)." };
         var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per layer to FILE." };
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (ESDs, histograms, α/λ_max by layer) into DIR." };
@@ -23,7 +23,7 @@ internal static class SpectrumCommand
         var randomize = new Option<bool>("--randomize") { Description = "Also analyse each layer with its entries shuffled (correlation traps, rand distance)." };
         var layout = new Option<string>("--layout") { Description = "Weight layout: torch ([out,in,kh,kw], dense [out,in]), tf ([kh,kw,in,out], dense [in,out]) or auto (file metadata, else a shape heuristic).", DefaultValueFactory = _ => "auto" };
         var filter = new Option<string?>("--filter") { Description = "Only tensors whose name matches this regular expression (others are listed as skipped)." };
-        var threads = new Option<int?>("--threads") { Description = "Torch threads for the SVDs (default: all cores)." };
+        var threads = CommonOptions.OptionalThreads("Torch threads for the SVDs (default: all cores).");
         var precision = new Option<string>("--precision") { Description = "SVD precision: f32 or f64.", DefaultValueFactory = _ => "f32" };
         var seed = new Option<int>("--seed") { Description = "Seed of the --randomize shuffle.", DefaultValueFactory = _ => 0 };
         var fingers = new Option<bool>("--fingers") { Description = "Apply the 'fingers' fix (clip up to 10 outlying largest eigenvalues before the power-law fit)." };
