@@ -105,3 +105,29 @@ public sealed class TensorNamesTests
         Assert.Contains(parsed, p => p.Role == TensorRole.FinalNorm);
     }
 }
+
+public sealed class TensorNamesHostileTests
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData(".")]
+    [InlineData("...")]
+    [InlineData("layers.9999999999.q_proj.weight")]   // 10 digits: no layer index (LayerNames takes at most 9)
+    [InlineData("blk..attn_q.weight")]
+    [InlineData("model.layers.-1.self_attn.q_proj.weight")]
+    [InlineData("\u0000\u00ff.\ud800")]
+    public void Parse_OddNames_NeverThrowsAndNamesNoBogusLayer(string name)
+    {
+        var parsed = TensorNames.Parse(name);
+        Assert.Equal(name, parsed.Name);
+        Assert.True(parsed.Layer is null or >= 0);
+    }
+
+    [Fact]
+    public void Parse_LongName_IsLinear()
+    {
+        string name = string.Concat(Enumerable.Repeat("x.", 100_000)) + "weight";
+        Assert.Equal(TensorRole.Other, TensorNames.Parse(name).Role);
+        Assert.Null(TensorNames.Parse("layers.9999999999.q_proj.weight").Layer);
+    }
+}
