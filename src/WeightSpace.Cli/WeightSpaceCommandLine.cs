@@ -33,7 +33,8 @@ public static class WeightSpaceCommandLine
               weightspace lmc a.safetensors b.safetensors --model a.onnx --data digits/ --align --plot lmc.svg
 
             Every command takes --json for pipelines (where it prints results), and the analyses take --report FILE.html.
-            Exit codes: 0 ok, 1 bad input (one line on stderr naming the file, tensor or option), 2 usage error.
+            Exit codes: 0 ok, 1 bad input (one line on stderr naming the file, tensor or option), 2 usage error,
+            3 internal error (a bug: please report it; --verbose prints the stack trace), 130 interrupted.
             """) { verbose };
         foreach (var verb in Verbs.Create(context)) root.Subcommands.Add(verb);
 
@@ -52,6 +53,13 @@ public static class WeightSpaceCommandLine
     private static string QuoteArgument(string a) =>
         a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
 
+    /// <summary>Exit code for an internal error: an exception no library documents, i.e. a bug in WeightSpace. The message says
+    /// so and asks for a report; <c>--verbose</c> adds the stack trace.</summary>
+    public const int InternalError = 3;
+
+    /// <summary>Exit code after Ctrl+C or SIGTERM (128 + SIGINT), with nothing half-written left behind.</summary>
+    public const int Cancelled = 130;
+
     /// <summary>Runs a verb's body and maps failures to one line on stderr and an exit code.</summary>
     internal static int Guard(CliContext context, Func<int> body)
     {
@@ -65,13 +73,14 @@ public static class WeightSpaceCommandLine
         {
             return Fail(context, e, BadInput);
         }
-        catch (OperationCanceledException e) { return Fail(context, e, 130); }
+        catch (OperationCanceledException e) { return Fail(context, e, Cancelled); }
         catch (Exception e)
         {
             context.Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
+            context.Error.WriteLine("This is a bug in WeightSpace; please report it with the command line" +
+                (context.Verbose ? " and this stack trace:" : " (rerun with --verbose for the stack trace)."));
             if (context.Verbose) context.Error.WriteLine(e);
-            else context.Error.WriteLine("This is a bug in WeightSpace; rerun with --verbose for the stack trace.");
-            return BadInput;
+            return InternalError;
         }
     }
 

@@ -10,6 +10,8 @@ using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.Analysis.Merging.Methods;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Benchmarks;
 

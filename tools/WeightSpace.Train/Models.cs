@@ -1,4 +1,5 @@
 using WeightSpace.Analysis.Connectivity;
+using WeightSpace.Analysis.Evaluation;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Train;

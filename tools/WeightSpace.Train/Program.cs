@@ -120,7 +120,7 @@ void Cnn()
         var a = Trainer.Train(model, train, options.Seeds[0], options.Epochs, options.BatchSize, options.LearningRate, log);
         var b = Trainer.Train(model, train, options.Seeds[1], options.Epochs, options.BatchSize, options.LearningRate, log);
         var evaluator = new TorchModelEvaluator(model.Architecture);
-        var spec = model.Architecture.ToPermutationSpec(a);
+        var spec = PermutationSpec.FromArchitecture(model.Architecture, a);
         var clock = Stopwatch.StartNew();
         var wm = WeightMatching.Align(a, b, spec);
         double wmSeconds = clock.Elapsed.TotalSeconds;

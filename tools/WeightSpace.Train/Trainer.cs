@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
+using WeightSpace.Analysis.Evaluation;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Train;

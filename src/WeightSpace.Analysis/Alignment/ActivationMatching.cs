@@ -1,5 +1,6 @@
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
+using WeightSpace.Analysis.Evaluation;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.Alignment;
@@ -15,7 +16,7 @@ public static class ActivationMatching
     /// <summary>Finds permutations aligning <paramref name="b"/> to <paramref name="a"/> from activations on <paramref name="data"/>.</summary>
     /// <param name="a">Reference model.</param>
     /// <param name="b">Model to permute.</param>
-    /// <param name="spec">The spec (e.g. <see cref="NetworkArchitecture.ToPermutationSpec"/>); each group must be the
+    /// <param name="spec">The spec (e.g. <see cref="PermutationSpec.FromArchitecture"/>); each group must be the
     /// output axis of a layer followed by a ReLU in <paramref name="architecture"/>.</param>
     /// <param name="architecture">The network both models share.</param>
     /// <param name="data">Inputs, preprocessed as in training (a few hundred to a few thousand samples).</param>

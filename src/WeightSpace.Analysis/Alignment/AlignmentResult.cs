@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace WeightSpace.Analysis.Alignment;
 
 /// <summary>The permutations that align model B to model A, and what they achieved.</summary>
@@ -11,9 +9,9 @@ namespace WeightSpace.Analysis.Alignment;
 /// <param name="DistanceAfter">‖θ_A − π(θ_B)‖₂ over every floating-point tensor.</param>
 /// <param name="Iterations">Coordinate-descent sweeps (weight matching) or 1 (activation matching).</param>
 public sealed record AlignmentResult(
-    [property: JsonPropertyName("method")] string Method,
-    [property: JsonPropertyName("permutations")] IReadOnlyDictionary<string, int[]> Permutations,
-    [property: JsonPropertyName("groups")] IReadOnlyList<GroupAlignment> Groups,
-    [property: JsonPropertyName("distance_before")] double DistanceBefore,
-    [property: JsonPropertyName("distance_after")] double DistanceAfter,
-    [property: JsonPropertyName("iterations")] int Iterations);
+    string Method,
+    IReadOnlyDictionary<string, int[]> Permutations,
+    IReadOnlyList<GroupAlignment> Groups,
+    double DistanceBefore,
+    double DistanceAfter,
+    int Iterations);

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace WeightSpace.Analysis.Alignment;
 
 /// <summary>What aligning one permutation group achieved, over the tensors it touches.</summary>
@@ -11,10 +9,10 @@ namespace WeightSpace.Analysis.Alignment;
 /// <param name="DistanceAfter">The same with B permuted.</param>
 /// <param name="FixedPoints">Units the permutation leaves in place.</param>
 public sealed record GroupAlignment(
-    [property: JsonPropertyName("group")] string Group,
-    [property: JsonPropertyName("size")] int Size,
-    [property: JsonPropertyName("objective_before")] double ObjectiveBefore,
-    [property: JsonPropertyName("objective_after")] double ObjectiveAfter,
-    [property: JsonPropertyName("distance_before")] double DistanceBefore,
-    [property: JsonPropertyName("distance_after")] double DistanceAfter,
-    [property: JsonPropertyName("fixed_points")] int FixedPoints);
+    string Group,
+    int Size,
+    double ObjectiveBefore,
+    double ObjectiveAfter,
+    double DistanceBefore,
+    double DistanceAfter,
+    int FixedPoints);

@@ -1,3 +1,7 @@
+using WeightSpace.Formats.Onnx;
+using WeightSpace.Analysis.Evaluation;
+using WeightSpace.Analysis.Naming;
+
 namespace WeightSpace.Analysis.Alignment;
 
 public sealed partial class PermutationSpec
@@ -132,5 +136,45 @@ public sealed partial class PermutationSpec
         if (norm is null) return;
         foreach (string t in NormTensors)
             if (store.Contains($"{norm}.{t}")) axes.Add(new($"{norm}.{t}", [group]));
+    }
+
+    /// <summary>The sequential spec of a built-in architecture: one group per hidden layer of its weighted modules, in
+    /// forward order (what <see cref="ActivationMatching"/> needs).</summary>
+    /// <param name="architecture">The network, read from <paramref name="store"/>'s tensor names.</param>
+    /// <param name="store">The checkpoint whose tensors the spec names.</param>
+    public static PermutationSpec FromArchitecture(NetworkArchitecture architecture, TensorStore store)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        return Sequential(store, [.. architecture.ModuleNames]);
+    }
+
+    /// <summary>The names <see cref="Resolve"/> accepts besides a <c>.json</c> spec file.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["auto", "mlp", "resnet", "sequential"];
+
+    /// <summary>The spec named <paramref name="spec"/> for checkpoint <paramref name="a"/>: <c>auto</c> (from the ONNX
+    /// graph of <paramref name="onnxModelPath"/>, else of <paramref name="a"/> if it is ONNX, else from
+    /// <paramref name="architecture"/>), <c>mlp</c>, <c>resnet</c>, <c>sequential</c>, or a path to a JSON spec file.</summary>
+    /// <exception cref="InvalidPermutationSpecException">The name is unknown, or <c>auto</c> has nothing to derive the
+    /// spec from, or the spec does not fit the checkpoint.</exception>
+    public static PermutationSpec Resolve(string spec, TensorStore a, string? onnxModelPath = null, NetworkArchitecture? architecture = null)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        switch (spec)
+        {
+            case "auto":
+                if (onnxModelPath is not null)
+                {
+                    using var model = OnnxReader.Open(onnxModelPath);
+                    return FromOnnx(model);
+                }
+                if (a is OnnxModel onnx) return FromOnnx(onnx);
+                if (architecture is not null) return FromArchitecture(architecture, a);
+                throw new InvalidPermutationSpecException(a.Path, "an automatic spec needs an ONNX export of the architecture (or a built-in architecture) when the checkpoint is not ONNX");
+            case "mlp": return Mlp(a);
+            case "resnet": return ResNet(a);
+            case "sequential": return Sequential(a);
+        }
+        if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return Load(spec);
+        throw new InvalidPermutationSpecException(spec, $"not one of {string.Join(", ", Names)}, or a .json spec file");
     }
 }

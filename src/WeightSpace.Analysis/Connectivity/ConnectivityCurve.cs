@@ -1,9 +1,7 @@
-using System.Text.Json.Serialization;
-
 namespace WeightSpace.Analysis.Connectivity;
 
-/// <summary>Loss and accuracy along θ(α) = (1−α)θ_A + αθ_B, with barrier heights; property names serialise to the
-/// snake_case JSON of <c>weightspace lmc --json</c>.</summary>
+/// <summary>Loss and accuracy along θ(α) = (1−α)θ_A + αθ_B, with barrier heights; <c>weightspace lmc --json</c> writes
+/// the properties in snake_case (<c>barrier_loss</c>), like every WeightSpace JSON document.</summary>
 /// <param name="Alphas">Sampled α, from 0 to 1.</param>
 /// <param name="Loss">Mean cross-entropy at each α.</param>
 /// <param name="Accuracy">Accuracy at each α.</param>
@@ -13,11 +11,11 @@ namespace WeightSpace.Analysis.Connectivity;
 /// <param name="BarrierAccuracyMidpoint">Accuracy drop at α = 0.5 only.</param>
 /// <param name="NormalizationReset">Whether BatchNorm statistics were recomputed at each α.</param>
 public sealed record ConnectivityCurve(
-    [property: JsonPropertyName("alphas")] double[] Alphas,
-    [property: JsonPropertyName("loss")] double[] Loss,
-    [property: JsonPropertyName("accuracy")] double[] Accuracy,
-    [property: JsonPropertyName("barrier_loss")] double BarrierLoss,
-    [property: JsonPropertyName("barrier_accuracy")] double BarrierAccuracy,
-    [property: JsonPropertyName("barrier_loss_midpoint")] double BarrierLossMidpoint,
-    [property: JsonPropertyName("barrier_accuracy_midpoint")] double BarrierAccuracyMidpoint,
-    [property: JsonPropertyName("normalization_reset")] bool NormalizationReset);
+    double[] Alphas,
+    double[] Loss,
+    double[] Accuracy,
+    double BarrierLoss,
+    double BarrierAccuracy,
+    double BarrierLossMidpoint,
+    double BarrierAccuracyMidpoint,
+    bool NormalizationReset);

@@ -10,7 +10,7 @@ public sealed record ConnectivityOptions
     public int Points { get; init; } = 25;
 
     /// <summary>If set, BatchNorm statistics are recomputed on these samples at every α before evaluating (the
-    /// evaluator must implement <see cref="INormalizationReset"/>); use a few thousand training samples.</summary>
+    /// evaluator must implement <see cref="Evaluation.INormalizationReset"/>); use a few thousand training samples.</summary>
     public Dataset? NormalizationResetData { get; init; }
 
     /// <summary>Defaults.</summary>

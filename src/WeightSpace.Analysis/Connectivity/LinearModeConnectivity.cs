@@ -1,5 +1,7 @@
+using WeightSpace.Analysis.Compatibility;
 using System.Numerics.Tensors;
 using WeightSpace.Analysis.Datasets;
+using WeightSpace.Analysis.Evaluation;
 
 namespace WeightSpace.Analysis.Connectivity;
 
@@ -8,7 +10,8 @@ namespace WeightSpace.Analysis.Connectivity;
 public static class LinearModeConnectivity
 {
     /// <summary>Evaluates θ(α) = (1−α)θ_A + αθ_B at evenly spaced α and computes the barriers.</summary>
-    /// <exception cref="ArgumentException">The stores hold different tensors or shapes, fewer than 2 points are asked
+    /// <exception cref="ModelMismatchException">The stores hold different tensors or shapes.</exception>
+    /// <exception cref="ArgumentException">Fewer than 2 points are asked
     /// for, or a reset is asked of an evaluator that cannot do it.</exception>
     public static ConnectivityCurve Interpolate(TensorStore a, TensorStore b, IModelEvaluator evaluator, Dataset data,
         ConnectivityOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
@@ -45,7 +48,7 @@ public static class LinearModeConnectivity
     }
 
     /// <summary>θ(α) = (1−α)θ_A + αθ_B for every floating-point tensor (as F32); other tensors are copied from A.</summary>
-    /// <exception cref="ArgumentException">The stores hold different tensors or shapes.</exception>
+    /// <exception cref="ModelMismatchException">The stores hold different tensors or shapes.</exception>
     public static InMemoryTensorStore Lerp(TensorStore a, TensorStore b, double alpha)
     {
         var fa = FlatWeights.Read(a);
@@ -56,7 +59,8 @@ public static class LinearModeConnectivity
 
     /// <summary>Evaluates a <paramref name="resolution"/>² grid over the plane through θ_A, θ_B and θ_C, extending
     /// <paramref name="margin"/> (a fraction of the span) beyond the three models on every side.</summary>
-    /// <exception cref="ArgumentException">The stores differ in tensors or shapes, or the three points are collinear.</exception>
+    /// <exception cref="ModelMismatchException">The stores differ in tensors or shapes.</exception>
+    /// <exception cref="WeightSpaceException">The three points are (nearly) collinear.</exception>
     public static LossPlane Plane(TensorStore a, TensorStore b, TensorStore c, IModelEvaluator evaluator, Dataset data,
         int resolution = 21, double margin = 0.2, Dataset? normalizationResetData = null, IProgress<int>? progress = null,
         CancellationToken cancellationToken = default)
@@ -75,7 +79,7 @@ public static class LinearModeConnectivity
         double normU = Math.Sqrt(bb);
         double cu = bc / normU;
         double cv2 = cc - cu * cu;
-        if (normU == 0 || cv2 <= 1e-12 * cc) throw new ArgumentException("θ_A, θ_B and θ_C are (nearly) collinear; they span no plane.");
+        if (normU == 0 || cv2 <= 1e-12 * cc) throw new WeightSpaceException("θ_A, θ_B and θ_C are (nearly) collinear; they span no plane");
         double cvNorm = Math.Sqrt(cv2);
         double[] mx = [0, normU, cu], my = [0, 0, cvNorm];
         double x0 = mx.Min(), x1 = mx.Max(), y0 = my.Min(), y1 = my.Max();
@@ -140,12 +144,12 @@ public static class LinearModeConnectivity
         public void CheckCompatible(FlatWeights other)
         {
             if (other._tensors.Count != _tensors.Count)
-                throw new ArgumentException($"{_path} has {_tensors.Count} tensors but {other._path} has {other._tensors.Count}.");
+                throw new ModelMismatchException([$"{_path} has {_tensors.Count} tensors but {other._path} has {other._tensors.Count}"]);
             for (int i = 0; i < _tensors.Count; i++)
             {
                 var (x, y) = (_tensors[i].Info, other._tensors[i].Info);
                 if (x.Name != y.Name || x.Shape != y.Shape || x.DType.IsFloatingPoint() != y.DType.IsFloatingPoint())
-                    throw new ArgumentException($"Tensor {i} is {x} in {_path} but {y} in {other._path}.");
+                    throw new ModelMismatchException([$"tensor {i} is {x} in {_path} but {y} in {other._path}"]);
             }
         }
 

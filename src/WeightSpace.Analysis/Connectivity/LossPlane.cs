@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace WeightSpace.Analysis.Connectivity;
 
 /// <summary>Loss and accuracy over a grid in the plane through three weight vectors, for a heatmap.</summary>
@@ -12,9 +10,9 @@ namespace WeightSpace.Analysis.Connectivity;
 /// <param name="ModelX">u coordinates of θ_A, θ_B, θ_C.</param>
 /// <param name="ModelY">v coordinates of θ_A, θ_B, θ_C.</param>
 public sealed record LossPlane(
-    [property: JsonPropertyName("x")] double[] X,
-    [property: JsonPropertyName("y")] double[] Y,
-    [property: JsonPropertyName("loss")] double[] Loss,
-    [property: JsonPropertyName("accuracy")] double[] Accuracy,
-    [property: JsonPropertyName("model_x")] double[] ModelX,
-    [property: JsonPropertyName("model_y")] double[] ModelY);
+    double[] X,
+    double[] Y,
+    double[] Loss,
+    double[] Accuracy,
+    double[] ModelX,
+    double[] ModelY);

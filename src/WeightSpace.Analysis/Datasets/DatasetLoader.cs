@@ -5,6 +5,36 @@ namespace WeightSpace.Analysis.Datasets;
 /// <summary>Loads labelled datasets from IDX pairs (MNIST format, plain or gzipped), NumPy .npy/.npz and numeric CSV.</summary>
 public static class DatasetLoader
 {
+    /// <summary>Loads a dataset from whatever <paramref name="path"/> is: a folder of IDX pairs (the split chosen by
+    /// <paramref name="split"/>), <c>FEATURES,LABELS</c> (an IDX or .npy pair), an .npz holding <c>x</c> and <c>y</c>,
+    /// or a CSV (<c>.csv</c>, <c>.csv.gz</c>) whose last column is the label.</summary>
+    /// <exception cref="FileNotFoundException">The path does not exist.</exception>
+    /// <exception cref="InvalidDatasetException">The folder has no IDX pair, the kind of file is not recognised, or a
+    /// file is malformed.</exception>
+    public static Dataset Load(string path, DatasetSplit split = DatasetSplit.Test)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path))
+        {
+            string[] prefixes = split == DatasetSplit.Train ? ["train", "t10k", "test", "digits"] : ["t10k", "test", "digits"];
+            string? prefix = prefixes.FirstOrDefault(p => Directory.EnumerateFiles(path, p + "-images-idx3-ubyte*").Any());
+            return prefix is null
+                ? throw new InvalidDatasetException(path, "no IDX pair (t10k-, test-, train- or digits-images-idx3-ubyte[.gz]) in this folder")
+                : LoadIdxSplit(path, prefix);
+        }
+        if (path.Contains(','))
+        {
+            var pair = path.Split(',');
+            if (pair.Length != 2) throw new InvalidDatasetException(path, "a pair is written FEATURES,LABELS");
+            return pair[0].EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? LoadNpy(pair[0], pair[1]) : LoadIdx(pair[0], pair[1]);
+        }
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file or directory", path);
+        if (path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return LoadNpz(path);
+        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase))
+            return LoadCsv(path);
+        throw new InvalidDatasetException(path, "expected a folder of IDX files, IMAGES,LABELS, an .npz or a .csv[.gz] file");
+    }
+
     /// <summary>Loads an IDX image file (magic 0x00000803, [n, rows, cols]) and its label file (0x00000801, [n]).</summary>
     /// <exception cref="InvalidDatasetException">A file is malformed, or the two counts differ.</exception>
     public static Dataset LoadIdx(string imagesPath, string labelsPath, DatasetLoadOptions? options = null)

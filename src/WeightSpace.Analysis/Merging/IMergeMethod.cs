@@ -2,7 +2,7 @@ namespace WeightSpace.Analysis.Merging;
 
 /// <summary>A merge method: combines one tensor of several models into one output tensor.</summary>
 /// <remarks>Implementations are stateless and called from several worker threads at once. Register them in
-/// <see cref="MergeMethods.All"/>.</remarks>
+/// <see cref="Methods.MergeMethods.All"/>.</remarks>
 public interface IMergeMethod
 {
     /// <summary>The YAML/CLI name, mergekit's spelling (<c>dare_ties</c>).</summary>

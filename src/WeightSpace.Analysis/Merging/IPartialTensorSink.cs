@@ -8,7 +8,7 @@ public interface IPartialTensorSink : ITensorSink
     /// converted to the dtype the output lists.</summary>
     /// <remarks>Thread-safe, also against <see cref="ITensorSink.Write"/> and <see cref="ITensorSink.WriteBytes"/> for other
     /// tensors. The parts of one tensor never overlap and together cover it once.</remarks>
-    /// <param name="name">An output name from <see cref="MergePlan.Outputs"/>.</param>
+    /// <param name="name">An output name from <see cref="Planning.MergePlan.Outputs"/>.</param>
     /// <param name="elementOffset">Index of the first element.</param>
     /// <param name="values">The elements; valid only during the call.</param>
     void WritePart(string name, long elementOffset, ReadOnlySpan<float> values);

@@ -23,27 +23,25 @@ internal interface IStreamingMergeMethod : IMergeMethod
 internal static class StreamingMerge
 {
     /// <summary>Merges one tensor into <paramref name="destination"/> (float*); <paramref name="baseValues"/> is θ₀ (float*)
-    /// or 0 for a method without a base. Returns the kernel (tests read its <see cref="StreamingTaskArithmetic.BandMisses"/>).</summary>
-    public static StreamingTaskArithmetic MergeReadOnly(this IStreamingMergeMethod method, TensorInfo tensor, MergeParameters p, float[]? modelThresholds,
+    /// or 0 for a method without a base. Returns what the kernel did (<see cref="StreamingMergeResult.BandMisses"/>).</summary>
+    public static StreamingMergeResult MergeReadOnly(this IStreamingMergeMethod method, TensorInfo tensor, MergeParameters p, float[]? modelThresholds,
         nint baseValues, nint[] models, nint destination) =>
         method.MergeReadOnly(tensor, p, modelThresholds, StreamInput.Single(baseValues), models.Select(StreamInput.Single).ToArray(), destination);
 
     /// <summary>As the pointer overload, for inputs in any floating dtype.</summary>
-    public static StreamingTaskArithmetic MergeReadOnly(this IStreamingMergeMethod method, TensorInfo tensor, MergeParameters p, float[]? modelThresholds,
+    public static StreamingMergeResult MergeReadOnly(this IStreamingMergeMethod method, TensorInfo tensor, MergeParameters p, float[]? modelThresholds,
         StreamInput baseValues, StreamInput[] models, nint destination)
     {
         var kernel = method.CreateKernel(tensor, p, models.Length, modelThresholds, out var rules);
-        kernel.Merge(baseValues, models, checked((int)tensor.ElementCount), rules, destination);
-        return kernel;
+        return kernel.Merge(baseValues, models, checked((int)tensor.ElementCount), rules, destination);
     }
 
     /// <summary>As the other overload, for inputs in any floating dtype, handing each finished block of the output to
     /// <paramref name="output"/> (from several threads).</summary>
-    public static StreamingTaskArithmetic MergeReadOnly(this IStreamingMergeMethod method, TensorInfo tensor, MergeParameters p, float[]? modelThresholds,
+    public static StreamingMergeResult MergeReadOnly(this IStreamingMergeMethod method, TensorInfo tensor, MergeParameters p, float[]? modelThresholds,
         StreamInput baseValues, StreamInput[] models, StreamingTaskArithmetic.OutputBlock output)
     {
         var kernel = method.CreateKernel(tensor, p, models.Length, modelThresholds, out var rules);
-        kernel.Merge(baseValues, models, checked((int)tensor.ElementCount), rules, output);
-        return kernel;
+        return kernel.Merge(baseValues, models, checked((int)tensor.ElementCount), rules, output);
     }
 }

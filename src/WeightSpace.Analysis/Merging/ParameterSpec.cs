@@ -29,4 +29,33 @@ public sealed record ParameterSpec(string Name, ParameterScope Scope, ParameterK
     internal static readonly ParameterSpec Weight = Number("weight", ParameterScope.PerModel, null, -1e6, 1e6, "Weight of the model's contribution.");
     internal static readonly ParameterSpec Lambda = Number("lambda", ParameterScope.Global, 1.0, -1e6, 1e6, "Scale of the merged task vector before it is added to the base.");
     internal static readonly ParameterSpec Int8Mask = Flag("int8_mask", false, "Accepted for mergekit compatibility; masks are never materialised, so it changes nothing.");
+
+    /// <summary>A YAML value (number or word) as this parameter's number: booleans 0/1, choices their index.</summary>
+    /// <exception cref="MergeConfigException">The value has the wrong kind or is out of range (the message names the parameter).</exception>
+    internal double Convert(object value, long? line)
+    {
+        double x;
+        switch (Kind)
+        {
+            case ParameterKind.Boolean:
+                x = value switch
+                {
+                    double d when d is 0 or 1 => d,
+                    string s when s.Equals("true", StringComparison.OrdinalIgnoreCase) => 1,
+                    string s when s.Equals("false", StringComparison.OrdinalIgnoreCase) => 0,
+                    _ => throw new MergeConfigException(Name, line, $"'{value}' is not true or false"),
+                };
+                break;
+            case ParameterKind.Choice:
+                int i = value is string text ? Choices.ToList().IndexOf(text) : -1;
+                if (i < 0) throw new MergeConfigException(Name, line, $"'{value}' is not one of {string.Join(", ", Choices)}");
+                x = i;
+                break;
+            default:
+                x = value as double? ?? throw new MergeConfigException(Name, line, $"'{value}' is not a number");
+                break;
+        }
+        MergeParameters.CheckRange(this, x, line);
+        return x;
+    }
 }

@@ -1,4 +1,4 @@
-using WeightSpace.Analysis.Merging.Kernels;
+using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.TaskVectors;
 

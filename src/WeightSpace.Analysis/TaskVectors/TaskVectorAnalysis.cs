@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
-using WeightSpace.Analysis.Merging;
-using WeightSpace.Analysis.Merging.Kernels;
+using WeightSpace.Analysis.Compatibility;
+using WeightSpace.Analysis.Naming;
+using WeightSpace.Analysis.Numerics;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.TaskVectors;
@@ -82,8 +83,8 @@ public static class TaskVectorAnalysis
             double norm = Math.Sqrt(local.DeltaSq[i]);
             modelStats[i] = new ModelDelta(norm, Relative(norm, Math.Sqrt(baseSq)), shares, erank, top);
         }
-        var (cos, sign) = local.Matrices();
-        return new DeltaSummary(info.Name, theta0.Length, Math.Sqrt(baseSq), modelStats, cos, sign);
+        var (cos, sign, conflict) = local.Matrices();
+        return new DeltaSummary(info.Name, theta0.Length, Math.Sqrt(baseSq), modelStats, cos, sign, conflict);
     }
 
     internal static double ExactTopShare(float[] delta, double fraction)
@@ -129,6 +130,7 @@ public static class TaskVectorAnalysis
         private readonly int _m;
         private readonly double[,] _dot;
         private readonly long[,] _agree;
+        private readonly long[,] _conflict;
         private readonly MassHistogram[]? _histograms;
         private long _count;
         private double _baseSq;
@@ -139,6 +141,7 @@ public static class TaskVectorAnalysis
             _m = models;
             _dot = new double[models, models];
             _agree = new long[models, models];
+            _conflict = new long[models, models];
             _histograms = histogram ? Enumerable.Range(0, models).Select(_ => new MassHistogram()).ToArray() : null;
         }
 
@@ -156,24 +159,31 @@ public static class TaskVectorAnalysis
                 for (int j = i; j < _m; j++)
                 {
                     _dot[i, j] += SpanMath.Dot(deltas[i], deltas[j]);
-                    _agree[i, j] += SameSign(deltas[i], deltas[j]);
+                    var (same, opposite) = SignCounts(deltas[i], deltas[j]);
+                    _agree[i, j] += same;
+                    _conflict[i, j] += opposite;
                 }
             }
         }
 
-        private static long SameSign(float[] a, float[] b)
+        // Entries where both are non-zero, split by whether their signs agree.
+        private static (long Same, long Opposite) SignCounts(float[] a, float[] b)
         {
-            long n = 0;
+            long same = 0, opposite = 0;
             for (int k = 0; k < a.Length; k++)
-                if (a[k] != 0 && b[k] != 0 && (a[k] > 0) == (b[k] > 0)) n++;
-            return n;
+            {
+                if (a[k] == 0 || b[k] == 0) continue;
+                if ((a[k] > 0) == (b[k] > 0)) same++; else opposite++;
+            }
+            return (same, opposite);
         }
 
-        public (double[][] Cosine, double[][] Sign) Matrices()
+        public (double[][] Cosine, double[][] Sign, double[][] Conflict) Matrices()
         {
             var cos = new double[_m][];
             var sign = new double[_m][];
-            for (int i = 0; i < _m; i++) { cos[i] = new double[_m]; sign[i] = new double[_m]; }
+            var conflict = new double[_m][];
+            for (int i = 0; i < _m; i++) { cos[i] = new double[_m]; sign[i] = new double[_m]; conflict[i] = new double[_m]; }
             for (int i = 0; i < _m; i++)
                 for (int j = i; j < _m; j++)
                 {
@@ -182,13 +192,14 @@ public static class TaskVectorAnalysis
                     double s = _count == 0 ? 0 : _agree[i, j] / (double)_count;
                     cos[i][j] = cos[j][i] = c;
                     sign[i][j] = sign[j][i] = s;
+                    conflict[i][j] = conflict[j][i] = _count == 0 ? 0 : _conflict[i, j] / (double)_count;
                 }
-            return (cos, sign);
+            return (cos, sign, conflict);
         }
 
         public DeltaSummary Finish(IReadOnlyList<double> fractions)
         {
-            var (cos, sign) = Matrices();
+            var (cos, sign, conflict) = Matrices();
             double baseNorm = Math.Sqrt(_baseSq);
             var models = Enumerable.Range(0, _m).Select(i =>
             {
@@ -196,7 +207,7 @@ public static class TaskVectorAnalysis
                 var shares = _histograms is null ? [] : fractions.Select(f => _histograms[i].TopShare(f)).ToArray();
                 return new ModelDelta(norm, Relative(norm, baseNorm), shares, null, []);
             }).ToArray();
-            return new DeltaSummary(Name, _count, baseNorm, models, cos, sign);
+            return new DeltaSummary(Name, _count, baseNorm, models, cos, sign, conflict);
         }
     }
 }

@@ -1,3 +1,5 @@
+using WeightSpace.Analysis.Compatibility;
+
 namespace WeightSpace.Analysis.TaskVectors;
 
 /// <summary>What each fine-tune changed relative to a base, per tensor, per layer group and for the whole model.</summary>

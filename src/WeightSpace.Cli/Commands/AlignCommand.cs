@@ -3,11 +3,12 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
 using WeightSpace.Analysis.Alignment;
-using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Onnx;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.Reports.Json;
+using WeightSpace.Analysis.Evaluation;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -21,14 +22,14 @@ internal static class AlignCommand
         var b = new Argument<string>("b") { Description = "Checkpoint to permute into A's unit order." };
         var spec = SpecOption();
         var model = ModelOption();
-        var method = new Option<string>("--method") { Description = "weight (weight matching, default) or activation (activation matching; needs --data).", DefaultValueFactory = _ => "weight" };
+        var method = CommonOptions.Choice("--method", "weight (weight matching, default) or activation (activation matching; needs --data).", "weight", ("weight", false), ("activation", true));
         var data = DataOption();
         var scale = ScaleOption();
         var arch = ArchOption();
         var seed = new Option<int>("--seed") { Description = "Seed of weight matching's random group order.", DefaultValueFactory = _ => 0 };
         var reportPath = ReportOutput.CreateOption();
         var output = new Option<string>("--output", "-o") { Description = "Where to write B permuted (.safetensors, written atomically).", Required = true };
-        var json = new Option<bool>("--json") { Description = "Write the report as JSON to stdout instead of a table." };
+        var json = CommonOptions.Json("Write the report as JSON to stdout instead of a table.");
         var command = new Command("align", """
             Permute B's hidden units to match A (Git Re-Basin) and write the aligned B. The aligned model computes the
             same function as B; it is just closer to A in weight space.
@@ -41,27 +42,26 @@ internal static class AlignCommand
         {
             string? htmlPath = pr.GetValue(reportPath);
             ReportOutput.Validate(htmlPath);
-            string methodName = pr.GetValue(method)!;
-            if (methodName is not ("weight" or "activation")) throw new UsageException($"--method '{methodName}' is not one of weight, activation");
+            bool byActivation = pr.GetValue(method);
             string outPath = pr.GetValue(output)!;
             if (!outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--output '{outPath}' must end in .safetensors");
-            float dataScale = ParseScale(pr.GetValue(scale));
+            float dataScale = pr.GetValue(scale);
             string? dataPath = pr.GetValue(data);
-            if (methodName == "activation" && dataPath is null) throw new UsageException("--method activation needs --data");
+            if (byActivation && dataPath is null) throw new UsageException("--method activation needs --data");
 
             using var storeA = Checkpoint.Open(pr.GetValue(a)!);
             using var storeB = Checkpoint.Open(pr.GetValue(b)!);
-            var permutationSpec = ResolveSpec(pr.GetValue(spec)!, pr.GetValue(model), storeA, pr.GetValue(arch));
+            var architecture = pr.GetValue(arch) is { } archName ? NetworkArchitecture.FromName(archName, storeA) : null;
+            var permutationSpec = ResolveSpec(pr.GetValue(spec)!, pr.GetValue(model), storeA, architecture);
             AlignmentResult result;
-            if (methodName == "weight")
+            if (!byActivation)
             {
                 result = WeightMatching.Align(storeA, storeB, permutationSpec, new WeightMatchingOptions { Seed = pr.GetValue(seed) });
             }
             else
             {
-                var architecture = ResolveArchitecture(pr.GetValue(arch) ?? "mlp", storeA);
-                var samples = LoadData(dataPath!, dataScale, train: true).Take(5000);
-                result = ActivationMatching.Align(storeA, storeB, permutationSpec, architecture, samples);
+                var samples = LoadData(dataPath!, dataScale, DatasetSplit.Train).Take(5000);
+                result = ActivationMatching.Align(storeA, storeB, permutationSpec, architecture ?? NetworkArchitecture.Mlp(storeA), samples);
             }
             using var aligned = permutationSpec.Apply(storeB, result.Permutations);
             SafetensorsWriter.Copy(aligned, outPath, new SafetensorsWriteOptions { Metadata = new Dictionary<string, string> { ["format"] = "pt" } });
@@ -75,17 +75,13 @@ internal static class AlignCommand
 
             if (pr.GetValue(json))
             {
-                context.Out.Flush();
-                using var stdout = new StreamWriterStream(context.Out);
-                using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
-                writer.WriteStartObject();
-                writer.WriteString("output", outPath);
-                writer.WriteString("spec", permutationSpec.Source);
-                writer.WritePropertyName("alignment");
-                JsonSerializer.Serialize(writer, result);
-                writer.WriteEndObject();
-                writer.Flush();
-                context.Out.WriteLine();
+                JsonStdout.WriteObject(context, writer =>
+                {
+                    writer.WriteString("output", outPath);
+                    writer.WriteString("spec", permutationSpec.Source);
+                    writer.WritePropertyName("alignment");
+                    JsonSerializer.Serialize(writer, result, JsonPolicy.Serializer);
+                });
             }
             else WriteTable(context.Console, result, outPath);
             return WeightSpaceCommandLine.Ok;
@@ -111,11 +107,21 @@ internal static class AlignCommand
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
-    internal static Option<string> SpecOption() => new("--spec")
+    internal static Option<string> SpecOption()
     {
-        Description = "Permutation spec: auto (derived from the ONNX graph of --model, or of A if A is ONNX), mlp, resnet, sequential, or a JSON spec file.",
-        DefaultValueFactory = _ => "auto",
-    };
+        var option = new Option<string>("--spec")
+        {
+            Description = "Permutation spec: auto (derived from the ONNX graph of --model, or of A if A is ONNX), mlp, resnet, sequential, or a JSON spec file.",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.Validators.Add(r =>
+        {
+            string value = r.GetValueOrDefault<string>() ?? "auto";
+            if (!PermutationSpec.Names.Contains(value) && !value.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                r.AddError($"--spec '{value}' is not one of {string.Join(", ", PermutationSpec.Names)}, or a .json spec file");
+        });
+        return option;
+    }
 
     internal static Option<string?> ModelOption() => new("--model") { Description = "An ONNX export of the architecture (for --spec auto, and lmc's ONNX Runtime evaluation)." };
 
@@ -124,88 +130,37 @@ internal static class AlignCommand
         Description = "Dataset: a folder with IDX train/t10k pairs (.gz optional), IMAGES,LABELS (an IDX or .npy pair), an .npz with x and y, or a CSV whose last column is the label.",
     };
 
-    internal static Option<string?> ScaleOption() => new("--scale") { Description = "Multiply every feature by this factor after loading (e.g. 1/255 for raw pixels)." };
-
-    internal static Option<string?> ArchOption() => new("--arch") { Description = "Built-in architecture for TorchSharp evaluation or activation matching: mlp or cnn (the training tool's Conv-BN-ReLU-Pool CNN)." };
-
-    /// <summary>The spec named by <c>--spec</c>.</summary>
-    internal static PermutationSpec ResolveSpec(string spec, string? modelPath, TensorStore a, string? arch)
+    internal static Option<float> ScaleOption() => new("--scale")
     {
-        switch (spec)
+        Description = "Multiply every feature by this factor after loading (e.g. 1/255 for raw pixels).",
+        DefaultValueFactory = _ => 1f,
+        CustomParser = r =>
         {
-            case "auto":
-                if (modelPath is not null)
-                {
-                    using var model = OnnxReader.Open(modelPath);
-                    return PermutationSpec.FromOnnx(model);
-                }
-                if (a is OnnxModel onnx) return PermutationSpec.FromOnnx(onnx);
-                if (arch is not null) return ResolveArchitecture(arch, a).ToPermutationSpec(a);
-                throw new UsageException($"--spec auto needs --model M.onnx (or --arch) when A ({a.Path}) is not an ONNX model");
-            case "mlp": return PermutationSpec.Mlp(a);
-            case "resnet": return PermutationSpec.ResNet(a);
-            case "sequential": return PermutationSpec.Sequential(a);
-        }
-        if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return PermutationSpec.Load(spec);
-        throw new UsageException($"--spec '{spec}' is not one of auto, mlp, resnet, sequential, or a .json spec file");
+            string text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "1";
+            try { return CliValues.ParseScale(text); }
+            catch (UsageException e) { r.AddError(e.Message); return 1; }
+        },
+    };
+
+    internal static Option<string?> ArchOption()
+    {
+        var option = new Option<string?>("--arch") { Description = "Built-in architecture for TorchSharp evaluation or activation matching: mlp or cnn (the training tool's Conv-BN-ReLU-Pool CNN)." };
+        option.AcceptOnlyFromAmong([.. NetworkArchitecture.Names]);
+        return option;
     }
 
-    /// <summary>The architecture named by <c>--arch</c>, read from A's tensor names.</summary>
-    internal static NetworkArchitecture ResolveArchitecture(string arch, TensorStore a)
+    /// <summary>The spec named by <c>--spec</c>; the option combination is checked here, the resolution is the library's.</summary>
+    internal static PermutationSpec ResolveSpec(string spec, string? modelPath, TensorStore a, NetworkArchitecture? architecture)
     {
-        try
-        {
-            return arch switch
-            {
-                "mlp" => NetworkArchitecture.Mlp(a),
-                "cnn" => NetworkArchitecture.Cnn(a),
-                _ => throw new UsageException($"--arch '{arch}' is not one of mlp, cnn"),
-            };
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidPermutationSpecException(a.Path, e.Message, e);
-        }
+        if (spec == "auto" && modelPath is null && a is not OnnxModel && architecture is null)
+            throw new UsageException($"--spec auto needs --model M.onnx (or --arch) when A ({a.Path}) is not an ONNX model");
+        return PermutationSpec.Resolve(spec, a, modelPath, architecture);
     }
 
-    /// <summary>Parses <c>--scale</c>: a number or a fraction such as <c>1/255</c>.</summary>
-    internal static float ParseScale(string? text)
+    /// <summary>Loads <c>--data</c> and applies <c>--scale</c>.</summary>
+    internal static Dataset LoadData(string path, float scale, DatasetSplit split)
     {
-        if (text is null) return 1;
-        string[] parts = text.Split('/');
-        bool ok = parts.Length is 1 or 2;
-        double value = 1;
-        for (int i = 0; ok && i < parts.Length; i++)
-        {
-            ok = double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) && v != 0;
-            value = i == 0 ? v : value / v;
-        }
-        if (!ok || !double.IsFinite(value) || value == 0) throw new UsageException($"--scale '{text}' is not a non-zero number or fraction such as 1/255");
-        return (float)value;
-    }
-
-    /// <summary>Loads <c>--data</c>: for a folder the test split (<c>t10k</c>, else <c>test</c>, else <c>digits</c>), or
-    /// with <paramref name="train"/> the <c>train</c> split when there is one.</summary>
-    internal static Dataset LoadData(string path, float scale, bool train)
-    {
-        Dataset data;
-        if (Directory.Exists(path))
-        {
-            string[] prefixes = train ? ["train", "t10k", "test", "digits"] : ["t10k", "test", "digits"];
-            string? prefix = prefixes.FirstOrDefault(p => Directory.EnumerateFiles(path, p + "-images-idx3-ubyte*").Any());
-            if (prefix is null) throw new InvalidDatasetException(path, "no IDX pair (t10k-, test-, train- or digits-images-idx3-ubyte[.gz]) in this folder");
-            data = DatasetLoader.LoadIdxSplit(path, prefix);
-        }
-        else if (path.Contains(','))
-        {
-            var pair = path.Split(',');
-            if (pair.Length != 2) throw new UsageException($"--data '{path}': a pair is written FEATURES,LABELS");
-            data = pair[0].EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? DatasetLoader.LoadNpy(pair[0], pair[1]) : DatasetLoader.LoadIdx(pair[0], pair[1]);
-        }
-        else if (path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) data = DatasetLoader.LoadNpz(path);
-        else if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase)) data = DatasetLoader.LoadCsv(path);
-        else if (!File.Exists(path)) throw new FileNotFoundException($"--data '{path}' does not exist.", path);
-        else throw new UsageException($"--data '{path}': expected a folder, IMAGES,LABELS, an .npz or a .csv[.gz] file");
+        var data = DatasetLoader.Load(path, split);
         return scale == 1 ? data : data.Scale(scale);
     }
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Spectre.Console;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Gguf;
@@ -9,7 +8,7 @@ using WeightSpace.Formats.Safetensors;
 namespace WeightSpace.Cli.Commands;
 
 /// <summary><c>weightspace convert IN OUT [--dtype f32|f16|bf16] [--shard-size 2GB]</c>.</summary>
-internal static partial class ConvertCommand
+internal static class ConvertCommand
 {
     public static Command Create(CliContext context)
     {
@@ -81,31 +80,7 @@ internal static partial class ConvertCommand
         return result;
     }
 
-    internal static DType? ParseDType(string? text)
-    {
-        if (text is null) return null;
-        if (DTypes.TryParse(text, out var d) && d is DType.F32 or DType.F16 or DType.BF16 or DType.F64) return d;
-        throw new UsageException($"--dtype '{text}' is not one of f32, f16, bf16, f64");
-    }
+    internal static DType? ParseDType(string? text) => text is null ? null : CliValues.ParseFloatDType("--dtype", text);
 
-    /// <summary>Parses sizes such as <c>2GB</c>, <c>500MB</c>, <c>1.5GiB</c>, <c>4096</c> (bytes). GB = 10⁹, GiB = 2³⁰.</summary>
-    internal static long ParseSize(string text)
-    {
-        var m = SizePattern().Match(text.Trim());
-        if (!m.Success) throw new UsageException($"--shard-size '{text}' is not a size such as 2GB, 500MB or 1GiB");
-        double value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-        double unit = m.Groups[2].Value.ToUpperInvariant() switch
-        {
-            "" or "B" => 1,
-            "KB" or "K" => 1e3, "MB" or "M" => 1e6, "GB" or "G" => 1e9, "TB" or "T" => 1e12,
-            "KIB" => 1024, "MIB" => 1 << 20, "GIB" => 1 << 30, "TIB" => 1L << 40,
-            _ => throw new UsageException($"--shard-size '{text}': unknown unit '{m.Groups[2].Value}'"),
-        };
-        double bytes = value * unit;
-        if (bytes < 1 || bytes > long.MaxValue) throw new UsageException($"--shard-size '{text}' must be at least 1 byte");
-        return (long)bytes;
-    }
-
-    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)$")]
-    private static partial Regex SizePattern();
+    internal static long ParseSize(string text) => CliValues.ParseSize("--shard-size", text);
 }

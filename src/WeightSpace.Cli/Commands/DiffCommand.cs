@@ -3,7 +3,8 @@ using System.Globalization;
 using Spectre.Console;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
-using WeightSpace.Reports.Merging;
+using WeightSpace.Analysis.Compatibility;
+using WeightSpace.Reports.TaskVectors;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -14,7 +15,7 @@ internal static class DiffCommand
     {
         var baseArg = new Argument<string>("base") { Description = "The base model θ₀." };
         var models = new Argument<string[]>("models") { Description = "Fine-tuned models of the same architecture.", Arity = ArgumentArity.OneOrMore };
-        var json = new Option<bool>("--json") { Description = "Write the full report as one JSON document to stdout." };
+        var json = CommonOptions.Json("Write the full report as one JSON document to stdout.");
         var top = new Option<int>("--top") { Description = "How many tensors and layer groups to list, largest relative change first.", DefaultValueFactory = _ => 10 };
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (relative change and top-1% mass by layer group, cosine and sign-agreement matrices, cosine by group, singular values of the most changed 2-D τ) into DIR." };
         var reportPath = ReportOutput.CreateOption();
@@ -37,15 +38,13 @@ internal static class DiffCommand
             if (k < 1) throw new UsageException($"--top {k} must be at least 1");
             string? plotDir = pr.GetValue(plots);
             if (plotDir is not null && File.Exists(plotDir)) throw new UsageException($"--plots {plotDir}: is a file; give a directory");
-            var owned = new List<IDisposable>();
-            try
             {
-                var all = MergeOutputRun.OpenModels(new[] { pr.GetValue(baseArg)! }.Concat(pr.GetValue(models)!).Select(p => (p, p)), owned);
+                using var all = OpenedModels.Open(new[] { pr.GetValue(baseArg)! }.Concat(pr.GetValue(models)!));
                 var baseStore = all[pr.GetValue(baseArg)!];
                 var fineTuned = pr.GetValue(models)!.Select(m => all[m]).ToList();
                 var mismatches = ModelCompatibility.Check(baseStore, fineTuned);
                 if (mismatches.Count > 0 && !pr.GetValue(skip))
-                    throw new Analysis.Merging.ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
+                    throw new ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
                 var options = new TaskVectorOptions { SkipMismatched = pr.GetValue(skip) };
                 var report = TaskVectorAnalysis.Analyze(baseStore, fineTuned, options);
                 if (htmlPath is not null)
@@ -63,22 +62,13 @@ internal static class DiffCommand
                         throw new WeightSpaceException($"--plots {plotDir}: cannot write the plots: {e.Message}", e);
                     }
                 }
-                if (pr.GetValue(json))
-                {
-                    context.Out.Flush();
-                    using var stdout = new StreamWriterStream(context.Out);
-                    TaskVectorReportJson.Write(stdout, report, options.TopFractions, mismatches, k);
-                }
+                if (pr.GetValue(json)) JsonStdout.Write(context, stdout => TaskVectorReportJson.Write(stdout, report, options.TopFractions, mismatches, k));
                 else
                 {
                     WriteText(context.Console, report, options, mismatches, k);
                     if (plotDir is not null) context.Console.WriteLine($"wrote {plotted.Count} plot files into {plotDir}");
                 }
                 return WeightSpaceCommandLine.Ok;
-            }
-            finally
-            {
-                foreach (var d in owned) d.Dispose();
             }
         }));
         return command;

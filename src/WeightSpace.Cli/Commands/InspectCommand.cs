@@ -19,7 +19,7 @@ internal static class InspectCommand
         var metadata = new Option<bool>("--metadata") { Description = "Also print the file's metadata as a key/type/value table (GGUF: every key with its type; arrays abbreviated)." };
         var names = new Option<string?>("--names") { Description = "GGUF tensor names: hf (default; Hugging Face names and rows for llama-family files, q/k un-permuted) or gguf (as stored)." };
         var stats = new Option<bool>("--stats") { Description = "Read every tensor and add sum, mean, std, min, max, L2 norm, NaN and Inf counts (float64)." };
-        var json = new Option<bool>("--json") { Description = "Write one JSON document to stdout instead of a table." };
+        var json = CommonOptions.Json();
         var filter = new Option<string?>("--filter") { Description = "Only tensors whose name matches this regular expression." };
         var verify = new Option<bool>("--verify") { Description = "Also check the checksums the format carries (the CRC-32 of every record of a torch.save zip); exit 1 if any fails. Safetensors and ONNX carry none." };
         var command = new Command("inspect", """
@@ -94,12 +94,7 @@ internal static class InspectCommand
 
     private static string Abbreviate(string text) => text.Length <= 120 ? text : text[..117] + "...";
 
-    internal static Regex? ParseFilter(string? pattern)
-    {
-        if (string.IsNullOrEmpty(pattern)) return null;
-        try { return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)); }
-        catch (ArgumentException e) { throw new UsageException($"--filter '{pattern}' is not a valid regular expression: {e.Message}"); }
-    }
+    internal static Regex? ParseFilter(string? pattern) => string.IsNullOrEmpty(pattern) ? null : CliValues.ParseRegex("--filter", pattern);
 
     internal static CheckpointSummary Summarise(CliContext context, TensorStore store, bool withStats, Regex? filter)
     {
@@ -159,11 +154,5 @@ internal static class InspectCommand
 
     private static string G(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
-    internal static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB"),
-        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F2} MiB"),
-        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
-        _ => $"{bytes} B",
-    };
+    internal static string FormatBytes(long bytes) => CliValues.FormatBytes(bytes);
 }

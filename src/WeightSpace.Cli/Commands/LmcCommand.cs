@@ -8,6 +8,7 @@ using WeightSpace.Analysis.Datasets;
 using WeightSpace.Analysis.Evaluation;
 using WeightSpace.Formats;
 using WeightSpace.Reports.Connectivity;
+using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -28,7 +29,7 @@ internal static class LmcCommand
         var align = new Option<bool>("--align") { Description = "Also weight-match B to A and evaluate the aligned path." };
         var spec = AlignCommand.SpecOption();
         var bnReset = new Option<bool>("--bn-reset") { Description = "Recompute BatchNorm statistics at every α on up to 2,000 training samples (needs --arch)." };
-        var json = new Option<bool>("--json") { Description = "Write the curves as JSON to stdout instead of a table." };
+        var json = CommonOptions.Json("Write the curves as JSON to stdout instead of a table.");
         var plot = new Option<string?>("--plot") { Description = "Write loss and accuracy against α to this .svg or .png file." };
         var plane = new Option<string?>("--plane") { Description = "A third model C: also evaluate the loss over the plane through A, B and C." };
         var planePlot = new Option<string?>("--plane-plot") { Description = "Where to write the plane heatmap (.svg/.png); default: the --plot name with _plane added." };
@@ -60,18 +61,19 @@ internal static class LmcCommand
             string? archName = pr.GetValue(arch);
             if (modelPath is null && archName is null) throw new UsageException("lmc needs --model M.onnx or --arch mlp|cnn to evaluate the models");
             if (pr.GetValue(bnReset) && modelPath is not null) throw new UsageException("--bn-reset needs --arch (the ONNX Runtime evaluator cannot recompute BatchNorm statistics); drop --model");
-            float dataScale = AlignCommand.ParseScale(pr.GetValue(scale));
+            float dataScale = pr.GetValue(scale);
             string dataPath = pr.GetValue(data)!;
 
             using var storeA = Checkpoint.Open(pr.GetValue(a)!);
             using var storeB = Checkpoint.Open(pr.GetValue(b)!);
-            var test = AlignCommand.LoadData(dataPath, dataScale, train: false);
+            var test = AlignCommand.LoadData(dataPath, dataScale, DatasetSplit.Test);
             using var onnx = modelPath is not null ? new OnnxRuntimeEvaluator(modelPath) : null;
-            IModelEvaluator evaluator = onnx ?? (IModelEvaluator)new TorchModelEvaluator(AlignCommand.ResolveArchitecture(archName!, storeA));
+            var architecture = archName is null ? null : NetworkArchitecture.FromName(archName, storeA);
+            IModelEvaluator evaluator = onnx ?? (IModelEvaluator)new TorchModelEvaluator(architecture!);
             var options = new ConnectivityOptions
             {
                 Points = pointCount,
-                NormalizationResetData = pr.GetValue(bnReset) ? AlignCommand.LoadData(dataPath, dataScale, train: true).Take(2000) : null,
+                NormalizationResetData = pr.GetValue(bnReset) ? AlignCommand.LoadData(dataPath, dataScale, DatasetSplit.Train).Take(2000) : null,
             };
 
             var curves = new List<KeyValuePair<string, ConnectivityCurve>>();
@@ -79,7 +81,7 @@ internal static class LmcCommand
             curves.Add(new("naive", WithProgress(context, "naive path", options.Points + 1, p => LinearModeConnectivity.Interpolate(storeA, storeB, evaluator, test, options, p))));
             if (pr.GetValue(align))
             {
-                var permutationSpec = AlignCommand.ResolveSpec(pr.GetValue(spec)!, modelPath, storeA, archName);
+                var permutationSpec = AlignCommand.ResolveSpec(pr.GetValue(spec)!, modelPath, storeA, architecture);
                 alignment = WeightMatching.Align(storeA, storeB, permutationSpec);
                 using var aligned = permutationSpec.Apply(storeB, alignment.Permutations);
                 curves.Add(new("weight matching", WithProgress(context, "aligned path", options.Points + 1, p => LinearModeConnectivity.Interpolate(storeA, aligned, evaluator, test, options, p))));
@@ -118,60 +120,29 @@ internal static class LmcCommand
         if (ext is not (".svg" or ".png")) throw new UsageException($"{option} '{path}' must end in .svg or .png");
     }
 
-    private static T WithProgress<T>(CliContext context, string label, int total, Func<IProgress<int>?, T> work)
-    {
-        if (!context.ErrorIsTerminal) return Checked(work, null);
-        T result = default!;
-        context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(label, maxValue: Math.Max(1, total));
-                result = Checked(work, new Progress<int>(done => task.Value = done));
-                task.Value = task.MaxValue;
-            });
-        return result;
-    }
-
-    // The connectivity library reports models with different tensors or shapes as ArgumentException; for the CLI that
-    // is bad input (exit 1), not a bug.
-    private static T Checked<T>(Func<IProgress<int>?, T> work, IProgress<int>? progress)
-    {
-        try
-        {
-            return work(progress);
-        }
-        catch (ArgumentException e) when (e is not ArgumentNullException)
-        {
-            throw new InvalidCheckpointException("models", null, e.Message, e);
-        }
-    }
+    private static T WithProgress<T>(CliContext context, string label, int total, Func<IProgress<int>?, T> work) =>
+        ProgressBars.Run<int, T>(context, label, total, work, done => done);
 
     // The naive curve's fields sit at the top level (the shape issue #5 asks for); the aligned curve and the plane nest.
-    private static void WriteJson(CliContext context, List<KeyValuePair<string, ConnectivityCurve>> curves, AlignmentResult? alignment, LossPlane? plane, int samples)
-    {
-        context.Out.Flush();
-        using var stdout = new StreamWriterStream(context.Out);
-        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
-        writer.WriteStartObject();
-        using (var naive = JsonSerializer.SerializeToDocument(curves[0].Value))
-            foreach (var property in naive.RootElement.EnumerateObject()) property.WriteTo(writer);
-        writer.WriteNumber("samples", samples);
-        if (curves.Count > 1)
+    private static void WriteJson(CliContext context, List<KeyValuePair<string, ConnectivityCurve>> curves, AlignmentResult? alignment, LossPlane? plane, int samples) =>
+        JsonStdout.WriteObject(context, writer =>
         {
-            writer.WritePropertyName("aligned");
-            JsonSerializer.Serialize(writer, curves[1].Value);
-            writer.WritePropertyName("alignment");
-            JsonSerializer.Serialize(writer, alignment! with { Permutations = new Dictionary<string, int[]>() });
-        }
-        if (plane is not null)
-        {
-            writer.WritePropertyName("plane");
-            JsonSerializer.Serialize(writer, plane);
-        }
-        writer.WriteEndObject();
-        writer.Flush();
-        context.Out.WriteLine();
-    }
+            using (var naive = JsonSerializer.SerializeToDocument(curves[0].Value, JsonPolicy.Serializer))
+                foreach (var property in naive.RootElement.EnumerateObject()) property.WriteTo(writer);
+            writer.WriteNumber("samples", samples);
+            if (curves.Count > 1)
+            {
+                writer.WritePropertyName("aligned");
+                JsonSerializer.Serialize(writer, curves[1].Value, JsonPolicy.Serializer);
+                writer.WritePropertyName("alignment");
+                JsonSerializer.Serialize(writer, alignment! with { Permutations = new Dictionary<string, int[]>() }, JsonPolicy.Serializer);
+            }
+            if (plane is not null)
+            {
+                writer.WritePropertyName("plane");
+                JsonSerializer.Serialize(writer, plane, JsonPolicy.Serializer);
+            }
+        });
 
     private static void WriteTable(IAnsiConsole console, List<KeyValuePair<string, ConnectivityCurve>> curves, AlignmentResult? alignment, LossPlane? plane, int samples)
     {

@@ -1,15 +1,12 @@
 using System.CommandLine;
 using WeightSpace.Analysis.TaskVectors;
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text.Json;
-using System.Text;
-using Spectre.Console;
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Formats;
+using WeightSpace.Analysis.Merging.Methods;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -32,12 +29,12 @@ internal static class MergeCommand
         var lambda = new Option<double?>("--lambda") { Description = "One-liner: global lambda (task-arithmetic family)." };
         var t = new Option<double?>("--t") { Description = "One-liner: slerp interpolation factor t." };
         var set = new Option<string[]>("--set") { Description = "One-liner: any other global parameter as KEY=VALUE (e.g. semantics=paper, normalize=false).", AllowMultipleArgumentsPerToken = true };
-        var outDType = new Option<string?>("--out-dtype") { Description = "One-liner: output dtype of float tensors (f32, f16, bf16, f64)." };
-        var shardSize = new Option<string?>("--shard-size") { Description = "Largest shard (e.g. 2GB, 500MB); smaller outputs are one model.safetensors. Default 5GB." };
-        var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => 2 };
+        var outDType = CommonOptions.FloatDType("--out-dtype", "One-liner: output dtype of float tensors (f32, f16, bf16, f64).");
+        var shardSize = MergeOutputRun.ShardSizeOption();
+        var threads = CommonOptions.Threads(2);
         var seed = new Option<ulong?>("--seed") { Description = "Seed of random methods (dare_*, della*); overrides random_seed." };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty output directory." };
-        var json = new Option<bool>("--json") { Description = "Print a JSON summary (output, method, tensors, bytes, seconds, files)." };
+        var json = CommonOptions.Json("Print a JSON summary (output, method, tensors, bytes, seconds, files).");
         var reportPath = ReportOutput.CreateOption();
         var command = new Command("merge", """
             Merge models with any registered method (mergekit's YAML schema), streaming one tensor at a time, into a
@@ -56,8 +53,8 @@ internal static class MergeCommand
             string? htmlPath = pr.GetValue(reportPath);
             ReportOutput.Validate(htmlPath);
             string outDir = pr.GetValue(output)!;
-            long shard = pr.GetValue(shardSize) is { } s ? ConvertCommand.ParseSize(s) : MergeDirectoryOptions.DefaultShardSizeBytes;
-            int workers = MergeOutputRun.ParseThreads(pr.GetValue(threads));
+            long shard = pr.GetValue(shardSize) ?? MergeDirectoryOptions.DefaultShardSizeBytes;
+            int workers = pr.GetValue(threads);
             string? configPath = pr.GetValue(config);
             var oneLiner = new OneLiner(pr.GetValue(method), pr.GetValue(baseModel), pr.GetValue(models) ?? [], pr.GetValue(weight) ?? [],
                 pr.GetValue(density) ?? [], pr.GetValue(gamma) ?? [], pr.GetValue(epsilon) ?? [], pr.GetValue(lambda), pr.GetValue(t),
@@ -77,10 +74,10 @@ internal static class MergeCommand
             }
             MergeOutputRun.CheckOutput(outDir, pr.GetValue(force));
             var parsed = MergeConfig.Parse(yaml);
-            var owned = new List<IDisposable>();
-            try
             {
-                var stores = MergeOutputRun.OpenModels(parsed.ReferencedModels().Select(r => (r, Resolve(r, configDir))), owned);
+                using var models = OpenedModels.Open(parsed.ReferencedModels().Select(r => (r, Resolve(r, configDir))),
+                    missing => new MergeConfigException("model", null, $"not found: {string.Join(", ", missing.Select(m => $"'{m}'"))}"));
+                var stores = models.Stores;
                 ulong? seedValue = pr.GetValue(seed);
                 var plan = MergePlan.Create(parsed, stores, seedValue);
                 string anchor = parsed.ReferencedModels()[0];
@@ -117,10 +114,6 @@ internal static class MergeCommand
                     context.Error.WriteLine("--report: this method has no base model, so there are no task vectors to report");
                 return code;
             }
-            finally
-            {
-                foreach (var d in owned) d.Dispose();
-            }
         }));
         return command;
     }
@@ -134,161 +127,37 @@ internal static class MergeCommand
     }
 
     private sealed record OneLiner(string? Method, string? Base, string[] Models, double[] Weight, double[] Density, double[] Gamma,
-        double[] Epsilon, double? Lambda, double? T, string[] Set, string? OutDType)
+        double[] Epsilon, double? Lambda, double? T, string[] Set, DType? OutDType)
     {
         public bool IsUsed => Method is not null || Base is not null || Models.Length > 0 || Weight.Length > 0 || Density.Length > 0
             || Gamma.Length > 0 || Epsilon.Length > 0 || Lambda is not null || T is not null || Set.Length > 0 || OutDType is not null;
 
+        /// <summary>The options as a config builder: option checks here, the YAML in <see cref="MergeConfigBuilder.ToYaml"/>.</summary>
         public string ToYaml()
         {
             if (Method is null) throw new UsageException("give a CONFIG file, or --method with --models (and --base for methods that need one)");
             if (Models.Length == 0) throw new UsageException("--models: at least one model is needed");
-            var method = MergeMethods.Get(Method);
-            bool hasWeight = method.Parameters.Any(p => p.Name == "weight");
-            var perModel = new List<(string Name, double[] Values)>();
-            if (Weight.Length > 0 || hasWeight) perModel.Add(("weight", Weight.Length > 0 ? Weight : [1.0]));
-            if (Density.Length > 0) perModel.Add(("density", Density));
-            if (Gamma.Length > 0) perModel.Add(("gamma", Gamma));
-            if (Epsilon.Length > 0) perModel.Add(("epsilon", Epsilon));
+            // A method with weights gets weight 1 per model unless --weight says otherwise, as mergekit's one-model-per-line configs do.
+            double[] weight = Weight.Length > 0 || !MergeMethods.Get(Method).Parameters.Any(p => p.Name == "weight") ? Weight : [1.0];
+            var perModel = new (string Name, double[] Values)[] { ("weight", weight), ("density", Density), ("gamma", Gamma), ("epsilon", Epsilon) }
+                .Where(p => p.Values.Length > 0).ToArray();
             foreach (var (name, values) in perModel)
                 if (values.Length != 1 && values.Length != Models.Length)
                     throw new UsageException($"--{name}: give one value or one per model ({Models.Length}); got {values.Length}");
-
-            var y = new StringBuilder();
-            y.Append("merge_method: ").AppendLine(Quote(Method));
-            if (Base is not null) y.Append("base_model: ").AppendLine(Quote(Base));
-            if (OutDType is not null)
-            {
-                var d = ConvertCommand.ParseDType(OutDType)!.Value;
-                y.Append("out_dtype: ").AppendLine(d switch { DType.F16 => "float16", DType.BF16 => "bfloat16", DType.F64 => "float64", _ => "float32" });
-            }
-            y.AppendLine("models:");
+            var builder = new MergeConfigBuilder(Method).WithDTypes(null, OutDType);
+            if (Base is not null) builder.WithBase(Base);
             for (int i = 0; i < Models.Length; i++)
-            {
-                y.Append("  - model: ").AppendLine(Quote(Models[i]));
-                if (perModel.Count == 0) continue;
-                y.Append("    parameters: {").AppendJoin(", ", perModel.Select(p => $"{p.Name}: {Number(p.Values.Length == 1 ? p.Values[0] : p.Values[i])}")).AppendLine("}");
-            }
-            var globals = new List<string>();
-            if (Lambda is { } l) globals.Add($"lambda: {Number(l)}");
-            if (T is { } t) globals.Add($"t: {Number(t)}");
+                builder.AddModel(Models[i], perModel.ToDictionary(p => p.Name, p => p.Values.Length == 1 ? p.Values[0] : p.Values[i]));
+            if (Lambda is { } l) builder.Set("lambda", l);
+            if (T is { } t) builder.Set("t", t);
             foreach (string kv in Set)
             {
                 int eq = kv.IndexOf('=');
                 if (eq <= 0 || eq == kv.Length - 1 || !kv[..eq].All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
                     throw new UsageException($"--set '{kv}' is not KEY=VALUE");
-                string value = kv[(eq + 1)..];
-                globals.Add($"{kv[..eq]}: {(double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? Number(x) : Quote(value))}");
+                builder.Set(kv[..eq], ParameterSetting.Parse(kv[(eq + 1)..]));
             }
-            if (globals.Count > 0) y.Append("parameters: {").AppendJoin(", ", globals).AppendLine("}");
-            return y.ToString();
+            return builder.ToYaml();
         }
-
-        private static string Number(double x) => x.ToString("R", CultureInfo.InvariantCulture);
-
-        private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-    }
-}
-
-
-/// <summary>What <c>merge</c> and <c>taskvec</c> share: opening models up front, the output directory check, the
-/// progress bar, and the summary line or JSON.</summary>
-internal static class MergeOutputRun
-{
-    /// <summary>Opens every reference; all missing paths are reported together, before any model is read.</summary>
-    public static Dictionary<string, TensorStore> OpenModels(IEnumerable<(string Reference, string Path)> models, List<IDisposable> owned)
-    {
-        var list = models.DistinctBy(m => m.Reference).ToList();
-        var missing = list.Where(m => !File.Exists(m.Path) && !Directory.Exists(m.Path)).Select(m => m.Reference).ToList();
-        if (missing.Count > 0)
-            throw new MergeConfigException("model", null, $"not found: {string.Join(", ", missing.Select(m => $"'{m}'"))}");
-        var stores = new Dictionary<string, TensorStore>(StringComparer.Ordinal);
-        foreach (var (reference, path) in list)
-        {
-            var store = Checkpoint.Open(path);
-            owned.Add(store);
-            stores[reference] = store;
-        }
-        return stores;
-    }
-
-    /// <summary>The directory holding a model: itself if it is a directory, else the file's folder.</summary>
-    public static string ModelDirectory(string path) =>
-        Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-
-    /// <summary>Refuses a non-empty existing output directory without --force (exit 2), before any work.</summary>
-    public static void CheckOutput(string output, bool force)
-    {
-        if (File.Exists(output)) throw new UsageException($"-o '{output}' is a file; give a directory");
-        if (!force && Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
-            throw new UsageException($"-o '{output}' exists and is not empty; pass --force to replace it");
-    }
-
-    public static int ParseThreads(int threads) =>
-        threads is >= 1 and <= 256 ? threads : throw new UsageException($"--threads {threads} must be between 1 and 256");
-
-    public static int Write(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb)
-    {
-        // Ctrl+C or SIGTERM stop the run between tensors, so MergeDirectory deletes its staging directory and nothing
-        // half-written is left; the process then exits 130 through Guard.
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-        try { return WriteCore(context, plan, output, options, json, verb, cts.Token); }
-        finally { Console.CancelKeyPress -= onCancel; }
-    }
-
-    private static int WriteCore(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, CancellationToken ct)
-    {
-        var watch = Stopwatch.StartNew();
-        IReadOnlyList<string> files;
-        long total = plan.Outputs.Sum(o => o.ByteCount);
-        if (context.ErrorIsTerminal)
-        {
-            files = [];
-            context.ErrorConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask($"{verb} 0/{plan.Tensors.Count} tensors", maxValue: Math.Max(1, total));
-                    var progress = new Progress<MergeProgress>(p =>
-                    {
-                        task.Value = p.BytesDone;
-                        task.Description = $"{verb} {p.TensorsDone}/{p.TensorCount} tensors";
-                    });
-                    files = MergeDirectory.Write(plan, output, options, progress, ct);
-                    task.Value = task.MaxValue;
-                });
-        }
-        else
-        {
-            files = MergeDirectory.Write(plan, output, options, ct: ct);
-        }
-        double seconds = watch.Elapsed.TotalSeconds;
-        if (json)
-        {
-            context.Out.Flush();
-            using var stdout = new StreamWriterStream(context.Out);
-            using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
-            w.WriteStartObject();
-            w.WriteString("output", Path.GetFullPath(output));
-            w.WriteString("method", plan.Method.Name);
-            w.WriteNumber("tensors", plan.Tensors.Count);
-            w.WriteNumber("bytes", total);
-            w.WriteNumber("seconds", Math.Round(seconds, 3));
-            w.WriteStartArray("files");
-            foreach (string f in files) w.WriteStringValue(f);
-            w.WriteEndArray();
-            w.WriteEndObject();
-            w.Flush();
-            stdout.Write("\n"u8);
-        }
-        else
-        {
-            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {output}: {plan.Method.Name}, {plan.Tensors.Count} tensors, {InspectCommand.FormatBytes(total)} in {seconds:F1} s ({string.Join(", ", files)})"));
-        }
-        return WeightSpaceCommandLine.Ok;
     }
 }

@@ -5,6 +5,7 @@ using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
 using WeightSpace.Reports.Html;
 using WeightSpace.Reports.Html.Sections;
+using WeightSpace.Analysis.Compatibility;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -30,8 +31,8 @@ internal static class ReportCommand
             ReportOutput.Validate(path);
             string[] paths = pr.GetValue(models)!;
             string? basePath = pr.GetValue(baseModel);
-            var stores = paths.Select(p => Checkpoint.Open(p)).ToList();
-            try
+            using var opened = OpenedModels.Open(paths.Select((p, i) => ($"model{i}", p)));
+            var stores = paths.Select((_, i) => opened[$"model{i}"]).ToList();
             {
                 using var baseline = basePath is null ? null : Checkpoint.Open(basePath);
                 if (baseline is not null) ModelCompatibility.Require(baseline, stores);   // mismatches listed before any work
@@ -56,10 +57,6 @@ internal static class ReportCommand
                 ReportOutput.Write(context, path, "WeightSpace report", string.Join(", ", paths.Select(Path.GetFileName)), sections, findings);
                 context.Out.WriteLine($"report: {Path.GetFullPath(path)}");
                 return WeightSpaceCommandLine.Ok;
-            }
-            finally
-            {
-                foreach (var s in stores) s.Dispose();
             }
         }));
         return command;

@@ -16,7 +16,7 @@ internal static class SpectrumCommand
     public static Command Create(CliContext context)
     {
         var path = new Argument<string>("path") { Description = "A checkpoint: .safetensors (or a folder/index of shards), a torch.save file, or .onnx." };
-        var json = new Option<bool>("--json") { Description = "Write one JSON document to stdout instead of the table." };
+        var json = CommonOptions.Json("Write one JSON document to stdout instead of the table.");
         var jsonEigenvalues = new Option<bool>("--json-eigenvalues") { Description = "With --json, include every layer's eigenvalues (large)." };
         var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per layer to FILE." };
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (ESDs, histograms, α/λ_max by layer) into DIR." };
@@ -24,7 +24,7 @@ internal static class SpectrumCommand
         var randomize = new Option<bool>("--randomize") { Description = "Also analyse each layer with its entries shuffled (correlation traps, rand distance)." };
         var layout = new Option<string>("--layout") { Description = "Weight layout: torch ([out,in,kh,kw], dense [out,in]), tf ([kh,kw,in,out], dense [in,out]) or auto (file metadata, else a shape heuristic).", DefaultValueFactory = _ => "auto" };
         var filter = new Option<string?>("--filter") { Description = "Only tensors whose name matches this regular expression (others are listed as skipped)." };
-        var threads = new Option<int?>("--threads") { Description = "Torch threads for the SVDs (default: all cores)." };
+        var threads = CommonOptions.OptionalThreads("Torch threads for the SVDs (default: all cores).");
         var precision = new Option<string>("--precision") { Description = "SVD precision: f32 or f64.", DefaultValueFactory = _ => "f32" };
         var seed = new Option<int>("--seed") { Description = "Seed of the --randomize shuffle.", DefaultValueFactory = _ => 0 };
         var fit = new Option<string?>("--fit") { Description = "α estimator: ww (WeightWatcher 0.7.5.5's WWFit, the default under --compat ww) or csn (Clauset–Shalizi–Newman with a 10-value minimum tail)." };
@@ -310,49 +310,4 @@ internal static class SpectrumCommand
     }
 
     private static string F(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "";
-}
-
-/// <summary>Chooses the weight layout of a checkpoint that does not say it through <c>--layout</c>.</summary>
-/// <remarks>
-/// 1. Metadata: a safetensors <c>__metadata__</c> (or index <c>metadata</c>) entry <c>layout</c> that starts with
-///    <c>tf</c>, <c>keras</c> or <c>tensorflow</c>, or an entry <c>format</c> that names tfjs, keras or tensorflow,
-///    means TensorFlow layout (the shared face model records <c>"layout": "tfjs: conv filters [kh,kw,in,out] …"</c>).
-///    A <c>layout</c> entry that starts with <c>torch</c>/<c>pytorch</c> means torch.
-/// 2. Otherwise shapes: a 4-D tensor "looks TF" when its two leading dims are equal and ≤ 7 (a kernel) and its two
-///    trailing dims are not; it "looks torch" in the mirror case. TF is chosen when at least one 4-D tensor looks TF
-///    and none looks torch. Dense-only checkpoints cannot be told apart and stay torch.
-/// 3. Default: torch (PyTorch and ONNX both store [out, in, kh, kw]).
-/// </remarks>
-internal static class LayoutDetection
-{
-    public static (WeightLayout Layout, string Reason) Detect(TensorStore store)
-    {
-        foreach (var (key, value) in store.Metadata)
-        {
-            string v = value.Trim().ToLowerInvariant();
-            if (key.Equals("layout", StringComparison.OrdinalIgnoreCase))
-            {
-                if (v.StartsWith("tf", StringComparison.Ordinal) || v.StartsWith("keras", StringComparison.Ordinal) || v.StartsWith("tensorflow", StringComparison.Ordinal))
-                    return (WeightLayout.TensorFlow, $"file metadata layout = \"{Shorten(value)}\"");
-                if (v.StartsWith("torch", StringComparison.Ordinal) || v.StartsWith("pytorch", StringComparison.Ordinal))
-                    return (WeightLayout.Torch, $"file metadata layout = \"{Shorten(value)}\"");
-            }
-            if (key.Equals("format", StringComparison.OrdinalIgnoreCase) && (v.Contains("tfjs", StringComparison.Ordinal) || v.Contains("keras", StringComparison.Ordinal) || v.Contains("tensorflow", StringComparison.Ordinal)))
-                return (WeightLayout.TensorFlow, $"file metadata format = \"{Shorten(value)}\"");
-        }
-        int tf = 0, torch = 0;
-        foreach (var t in store.Tensors)
-        {
-            if (t.Shape.Rank != 4) continue;
-            bool lead = t.Shape[0] == t.Shape[1] && t.Shape[0] <= 7, trail = t.Shape[2] == t.Shape[3] && t.Shape[2] <= 7;
-            if (lead && !trail) tf++;
-            if (trail && !lead) torch++;
-        }
-        if (tf > 0 && torch == 0)
-            return (WeightLayout.TensorFlow, $"heuristic: all {tf} unambiguous 4-D tensors have a small square leading [kh,kw]");
-        if (torch > 0) return (WeightLayout.Torch, $"heuristic: {torch} 4-D tensors have a small square trailing [kh,kw]");
-        return (WeightLayout.Torch, "default");
-    }
-
-    private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Analysis.TaskVectors;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -29,15 +29,15 @@ internal static class TaskVecCommand
         return command;
     }
 
-    private sealed record Common(Argument<string> Base, Option<string> Output, Option<string?> ShardSize, Option<int> Threads, Option<bool> Force, Option<bool> Json)
+    private sealed record Common(Argument<string> Base, Option<string> Output, Option<long?> ShardSize, Option<int> Threads, Option<bool> Force, Option<bool> Json)
     {
         public static Common Make() => new(
             new Argument<string>("base") { Description = "The base model θ₀." },
             new Option<string>("--output", "-o") { Description = "Output model directory (must be absent or empty unless --force).", Required = true },
-            new Option<string?>("--shard-size") { Description = "Largest shard (e.g. 2GB); default 5GB." },
-            new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => 2 },
+            MergeOutputRun.ShardSizeOption(),
+            CommonOptions.Threads(2),
             new Option<bool>("--force") { Description = "Replace a non-empty output directory." },
-            new Option<bool>("--json") { Description = "Print a JSON summary." });
+            CommonOptions.Json("Print a JSON summary."));
 
         public void AddTo(Command c)
         {
@@ -115,17 +115,15 @@ internal static class TaskVecCommand
                 throw new UsageException($"--lambda: give one value or one per vector ({models.Length}); got {lambdas.Length}");
             if (lambdas.Any(l => !double.IsFinite(l))) throw new UsageException("--lambda values must be finite");
             string output = pr.GetValue(common.Output)!;
-            long shard = pr.GetValue(common.ShardSize) is { } s ? ConvertCommand.ParseSize(s) : MergeDirectoryOptions.DefaultShardSizeBytes;
-            int workers = MergeOutputRun.ParseThreads(pr.GetValue(common.Threads));
+            long shard = pr.GetValue(common.ShardSize) ?? MergeDirectoryOptions.DefaultShardSizeBytes;
+            int workers = pr.GetValue(common.Threads);
             bool force = pr.GetValue(common.Force);
             MergeOutputRun.CheckOutput(output, force);
             string basePath = pr.GetValue(common.Base)!;
-            var owned = new List<IDisposable>();
-            try
             {
                 // Positional keys: the same file may legitimately appear twice (e.g. λ split over two terms).
                 var refs = new[] { ("base", basePath) }.Concat(models.Select((m, i) => ($"model{i}", m)));
-                var stores = MergeOutputRun.OpenModels(refs, owned);
+                using var stores = OpenedModels.Open(refs);
                 var terms = models.Select((_, i) => (stores[$"model{i}"], lambdas.Length == 1 ? lambdas[0] : lambdas[i])).ToArray();
                 var plan = TaskVectorArithmetic.Apply(stores["base"], terms);
                 var description = string.Join(" ", models.Select((m, i) => $"{terms[i].Item2.ToString("R", CultureInfo.InvariantCulture)}*({m} - base)"));
@@ -144,10 +142,6 @@ internal static class TaskVecCommand
                     TokenizerFilesFrom = MergeOutputRun.ModelDirectory(basePath),
                 };
                 return MergeOutputRun.Write(context, plan, output, options, pr.GetValue(common.Json), verb);
-            }
-            finally
-            {
-                foreach (var d in owned) d.Dispose();
             }
         });
 }

@@ -12,6 +12,9 @@ using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
 using WeightSpace.Reports.Html;
 using WeightSpace.Reports.Html.Sections;
+using WeightSpace.Analysis.Evaluation;
+using WeightSpace.Analysis.Merging.Methods;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Cli.Demo;
 

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Text;
-using WeightSpace.Formats.PyTorch;
 
 namespace WeightSpace.Formats.Pickle;
 
@@ -19,7 +18,7 @@ internal sealed class RestrictedUnpickler
     public delegate TorchStorage PersistentLoader(object? persistentId, long fileOffset);
 
     private readonly string _path;
-    private readonly PyTorchOptions _options;
+    private readonly UnpicklerLimits _options;
     private readonly PersistentLoader? _persistentLoad;
     private readonly List<object?> _stack = [];
     private readonly List<int> _marks = [];
@@ -27,7 +26,7 @@ internal sealed class RestrictedUnpickler
     private long _fileOffset;
     private bool _cutByLimit;
 
-    public RestrictedUnpickler(string path, PyTorchOptions options, PersistentLoader? persistentLoad)
+    public RestrictedUnpickler(string path, UnpicklerLimits options, PersistentLoader? persistentLoad)
     {
         _path = path;
         _options = options;
@@ -42,7 +41,7 @@ internal sealed class RestrictedUnpickler
 
     /// <summary>Runs the pickle in <paramref name="data"/> (which starts at <paramref name="fileOffset"/> of the file)
     /// up to STOP and returns the value it leaves. <paramref name="cutByLimit"/> says the span was shortened to
-    /// <see cref="PyTorchOptions.MaxPickleBytes"/>, so running off its end is reported as a limit, not a truncation.</summary>
+    /// <see cref="UnpicklerLimits.MaxPickleBytes"/>, so running off its end is reported as a limit, not a truncation.</summary>
     public object? Load(ReadOnlySpan<byte> data, long fileOffset, bool cutByLimit)
     {
         _fileOffset = fileOffset;

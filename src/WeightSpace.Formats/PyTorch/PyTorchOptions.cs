@@ -1,3 +1,5 @@
+using WeightSpace.Formats.Pickle;
+
 namespace WeightSpace.Formats.PyTorch;
 
 /// <summary>Limits for reading PyTorch <c>torch.save</c> files. The defaults are safe for untrusted files and generous
@@ -27,4 +29,7 @@ public sealed record PyTorchOptions
     /// <summary>Most scalar values (ints, floats, strings, bools, None) of the object tree copied into
     /// <see cref="TensorStore.Metadata"/> as <c>object/&lt;path&gt;</c>. Default 256.</summary>
     public int MaxMetadataEntries { get; init; } = 256;
+
+    /// <summary>The limits the restricted unpickler enforces for these options.</summary>
+    internal UnpicklerLimits UnpicklerLimits => new() { MaxPickleBytes = MaxPickleBytes, MaxMemoEntries = MaxMemoEntries, MaxContainerItems = MaxContainerItems };
 }

@@ -104,7 +104,7 @@ public static partial class PyTorchReader
         long available = file.Length - pos;
         long limit = Math.Min(options.MaxPickleBytes, int.MaxValue);
         bool cut = available > limit;
-        var unpickler = new RestrictedUnpickler(file.Path, options, load);
+        var unpickler = new RestrictedUnpickler(file.Path, options.UnpicklerLimits, load);
         object? value = unpickler.Load(file.Span(pos, (int)Math.Min(available, limit)), pos, cut);
         pos += unpickler.BytesConsumed;
         protocol = unpickler.Protocol;

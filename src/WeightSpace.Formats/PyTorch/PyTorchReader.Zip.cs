@@ -66,7 +66,7 @@ public static partial class PyTorchReader
             return storage;
         }
 
-        var unpickler = new RestrictedUnpickler(path, options, Load);
+        var unpickler = new RestrictedUnpickler(path, options.UnpicklerLimits, Load);
         object? root = unpickler.Load(file.Span(pkl.DataOffset, (int)pkl.UncompressedSize), pkl.DataOffset, cutByLimit: false);
         metadata["pickle_protocol"] = unpickler.Protocol.ToString(CultureInfo.InvariantCulture);
         return Finish(file, options, root, metadata, storageOffsets, entries);

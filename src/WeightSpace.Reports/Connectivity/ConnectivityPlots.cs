@@ -1,6 +1,7 @@
 using ScottPlot;
 using WeightSpace.Analysis.Connectivity;
-using WeightSpace.Reports.Html;
+using WeightSpace.Analysis.Alignment;
+using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Connectivity;
 
@@ -30,6 +31,41 @@ public static class ConnectivityPlots
             accuracy.LegendText = $"{label} accuracy";
         }
         plot.ShowLegend(Alignment.UpperCenter);
+        return plot;
+    }
+
+    /// <summary>One metric (loss or accuracy) against α for each labelled curve: the report's two figures.</summary>
+    public static Plot Metric(IReadOnlyList<(string Label, ConnectivityCurve Curve)> curves, bool accuracy)
+    {
+        ArgumentNullException.ThrowIfNull(curves);
+        string metric = accuracy ? "accuracy" : "loss";
+        var plot = ReportPlots.Create($"Test {metric} along θ(α) = (1−α)θ_A + αθ_B", "α", accuracy ? "test accuracy" : "test loss (cross-entropy)");
+        for (int i = 0; i < curves.Count; i++)
+        {
+            var s = plot.Add.Scatter(curves[i].Curve.Alphas, accuracy ? curves[i].Curve.Accuracy : curves[i].Curve.Loss, Palette[i % Palette.Length]);
+            s.LineWidth = 2;
+            s.MarkerSize = 5;
+            s.LegendText = curves[i].Label;
+        }
+        plot.ShowLegend(accuracy ? Alignment.LowerRight : Alignment.UpperRight);
+        return plot;
+    }
+
+    /// <summary>Weight-space distance per permutation group before and after alignment (bars).</summary>
+    public static Plot GroupDistances(AlignmentResult alignment)
+    {
+        ArgumentNullException.ThrowIfNull(alignment);
+        var plot = ReportPlots.Create("Weight-space distance per permutation group", "group", "‖θ_A − θ_B‖ over the group's tensors");
+        string[] names = alignment.Groups.Select(g => g.Group).ToArray();
+        foreach (var (label, pick, offset, color) in new (string, Func<GroupAlignment, double>, double, Color)[]
+                 { ("before", g => g.DistanceBefore, -0.2, Palette[0]), ("after alignment", g => g.DistanceAfter, 0.2, Palette[2]) })
+        {
+            var bars = alignment.Groups.Select((g, i) => new Bar { Position = i + offset, Value = pick(g), Size = 0.4, FillColor = color }).ToList();
+            plot.Add.Bars(bars).LegendText = label;
+        }
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Length).Select(i => (double)i).ToArray(), names);
+        plot.Axes.Margins(bottom: 0);
+        plot.ShowLegend(Alignment.UpperRight);
         return plot;
     }
 

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using WeightSpace.Reports.Json;
+using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Html;
 
@@ -40,13 +41,13 @@ public sealed class HtmlReport
         DateTimeOffset now = DateTimeOffset.UtcNow;
         AtomicFile.WriteAllText(full, RenderHtml(now));
         written.Add(full);
-        AtomicFile.Write(stem + ".json", tmp => { using var s = File.Create(tmp); WriteJson(s, now); });
+        AtomicFile.Write(stem + ".json", s => WriteJson(s, now));
         written.Add(stem + ".json");
         foreach (var section in Sections)
             foreach (var table in section.Tables)
             {
                 string csv = $"{stem}.{section.Id}.{table.Id}.csv";
-                AtomicFile.WriteAllText(csv, CsvTable.ToCsv(table));
+                AtomicFile.WriteAllText(csv, CsvWriter.Format(table.Columns, table.Rows));
                 written.Add(csv);
             }
         return written;

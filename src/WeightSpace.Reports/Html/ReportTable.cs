@@ -3,27 +3,19 @@ namespace WeightSpace.Reports.Html;
 /// <summary>A table of a report section. Cells are <see cref="string"/>, <see cref="double"/>, <see cref="long"/>,
 /// <see cref="int"/>, <see cref="bool"/> or null; numbers sort numerically in the page and keep full precision in the
 /// JSON and CSV written next to it.</summary>
-public sealed class ReportTable
+/// <param name="id">Unique within its section; used in anchors and in the CSV file name.</param>
+/// <param name="title">Shown above the table.</param>
+/// <param name="columns">Column headers.</param>
+public sealed class ReportTable(string id, string title, params string[] columns)
 {
     private readonly List<object?[]> _rows = [];
 
-    /// <summary>Creates an empty table.</summary>
-    /// <param name="id">Unique within its section; used in anchors and in the CSV file name.</param>
-    /// <param name="title">Shown above the table.</param>
-    /// <param name="columns">Column headers.</param>
-    public ReportTable(string id, string title, params string[] columns)
-    {
-        Id = id;
-        Title = title;
-        Columns = columns;
-    }
-
     /// <summary>Unique within its section.</summary>
-    public string Id { get; }
+    public string Id { get; } = id;
     /// <summary>Shown above the table.</summary>
-    public string Title { get; }
+    public string Title { get; } = title;
     /// <summary>Column headers.</summary>
-    public IReadOnlyList<string> Columns { get; }
+    public IReadOnlyList<string> Columns { get; } = columns;
     /// <summary>The rows, each with one cell per column.</summary>
     public IReadOnlyList<object?[]> Rows => _rows;
 

@@ -1,8 +1,9 @@
+using WeightSpace.Tests.Analysis.Merging;
 using System.Text.Json;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Formats;
-using WeightSpace.Tests.Analysis.Merging;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Tests.Cli;
 

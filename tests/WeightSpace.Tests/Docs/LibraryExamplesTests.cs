@@ -11,6 +11,8 @@ using WeightSpace.Analysis.Statistics;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.Analysis.Evaluation;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Tests.Docs;
 

@@ -1,3 +1,5 @@
+using WeightSpace.Analysis.Merging.Methods;
+
 namespace WeightSpace.Analysis.Merging.Config;
 
 /// <summary>A merge configuration in mergekit's schema: either <c>models</c> (whole models) or <c>slices</c> (layer ranges).</summary>
@@ -78,7 +80,7 @@ public sealed class MergeConfig
                 var spec = method.Parameters.First(p => p.Name == name);
                 if (perModelOnly && spec.Scope == ParameterScope.Global)
                     throw new MergeConfigException(name, setting.Line, $"'{name}' is a global parameter of '{MergeMethod}'; set it under the top-level or slice 'parameters'");
-                foreach (object leaf in setting.Leaves()) MergePlan.Convert(spec, leaf, setting.Line);
+                foreach (object leaf in setting.Leaves()) spec.Convert(leaf, setting.Line);
             }
         }
         CheckNames(Parameters, false);

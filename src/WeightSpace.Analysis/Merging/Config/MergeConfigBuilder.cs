@@ -1,7 +1,11 @@
+using System.Globalization;
+using System.Text;
+
 namespace WeightSpace.Analysis.Merging.Config;
 
 /// <summary>Builds a <see cref="MergeConfig"/> in code, for one-liners such as
-/// <c>merge --method ties --base B --models A C --density 0.5</c>.</summary>
+/// <c>merge --method ties --base B --models A C --density 0.5</c>, and writes it as the equivalent mergekit YAML
+/// (<see cref="ToYaml"/>), which is what a merge records in its output's metadata.</summary>
 public sealed class MergeConfigBuilder
 {
     private readonly string _method;
@@ -46,4 +50,42 @@ public sealed class MergeConfigBuilder
     public MergeConfig Build() =>
         new(_method, _base, _models.ToArray(), null, new Dictionary<string, ParameterSetting>(_parameters), _dtype, _outDType, _tokenizerSource, _seed,
             new Dictionary<string, long>());
+
+    /// <summary>The config as mergekit YAML; <see cref="MergeConfig.Parse"/> of it validates and plans exactly as
+    /// <see cref="Build"/> does, and its text is what a merge records in the output's metadata.</summary>
+    public string ToYaml()
+    {
+        var y = new StringBuilder();
+        y.Append("merge_method: ").AppendLine(YamlString(_method));
+        if (_base is not null) y.Append("base_model: ").AppendLine(YamlString(_base));
+        if (_dtype is { } d) y.Append("dtype: ").AppendLine(YamlDType(d));
+        if (_outDType is { } o) y.Append("out_dtype: ").AppendLine(YamlDType(o));
+        if (_tokenizerSource is not null) y.Append("tokenizer_source: ").AppendLine(YamlString(_tokenizerSource));
+        if (_seed != 0) y.Append("random_seed: ").AppendLine(_seed.ToString(CultureInfo.InvariantCulture));
+        y.AppendLine("models:");
+        foreach (var m in _models)
+        {
+            y.Append("  - model: ").AppendLine(YamlString(m.Model));
+            if (m.Parameters.Count > 0) y.Append("    parameters: ").AppendLine(YamlMap(m.Parameters));
+        }
+        if (_parameters.Count > 0) y.Append("parameters: ").AppendLine(YamlMap(_parameters));
+        return y.ToString();
+    }
+
+    private static string YamlMap(IReadOnlyDictionary<string, ParameterSetting> parameters) =>
+        "{" + string.Join(", ", parameters.Select(p => $"{p.Key}: {p.Value.ToYaml()}")) + "}";
+
+    private static string YamlDType(DType dtype) => dtype switch
+    {
+        DType.F16 => "float16",
+        DType.BF16 => "bfloat16",
+        DType.F64 => "float64",
+        DType.F32 => "float32",
+        _ => throw new MergeConfigException("out_dtype", null, $"'{dtype.ToShortName()}' is not a merge output dtype"),
+    };
+
+    internal static string YamlNumber(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+
+    internal static string YamlString(string s) =>
+        "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

@@ -76,6 +76,24 @@ public sealed class ParameterSetting
         else foreach (var (_, value) in _filtered!) foreach (object leaf in value.Leaves()) yield return leaf;
     }
 
+    /// <summary>A value typed on a command line: a number when it parses as one (invariant culture), else a word.</summary>
+    public static ParameterSetting Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? Of(x) : Of(text);
+    }
+
+    /// <summary>The setting as a YAML flow value that <see cref="MergeConfig.Parse"/> reads back to an equal setting:
+    /// numbers round-trip (<c>"R"</c>), words are double-quoted so they never turn into numbers or booleans.</summary>
+    internal string ToYaml() =>
+        _number is double d ? MergeConfigBuilder.YamlNumber(d)
+        : _text is not null ? MergeConfigBuilder.YamlString(_text)
+        : _gradient is not null ? "[" + string.Join(", ", _gradient.Select(MergeConfigBuilder.YamlNumber)) + "]"
+        : _textList is not null ? "[" + string.Join(", ", _textList.Select(MergeConfigBuilder.YamlString)) + "]"
+        : "[" + string.Join(", ", _filtered!.Select(f => f.Filter is null
+            ? $"{{value: {f.Value.ToYaml()}}}"
+            : $"{{filter: {MergeConfigBuilder.YamlString(f.Filter)}, value: {f.Value.ToYaml()}}}")) + "]";
+
     /// <summary>YAML-like text of the setting, for messages.</summary>
     public override string ToString() =>
         _number is double d ? d.ToString(CultureInfo.InvariantCulture)

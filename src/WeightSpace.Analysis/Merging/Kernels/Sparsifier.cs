@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Kernels;
 

@@ -4,6 +4,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Kernels;
 
@@ -60,34 +61,32 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <summary>Half-width of each band in standard deviations of the sample quantile.</summary>
     public double BandSigmas { get; init; } = 4;
 
-    /// <summary>Models whose band missed (or overflowed) in the last <c>Merge</c>: their threshold came from the exact fallback.</summary>
-    public int BandMisses { get; private set; }
-
     /// <summary>Merges <paramref name="length"/> elements: <paramref name="destination"/>[j] from θ₀[j] and every θᵢ[j].</summary>
     /// <param name="baseValues">θ₀ (float*, read only), or 0 for θ₀ = 0 (a method without a base; no top-k then).</param>
     /// <param name="models">θᵢ (float*, read only), one per rule.</param>
     /// <param name="length">Elements.</param>
     /// <param name="rules">Each model's trim.</param>
     /// <param name="destination">The output (float*).</param>
-    public void Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination) =>
+    /// <returns>What the merge took (the kernel keeps no state between merges, so one instance serves many threads).</returns>
+    public StreamingMergeResult Merge(nint baseValues, nint[] models, int length, TrimRule[] rules, nint destination) =>
         Merge(StreamInput.Single(baseValues), models.Select(StreamInput.Single).ToArray(), length, rules, destination, null);
 
     /// <summary>As the pointer overload, for inputs in any floating dtype (non-F32 ones are converted a chunk at a time).</summary>
-    public void Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, nint destination) =>
+    public StreamingMergeResult Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, nint destination) =>
         Merge(baseValues, models, length, rules, destination, null);
 
     /// <summary>As the other overload, but each finished block of the output goes to <paramref name="output"/> (called
     /// from several threads at once, each block once, in no particular order) instead of one output buffer.</summary>
-    public void Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, OutputBlock output)
+    public StreamingMergeResult Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, OutputBlock output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        Merge(baseValues, models, length, rules, 0, output);
+        return Merge(baseValues, models, length, rules, 0, output);
     }
 
     /// <summary>Receives elements <c>[start, start + values.Length)</c> of the output; <paramref name="values"/> is valid only during the call.</summary>
     public delegate void OutputBlock(int start, ReadOnlySpan<float> values);
 
-    private void Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, nint destination, OutputBlock? output)
+    private StreamingMergeResult Merge(StreamInput baseValues, StreamInput[] models, int length, TrimRule[] rules, nint destination, OutputBlock? output)
     {
         if (models.Length != rules.Length || models.Length != Combination.Weights.Length) throw new ArgumentException("One rule and one weight per model.");
         int m = models.Length;
@@ -104,10 +103,9 @@ internal sealed unsafe class StreamingTaskArithmetic
             };
             if (rules[i].Kind == TrimKind.TopK) topK.Add(i);
         }
-        BandMisses = 0;
         if (baseValues.Pointer == 0 && topK.Count > 0) throw new ArgumentException("A top-k trim needs θ₀.", nameof(baseValues));
         using var scratch = new ChunkScratch(ChunkLength, m + 1);
-        if (topK.Count > 0) FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions, scratch);
+        int bandMisses = topK.Count > 0 ? FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions, scratch) : 0;
         int chunks = (length + ChunkLength - 1) / ChunkLength;
         // Last chunk first, each worker taking the next from a shared counter: the end of the tensor, read last by the
         // threshold pass, is the part most likely still in the last-level cache.
@@ -140,6 +138,7 @@ internal sealed unsafe class StreamingTaskArithmetic
                 scratch.Return(converted);
             }
         });
+        return new StreamingMergeResult(bandMisses);
     }
 
     /// <summary>Keep iff key &gt; T, or key = T at an index ≤ LastTie.</summary>
@@ -148,7 +147,8 @@ internal sealed unsafe class StreamingTaskArithmetic
     /// <summary>Keep iff key &gt; Hi; collected iff Lo ≤ key ≤ Hi.</summary>
     private readonly record struct Band(int Lo, int Hi);
 
-    private void FindThresholds(StreamInput baseValues, StreamInput[] models, int n, TrimRule[] rules, int[] topK, Decision[] decisions, ChunkScratch scratch)
+    // Returns how many models' bands missed (their thresholds then came from the exact fallback).
+    private int FindThresholds(StreamInput baseValues, StreamInput[] models, int n, TrimRule[] rules, int[] topK, Decision[] decisions, ChunkScratch scratch)
     {
         var bands = EstimateBands(baseValues, models, n, rules, topK);
         var needed = new bool[models.Length];
@@ -179,7 +179,7 @@ internal sealed unsafe class StreamingTaskArithmetic
                     decisions[model] = ExactDecision(baseValues, models[model], n, rules[model].Count);
                 }
             });
-            BandMisses = misses;
+            return misses;
         }
         finally
         {

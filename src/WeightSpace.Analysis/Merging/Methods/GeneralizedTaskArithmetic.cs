@@ -1,12 +1,13 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using WeightSpace.Analysis.Merging.Kernels;
+using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>The family mergekit calls generalized task arithmetic: τᵢ = θᵢ − θ₀, optional sparsification of each τᵢ,
 /// optional TIES sign consensus, weighted sum, optional normalisation by the (agreeing) weights, scale by λ, add to θ₀.</summary>
-internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IParameterCheck
+internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IParameterCheck, IWholeModelMergeMethod
 {
     private const int ParallelThreshold = 1 << 20;
     private readonly Sparsification _sparsification;
@@ -43,6 +44,45 @@ internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IPara
 
     /// <summary>True when, under paper semantics, TIES trims against a threshold over the whole model.</summary>
     internal bool TrimsWholeModel(MergeParameters p) => _sparsification == Sparsification.Magnitude && p.PaperSemantics;
+
+    // TIES paper semantics trim against one |τ| threshold per model over all merged tensors: two histogram passes
+    // (MagnitudeSelection), each holding one tensor of the base and of every model at a time.
+    public float[]? PrepareWholeModel(IReadOnlyList<PlannedTensor> tensors, CancellationToken ct)
+    {
+        var merged = tensors.Where(t => !t.IsCopy && t.Output.ElementCount > 0).ToList();
+        if (merged.Count == 0 || !TrimsWholeModel(merged[0].Parameters)) return null;
+        int models = merged[0].Models.Count;
+        var density = new double[models];
+        for (int i = 0; i < models; i++)
+        {
+            density[i] = merged[0].Parameters.PerModel("density", i);
+            if (merged.Any(t => t.Parameters.PerModel("density", i) != density[i]))
+                throw new MergeConfigException("density", null, $"semantics: paper trims the whole model, so model '{merged[0].Models[i].Model}' needs one density for every tensor");
+        }
+        long total = merged.Sum(t => t.Output.ElementCount);
+        var selections = Enumerable.Range(0, models).Select(_ => new MagnitudeSelection()).ToArray();
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (var t in merged)
+            {
+                ct.ThrowIfCancellationRequested();
+                var theta0 = t.Base!.Store.ReadSingle(t.Base.TensorName);
+                for (int i = 0; i < models; i++)
+                {
+                    if (density[i] >= 1) continue;
+                    var tau = t.Models[i].Store.ReadSingle(t.Models[i].TensorName);
+                    TensorPrimitives.Subtract(tau, theta0, tau);
+                    if (pass == 0) selections[i].AddHigh(tau); else selections[i].AddLow(tau);
+                }
+            }
+            if (pass == 0)
+                for (int i = 0; i < models; i++)
+                    if (density[i] < 1) selections[i].ChooseBin(Math.Max(1, (long)(density[i] * total)));
+        }
+        var thresholds = Enumerable.Range(0, models).Select(i => density[i] >= 1 ? 0f : selections[i].Finish().Threshold).ToArray();
+        foreach (var s in selections) s.Dispose();
+        return thresholds;
+    }
 
     public string? Check(MergeParameters p, Shape shape)
     {

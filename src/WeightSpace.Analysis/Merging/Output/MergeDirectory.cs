@@ -1,4 +1,6 @@
+using WeightSpace.IO;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Analysis.Merging.Output;
 
@@ -91,12 +93,14 @@ public static class MergeDirectory
             var written = Directory.EnumerateFiles(staging).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
             if (options.ConfigFilesFrom is { } configDir) CopyMatching(configDir, staging, ConfigFiles, [], written);
             if (options.TokenizerFilesFrom is { } tokDir) CopyMatching(tokDir, staging, TokenizerFiles, TokenizerPatterns, written);
-            Publish(staging, target);
+            // Rename, not copy, so readers see either no directory or the complete one (an existing target only with
+            // Overwrite, or empty).
+            AtomicFile.CommitDirectory(staging, target);
             return written;
         }
         catch
         {
-            TryDelete(staging);
+            AtomicFile.TryDeleteDirectory(staging);
             throw;
         }
     }
@@ -118,31 +122,5 @@ public static class MergeDirectory
             File.Copy(file, dest);
             written.Add(name);
         }
-    }
-
-    // Rename, not copy, so readers see either no directory or the complete one. An existing target (only with
-    // Overwrite, or empty) is first moved aside, then deleted once the new directory is in place.
-    private static void Publish(string staging, string target)
-    {
-        string? aside = null;
-        if (Directory.Exists(target))
-        {
-            aside = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.old-{Guid.NewGuid():N}");
-            Directory.Move(target, aside);
-        }
-        try { Directory.Move(staging, target); }
-        catch
-        {
-            if (aside is not null) Directory.Move(aside, target);
-            throw;
-        }
-        if (aside is not null) TryDelete(aside);
-    }
-
-    private static void TryDelete(string directory)
-    {
-        try { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 }

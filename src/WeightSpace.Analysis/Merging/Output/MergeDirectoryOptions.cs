@@ -10,7 +10,7 @@ public sealed record MergeDirectoryOptions
     /// <c>model-0000i-of-0000N.safetensors</c> plus <c>model.safetensors.index.json</c>.</summary>
     public long ShardSizeBytes { get; init; } = DefaultShardSizeBytes;
 
-    /// <summary>Worker threads of <see cref="MergeRunner.Run"/>.</summary>
+    /// <summary>Worker threads of <see cref="Planning.MergeRunner.Run"/>.</summary>
     public int MaxParallelism { get; init; } = 2;
 
     /// <summary>Replace an existing non-empty output directory. Without it such a directory is an error and is left untouched.</summary>

@@ -12,7 +12,7 @@ public sealed class SafetensorsTensorSink : IPartialTensorSink, IDisposable
 
     /// <summary>Plans the file(s) for <paramref name="outputs"/> and writes their headers to temp files.</summary>
     /// <param name="path">The <c>.safetensors</c> file, or the directory when <see cref="SafetensorsWriteOptions.ShardSizeBytes"/> is set.</param>
-    /// <param name="outputs">Every output tensor, usually <see cref="MergePlan.Outputs"/>.</param>
+    /// <param name="outputs">Every output tensor, usually <see cref="Planning.MergePlan.Outputs"/>.</param>
     /// <param name="options">Sharding and <c>__metadata__</c>.</param>
     /// <exception cref="ArgumentException">An output name is empty or repeated.</exception>
     /// <exception cref="IOException">A temp file cannot be created.</exception>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
+using WeightSpace.Reports.Connectivity;
 
 namespace WeightSpace.Reports.Html.Sections;
 
@@ -20,38 +21,17 @@ public static class ConnectivitySection
         string id, string title, string description, string? commandLine, IList<ReportFinding>? findings = null)
     {
         var section = new ReportSection(id, title) { Description = description, CommandLine = commandLine };
-        var palette = new ScottPlot.Palettes.Category10();
-        foreach (var (metric, pick, label) in curves.Count == 0 ? [] : new (string, Func<ConnectivityCurve, double[]>, string)[]
-                 { ("loss", c => c.Loss, "test loss (cross-entropy)"), ("accuracy", c => c.Accuracy, "test accuracy") })
+        if (curves.Count > 0)
         {
-            var plot = ReportPlots.Create($"Test {metric} along θ(α) = (1−α)θ_A + αθ_B", "α", label);
-            for (int i = 0; i < curves.Count; i++)
-            {
-                var s = plot.Add.Scatter(curves[i].Curve.Alphas, pick(curves[i].Curve));
-                s.Color = palette.GetColor(i);
-                s.LineWidth = 2;
-                s.MarkerSize = 5;
-                s.LegendText = curves[i].Label;
-            }
-            plot.ShowLegend(metric == "loss" ? ScottPlot.Alignment.UpperRight : ScottPlot.Alignment.LowerRight);
-            section.Figures.Add(new ReportFigure(metric, $"Test {metric} of the interpolated networks; a bump above the straight line between the endpoints is a barrier.", ReportPlots.ToSvg(plot)));
+            section.Figures.Add(new ReportFigure("loss", "Test loss of the interpolated networks; a bump above the straight line between the endpoints is a barrier.",
+                ReportPlots.ToSvg(ConnectivityPlots.Metric(curves, accuracy: false))));
+            section.Figures.Add(new ReportFigure("accuracy", "Test accuracy of the interpolated networks; a dip below the straight line between the endpoints is a barrier.",
+                ReportPlots.ToSvg(ConnectivityPlots.Metric(curves, accuracy: true))));
         }
         if (curves.Count > 0) section.Tables.Add(BarrierTable(curves));
         if (alignment is not null && alignment.Groups.Count > 0)
-        {
-            var plot = ReportPlots.Create("Weight-space distance per permutation group", "group", "‖θ_A − θ_B‖ over the group's tensors");
-            string[] names = alignment.Groups.Select(g => g.Group).ToArray();
-            foreach (var (label, pick, offset, color) in new (string, Func<GroupAlignment, double>, double, int)[]
-                     { ("before", g => g.DistanceBefore, -0.2, 0), ("after alignment", g => g.DistanceAfter, 0.2, 2) })
-            {
-                var bars = alignment.Groups.Select((g, i) => new ScottPlot.Bar { Position = i + offset, Value = pick(g), Size = 0.4, FillColor = palette.GetColor(color) }).ToList();
-                plot.Add.Bars(bars).LegendText = label;
-            }
-            plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Length).Select(i => (double)i).ToArray(), names);
-            plot.Axes.Margins(bottom: 0);
-            plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-            section.Figures.Add(new ReportFigure("distance", "Distance between the two models' weights in each permutation group, before and after permuting B.", ReportPlots.ToSvg(plot)));
-        }
+            section.Figures.Add(new ReportFigure("distance", "Distance between the two models' weights in each permutation group, before and after permuting B.",
+                ReportPlots.ToSvg(ConnectivityPlots.GroupDistances(alignment))));
         if (alignment is not null)
         {
             var groups = new ReportTable("groups", "Permutation groups (weight matching)", "group", "size", "objective before", "objective after", "distance before", "distance after", "units kept in place");

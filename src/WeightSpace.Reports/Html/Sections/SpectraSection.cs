@@ -7,13 +7,17 @@ namespace WeightSpace.Reports.Html.Sections;
 /// the per-layer metric table.</summary>
 public static class SpectraSection
 {
+    // The thresholds the analysis flags layers with (SpectrumOptions' defaults; the CLI does not change them), for the
+    // text and the plot's guide lines only: which layers are flagged comes from the analysis.
+    private static readonly SpectrumOptions Limits = new();
+
     /// <summary>Builds the section and adds its headline findings to <paramref name="findings"/>.</summary>
     public static ReportSection Build(SpectrumReport report, string id, string title, string? commandLine, IList<ReportFinding>? findings = null)
     {
         var section = new ReportSection(id, title)
         {
             Description = "Empirical spectral density of each layer's weight matrix and its power-law tail (Martin & Mahoney's heavy-tailed " +
-                          "self-regularization): α < 2 suggests an over-trained layer, α > 6 an under-trained one.",
+                          string.Create(CultureInfo.InvariantCulture, $"self-regularization): α < {Limits.OverTrainedAlpha:G} suggests an over-trained layer, α > {Limits.UnderTrainedAlpha:G} an under-trained one."),
             CommandLine = commandLine,
         };
         var ok = report.Layers.Where(l => l.Status == "ok").ToList();
@@ -24,10 +28,10 @@ public static class SpectraSection
             double[] xs = Enumerable.Range(0, fitted.Count).Select(i => (double)i).ToArray();
             var bars = plot.Add.Bars(xs, fitted.Select(l => l.Alpha!.Value).ToArray());
             bars.Color = ScottPlot.Color.FromHex("#2f6fdf");
-            var low = plot.Add.HorizontalLine(2, 1.5f, ScottPlot.Color.FromHex("#c2410c"), ScottPlot.LinePattern.Dashed);
-            low.LegendText = "α = 2 (over-trained below)";
-            var high = plot.Add.HorizontalLine(6, 1.5f, ScottPlot.Color.FromHex("#7c3aed"), ScottPlot.LinePattern.Dashed);
-            high.LegendText = "α = 6 (under-trained above)";
+            var low = plot.Add.HorizontalLine(Limits.OverTrainedAlpha, 1.5f, ScottPlot.Color.FromHex("#c2410c"), ScottPlot.LinePattern.Dashed);
+            low.LegendText = string.Create(CultureInfo.InvariantCulture, $"α = {Limits.OverTrainedAlpha:G} (over-trained below)");
+            var high = plot.Add.HorizontalLine(Limits.UnderTrainedAlpha, 1.5f, ScottPlot.Color.FromHex("#7c3aed"), ScottPlot.LinePattern.Dashed);
+            high.LegendText = string.Create(CultureInfo.InvariantCulture, $"α = {Limits.UnderTrainedAlpha:G} (under-trained above)");
             plot.ShowLegend(ScottPlot.Alignment.UpperRight);
             section.Figures.Add(new ReportFigure("alpha", $"Power-law exponent α of each of the {fitted.Count} fitted layers; dashed lines mark the over- and under-trained thresholds.", ReportPlots.ToSvg(plot)));
 
@@ -48,15 +52,16 @@ public static class SpectraSection
 
         if (findings is not null)
         {
-            var over = fitted.Where(l => l.Alpha < 2).Select(l => l.Name).ToList();
-            var under = fitted.Where(l => l.Alpha > 6).Select(l => l.Name).ToList();
+            // The analysis flags each layer (LayerSpectrum.Warning); the section only reports the flags.
+            var over = fitted.Where(l => l.Warning == "over-trained").Select(l => l.Name).ToList();
+            var under = fitted.Where(l => l.Warning == "under-trained").Select(l => l.Name).ToList();
             string model = Path.GetFileName(report.Path);
             if (over.Count > 0)
-                findings.Add(new ReportFinding($"{model}: {Count(over.Count, "layer")} look over-trained (α < 2): {List(over)}", FindingLevel.Warning, id));
+                findings.Add(new ReportFinding($"{model}: {Count(over.Count, "layer")} look over-trained (α < {Limits.OverTrainedAlpha:G}): {List(over)}", FindingLevel.Warning, id));
             if (under.Count > 0)
-                findings.Add(new ReportFinding($"{model}: {Count(under.Count, "layer")} look under-trained (α > 6): {List(under)}", FindingLevel.Warning, id));
+                findings.Add(new ReportFinding($"{model}: {Count(under.Count, "layer")} look under-trained (α > {Limits.UnderTrainedAlpha:G}): {List(under)}", FindingLevel.Warning, id));
             if (over.Count == 0 && under.Count == 0 && fitted.Count > 0)
-                findings.Add(new ReportFinding(string.Create(CultureInfo.InvariantCulture, $"{model}: all {fitted.Count} fitted layers have 2 ≤ α ≤ 6 (median α {s.Alpha.Median:F2})"), FindingLevel.Good, id));
+                findings.Add(new ReportFinding(string.Create(CultureInfo.InvariantCulture, $"{model}: none of the {fitted.Count} fitted layers is flagged over- or under-trained (median α {s.Alpha.Median:F2})"), FindingLevel.Good, id));
         }
         return section;
     }

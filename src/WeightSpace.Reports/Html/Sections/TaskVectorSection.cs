@@ -1,6 +1,6 @@
 using System.Globalization;
 using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Reports.Merging;
+using WeightSpace.Reports.TaskVectors;
 
 namespace WeightSpace.Reports.Html.Sections;
 
@@ -49,21 +49,12 @@ public static class TaskVectorSection
                     $"Fine-tuning changed '{top.Name}' most: ‖τ‖/‖θ‖ = {top.MeanRelativeChange:P1} on average over {string.Join(", ", names)}"), FindingLevel.Info, id));
             if (names.Length >= 2)
             {
-                // Entries where both moved: share with opposite signs = conflicts.
-                double agree = report.Whole.SignAgreement[0][1];
-                double both = BothNonZeroFraction(report.Whole);
-                double conflict = both > 0 ? 1 - agree / both : 0;
+                double conflict = report.Whole.ConflictShare(0, 1);
                 findings.Add(new ReportFinding(string.Create(CultureInfo.InvariantCulture,
                     $"Fine-tunes {names[0]} and {names[1]} conflict in {conflict:P0} of signs where both changed the weights (whole-model cosine {report.Whole.Cosine[0][1]:F2})"),
-                    conflict > 0.3 ? FindingLevel.Warning : FindingLevel.Info, id));
+                    report.Whole.ConflictsHeavily(0, 1) ? FindingLevel.Warning : FindingLevel.Info, id));
             }
         }
         return section;
     }
-
-    // Sign agreement counts entries where both Δ are non-zero and agree; agreement + disagreement = both non-zero.
-    // The report does not carry the disagreement directly, so read it from the diagonal of a two-model summary:
-    // SignAgreement[i][i] is the fraction of entries where Δᵢ is non-zero.
-    private static double BothNonZeroFraction(DeltaSummary whole) =>
-        Math.Min(whole.SignAgreement[0][0], whole.SignAgreement[1][1]);
 }

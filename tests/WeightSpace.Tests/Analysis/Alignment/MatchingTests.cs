@@ -1,5 +1,6 @@
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
+using WeightSpace.Analysis.Evaluation;
 
 namespace WeightSpace.Tests.Analysis.Alignment;
 
@@ -34,7 +35,7 @@ public sealed class MatchingTests
     public void WeightMatching_RandomlyPermutedCnn_AlignsBackExactly()
     {
         var (a, arch) = Fixtures.Cnn(2);
-        var spec = arch.ToPermutationSpec(a);
+        var spec = PermutationSpec.FromArchitecture(arch, a);
         var b = spec.Apply(a, Fixtures.RandomPermutations(3, spec.ResolveSizes(a)));
         var result = WeightMatching.Align(a, b, spec, new WeightMatchingOptions { Seed = 5 }, cancellationToken: TestContext.Current.CancellationToken);
         Fixtures.AssertStoresEqual(a, spec.Apply(b, result.Permutations));
@@ -104,7 +105,7 @@ public sealed class MatchingTests
     public void ActivationMatching_RandomlyPermutedCnn_AlignsBackExactly()
     {
         var (a, arch) = Fixtures.Cnn(6, biasOffset: 2);
-        var spec = arch.ToPermutationSpec(a);
+        var spec = PermutationSpec.FromArchitecture(arch, a);
         var b = spec.Apply(a, Fixtures.RandomPermutations(1, spec.ResolveSizes(a)));
         var result = ActivationMatching.Align(a, b, spec, arch, Fixtures.Data(3, 200, new Shape(8, 8), 3), cancellationToken: TestContext.Current.CancellationToken);
         Fixtures.AssertStoresEqual(a, spec.Apply(b, result.Permutations));

@@ -36,7 +36,7 @@ public sealed class PermutationSpecTests
     public void Sequential_CnnWithBatchNorm_SharesConvGroupWithNormAndBlocksTheFlatten()
     {
         var (store, arch) = Fixtures.Cnn(0);
-        var spec = arch.ToPermutationSpec(store);
+        var spec = PermutationSpec.FromArchitecture(arch, store);
         Assert.Equal(["P_layers.0", "P_layers.2", "P_layers.4"], spec.Groups);
         Assert.Equal(["P_layers.0", null, null, null], spec.AxesOf("layers.0.weight"));
         Assert.Equal(["P_layers.0"], spec.AxesOf("layers.1.running_var"));
@@ -66,7 +66,7 @@ public sealed class PermutationSpecTests
     public void Apply_RandomPermutationOfCnnWithBatchNorm_KeepsOutputs()
     {
         var (store, arch) = Fixtures.Cnn(3);
-        var spec = arch.ToPermutationSpec(store);
+        var spec = PermutationSpec.FromArchitecture(arch, store);
         var permuted = spec.Apply(store, Fixtures.RandomPermutations(9, spec.ResolveSizes(store)));
         var data = Fixtures.Data(4, 16, new Shape(8, 8), 3);
 
@@ -136,7 +136,7 @@ public sealed class PermutationSpecTests
     public void Json_RoundTrip_KeepsAxes()
     {
         var (store, arch) = Fixtures.Cnn(0);
-        var spec = arch.ToPermutationSpec(store);
+        var spec = PermutationSpec.FromArchitecture(arch, store);
         string path = Path.Combine(SharedData.TempFolder(), "spec.json");
         File.WriteAllText(path, spec.ToJson());
 

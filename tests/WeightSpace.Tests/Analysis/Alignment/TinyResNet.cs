@@ -1,5 +1,6 @@
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
+using WeightSpace.Analysis.Evaluation;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Tests.Analysis.Alignment;

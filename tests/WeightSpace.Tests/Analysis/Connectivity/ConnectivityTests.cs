@@ -1,6 +1,7 @@
+using WeightSpace.Tests.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
-using WeightSpace.Tests.Analysis.Alignment;
+using WeightSpace.Analysis.Evaluation;
 
 namespace WeightSpace.Tests.Analysis.Connectivity;
 

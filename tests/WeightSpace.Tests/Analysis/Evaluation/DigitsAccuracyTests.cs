@@ -1,6 +1,7 @@
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Formats;
+using WeightSpace.Analysis.Evaluation;
 
 namespace WeightSpace.Tests.Analysis.Evaluation;
 

@@ -5,7 +5,7 @@ namespace WeightSpace.Tests.Analysis.Merging;
 
 /// <summary>The PyTorch-trained digits MLPs of ../shared/data/digits_mlp and the digits test split, for checks against
 /// the generator's expected.json. The accuracy here is a plain-loop forward pass, independent of
-/// <see cref="WeightSpace.Analysis.Connectivity.TorchModelEvaluator"/>.</summary>
+/// <see cref="WeightSpace.Analysis.Evaluation.TorchModelEvaluator"/>.</summary>
 internal static class DigitsFixture
 {
     /// <summary>Opens a shared-data checkpoint with the library's reader (<see cref="Checkpoint.Open"/>).</summary>

@@ -1,6 +1,7 @@
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.TaskVectors;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Tests.Analysis.Merging;
 

@@ -1,4 +1,5 @@
 using WeightSpace.Analysis.Merging;
+using WeightSpace.Analysis.Merging.Planning;
 using static WeightSpace.Tests.Analysis.Merging.MergeTestKit;
 
 namespace WeightSpace.Tests.Analysis.Merging;

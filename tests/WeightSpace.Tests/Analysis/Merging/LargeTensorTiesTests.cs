@@ -1,5 +1,6 @@
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Tests.Analysis.Merging;
 

@@ -1,5 +1,7 @@
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
+using WeightSpace.Analysis.Compatibility;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Tests.Analysis.Merging;
 

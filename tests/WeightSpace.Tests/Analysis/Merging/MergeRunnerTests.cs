@@ -1,5 +1,6 @@
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
+using WeightSpace.Analysis.Merging.Planning;
 using static WeightSpace.Tests.Analysis.Merging.MergeTestKit;
 
 namespace WeightSpace.Tests.Analysis.Merging;

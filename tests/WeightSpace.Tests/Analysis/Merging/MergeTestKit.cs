@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using WeightSpace.Analysis.Merging;
+using WeightSpace.Analysis.Merging.Methods;
 
 namespace WeightSpace.Tests.Analysis.Merging;
 

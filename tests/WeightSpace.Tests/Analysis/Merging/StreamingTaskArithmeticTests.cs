@@ -5,6 +5,7 @@ using WeightSpace.Analysis.Merging.Kernels;
 using WeightSpace.Analysis.Merging.Methods;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.Analysis.Merging.Planning;
 
 namespace WeightSpace.Tests.Analysis.Merging;
 
@@ -42,7 +43,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
         return result;
     }
 
-    private static (float[] Result, StreamingTaskArithmetic Kernel) Streaming(IStreamingMergeMethod method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
+    private static (float[] Result, StreamingMergeResult Kernel) Streaming(IStreamingMergeMethod method, MergeParameters p, float[] theta0, float[][] models, float[]? thresholds)
     {
         var info = new TensorInfo("w", DType.F32, new Shape(theta0.Length));
         var result = new float[theta0.Length];
@@ -255,8 +256,7 @@ public sealed unsafe class StreamingTaskArithmeticTests
             fixed (float* b = theta0, x = models[0], y = models[1], d = actual)
             {
                 var kernel = new StreamingTaskArithmetic { Combination = new TaskVectorCombination(true, false, true, 1f, [1f, 1f]), SampleSize = 16, BandSigmas = 0 };
-                kernel.Merge((nint)b, [(nint)x, (nint)y], theta0.Length, [new TrimRule(TrimKind.TopK, 1_600), new TrimRule(TrimKind.TopK, 2_800)], (nint)d);
-                misses += kernel.BandMisses;
+                misses += kernel.Merge((nint)b, [(nint)x, (nint)y], theta0.Length, [new TrimRule(TrimKind.TopK, 1_600), new TrimRule(TrimKind.TopK, 2_800)], (nint)d).BandMisses;
             }
             BitEqual(expected, actual, $"seed {seed}");
         }

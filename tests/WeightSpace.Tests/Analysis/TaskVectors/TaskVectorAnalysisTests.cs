@@ -1,6 +1,8 @@
+using WeightSpace.Tests.Analysis.Merging;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Tests.Analysis.Merging;
+using WeightSpace.Analysis.Compatibility;
+using WeightSpace.Analysis.Merging.Planning;
 using static WeightSpace.Tests.Analysis.Merging.MergeTestKit;
 
 namespace WeightSpace.Tests.Analysis.TaskVectors;

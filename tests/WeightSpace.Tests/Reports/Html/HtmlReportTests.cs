@@ -1,5 +1,6 @@
 using System.Text.Json;
 using WeightSpace.Reports.Html;
+using WeightSpace.Reports;
 
 namespace WeightSpace.Tests.Reports.Html;
 

@@ -1,0 +1,51 @@
+using WeightSpace.Formats;
+
+namespace WeightSpace.Cli;
+
+/// <summary>The checkpoints one command opened, closed together when the command ends: the one place a verb's store
+/// lifetimes are managed (<c>using var models = OpenedModels.Open(…)</c>).</summary>
+internal sealed class OpenedModels : IDisposable
+{
+    private readonly Dictionary<string, TensorStore> _stores;
+
+    private OpenedModels(Dictionary<string, TensorStore> stores) => _stores = stores;
+
+    /// <summary>The store opened for <paramref name="key"/>.</summary>
+    public TensorStore this[string key] => _stores[key];
+
+    /// <summary>Every store by key.</summary>
+    public IReadOnlyDictionary<string, TensorStore> Stores => _stores;
+
+    /// <summary>Opens every (key, path); all missing paths are reported together before any model is opened, by
+    /// <paramref name="missing"/> (default: a "no such file or directory" error naming them).</summary>
+    /// <exception cref="FileNotFoundException">A path does not exist (and <paramref name="missing"/> is null).</exception>
+    /// <exception cref="WeightSpaceException">A checkpoint cannot be read; those opened before it are closed.</exception>
+    public static OpenedModels Open(IEnumerable<(string Key, string Path)> models, Func<IReadOnlyList<string>, Exception>? missing = null)
+    {
+        var list = models.DistinctBy(m => m.Key).ToList();
+        var absent = list.Where(m => !File.Exists(m.Path) && !Directory.Exists(m.Path)).Select(m => m.Path).Distinct().ToList();
+        if (absent.Count > 0)
+            throw missing?.Invoke(absent) ?? new FileNotFoundException($"{string.Join(", ", absent)}: no such file or directory", absent[0]);
+        var stores = new Dictionary<string, TensorStore>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (key, path) in list) stores[key] = Checkpoint.Open(path);
+        }
+        catch
+        {
+            foreach (var s in stores.Values) s.Dispose();
+            throw;
+        }
+        return new OpenedModels(stores);
+    }
+
+    /// <summary>Opens paths keyed by themselves.</summary>
+    public static OpenedModels Open(IEnumerable<string> paths) => Open(paths.Select(p => (p, p)));
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var s in _stores.Values) s.Dispose();
+        _stores.Clear();
+    }
+}
