@@ -54,7 +54,7 @@ internal static class FuzzTargets
     {
         var options = new PyTorchOptions();
         // Storages are resolved to a fixed-size stand-in, so tensor views in the pickle are checked against something.
-        var unpickler = new RestrictedUnpickler("<fuzz>", options, (_, _) => new TorchStorage("0", DType.F32, 1 << 16) { DataOffset = 0 });
+        var unpickler = new RestrictedUnpickler("<fuzz>", options.UnpicklerLimits, (_, _) => new TorchStorage("0", DType.F32, 1 << 16) { DataOffset = 0 });
         object? root = unpickler.Load(data, 0, cutByLimit: false);
         ObjectTree.Walk("<fuzz>", root, options, [], []);
     }

@@ -5,7 +5,7 @@ namespace WeightSpace.Analysis.Sharding;
 
 /// <summary>The partial result of one shard of a per-tensor analysis: which run it belongs to (tool version, verb,
 /// models, options, shard count) and one JSON object per work item it computed, keyed by the item's name.</summary>
-/// <remarks>Written atomically (temp file, fsync, rename), so a part that exists is complete: a job array task that was
+/// <remarks>Written atomically (temp file, fsync, rename, fsync of the folder), so a part that exists is complete: a job array task that was
 /// killed leaves no part, and a resubmission redoes exactly that shard.</remarks>
 public sealed record PartFile
 {
@@ -53,14 +53,11 @@ public sealed record PartFile
         if (Provenance is not null) root["provenance"] = Provenance.DeepClone();
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        WeightSpace.IO.AtomicFile.Write(path, stream =>
         {
-            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
-                root.WriteTo(writer);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
+            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
+            root.WriteTo(writer);
+        });
     }
 
     /// <summary>Reads and validates a part.</summary>

@@ -37,12 +37,7 @@ internal static class CombineCommand
             if (combined.Header.Verb != SpectrumShards.Verb)
                 throw new InvalidPartException(null, $"parts of '{combined.Header.Verb}' cannot be combined by this WeightSpace (it combines: {SpectrumShards.Verb})");
             var (report, layoutNote) = SpectrumShards.Combine(combined);
-            AtomicFile.Write(outPath, tmp =>
-            {
-                using var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None);
-                SpectrumJson.Write(stream, report, layoutNote);
-                stream.Flush(flushToDisk: true);
-            });
+            WeightSpace.IO.AtomicFile.Write(outPath, stream => SpectrumJson.Write(stream, report, layoutNote));
             if (htmlPath is not null)
             {
                 var findings = new List<ReportFinding>();
