@@ -16,12 +16,37 @@ Func<string, TensorStore>? open = target switch
     "onnx" => p => OnnxReader.Open(p),
     // The default (HF) view: for llama-architecture inputs it also runs the q/k un-permutation.
     "gguf" => p => GgufReader.Open(p),
+    "gguf-header" => null,   // in memory, below
     "any" => p => Checkpoint.Open(p),
     _ => null,
 };
+if (target == "gguf-header")
+{
+    // The GGUF validator and every dequantiser straight on the input bytes: no scratch file, so AFL++ runs it at
+    // thousands of executions a second. The "gguf" target covers the mapped-file store and the HF view.
+    float[] floats = new float[1 << 16];
+    void RunHeader(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var header = GgufHeader.Parse("input", data, data.Length);
+            foreach (var t in header.Tensors)
+            {
+                long start = header.DataStart + t.Offset;
+                long blocks = Math.Min(t.ByteCount / t.DType.BytesPerBlock(), floats.Length / t.DType.BlockElementCount());
+                int bytes = (int)(blocks * t.DType.BytesPerBlock());
+                DTypeConversion.ToSingle(data.Slice((int)start, bytes), t.DType, floats);
+            }
+        }
+        catch (WeightSpaceException) { }
+    }
+    if (args.Contains("--afl")) Fuzzer.Run(stream => { using var ms = new MemoryStream(); stream.CopyTo(ms); RunHeader(ms.ToArray()); });
+    else Fuzzer.LibFuzzer.Run(span => RunHeader(span));
+    return 0;
+}
 if (open is null)
 {
-    Console.Error.WriteLine("usage: WeightSpace.Fuzz safetensors|pytorch|onnx|gguf|any [--afl]   (libFuzzer by default)");
+    Console.Error.WriteLine("usage: WeightSpace.Fuzz safetensors|pytorch|onnx|gguf|gguf-header|any [--afl]   (libFuzzer by default)");
     return 2;
 }
 
