@@ -46,9 +46,26 @@ internal static class FuzzTargets
                 foreach (string module in new[] { "model.layers.0.self_attn.q_proj", "lm_head", "h.11.attn.c_attn" })
                     _ = (config.IsTargeted(module), config.ScaleOf(module));
             },
+            // The GGUF validator and every dequantiser straight on the input bytes: no scratch file, so AFL++ runs it at
+            // thousands of executions a second. The "gguf" target covers the mapped-file store and the HF view.
+            ["gguf-header"] = GgufHeaderAndBlocks,
             // Format detection plus whichever reader claims the input.
             ["any"] = data => ReadAll(Checkpoint.Open(Scratch.Write(data))),
         };
+
+    private static readonly float[] DequantScratch = new float[1 << 16];
+
+    private static void GgufHeaderAndBlocks(ReadOnlySpan<byte> data)
+    {
+        var header = GgufHeader.Parse("input", data, data.Length);
+        foreach (var t in header.Tensors)
+        {
+            long start = header.DataStart + t.Offset;
+            long blocks = Math.Min(t.ByteCount / t.DType.BytesPerBlock(), DequantScratch.Length / t.DType.BlockElementCount());
+            int bytes = (int)(blocks * t.DType.BytesPerBlock());
+            DTypeConversion.ToSingle(data.Slice((int)start, bytes), t.DType, DequantScratch);
+        }
+    }
 
     private static void Pickle(ReadOnlySpan<byte> data)
     {

@@ -16,7 +16,8 @@ public static class ModelCompatibility
             {
                 if (!model.TryGetInfo(b.Name, out var info)) problems.Add(new(model.Path, b.Name, "missing (present in the base)"));
                 else if (info.Shape != b.Shape) problems.Add(new(model.Path, b.Name, $"shape {info.Shape} vs base {b.Shape}"));
-                else if (info.DType != b.DType) problems.Add(new(model.Path, b.Name, $"dtype {info.DType} vs base {b.DType}"));
+                // Floating-point tensors are compared as float32 whatever they are stored as (F32 vs a GGUF Q4_K, BF16 vs F32).
+                else if (info.DType != b.DType && !(info.DType.IsFloatingPoint() && b.DType.IsFloatingPoint())) problems.Add(new(model.Path, b.Name, $"dtype {info.DType} vs base {b.DType}"));
             }
             foreach (var t in model.Tensors)
                 if (!baseModel.Contains(t.Name)) problems.Add(new(model.Path, t.Name, "extra (absent from the base)"));

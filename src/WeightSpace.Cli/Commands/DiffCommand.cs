@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
 using WeightSpace.Analysis.Compatibility;
@@ -29,6 +30,10 @@ internal static class DiffCommand
               weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors
               weightspace diff base/ ft/ --json --top 20 > diff.json
               weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors --plots diff-plots/
+              weightspace diff model-f32.gguf model-Q4_K_M.gguf     (quantisation error: relative L2, SNR, max |error|)
+
+            With one model whose tensors are block-quantised (GGUF Q4_K, …) where the base's are not, the report is the
+            quantisation error per tensor, by role and by layer instead.
             """) { baseArg, models, json, top, plots, skip, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
@@ -45,6 +50,13 @@ internal static class DiffCommand
                 var mismatches = ModelCompatibility.Check(baseStore, fineTuned);
                 if (mismatches.Count > 0 && !pr.GetValue(skip))
                     throw new ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
+                if (fineTuned.Count == 1 && QuantizationErrorReport.Applies(baseStore, fineTuned[0]))
+                {
+                    var quantization = QuantizationErrorReport.Compute(baseStore, fineTuned[0]);
+                    if (pr.GetValue(json)) JsonStdout.Write(context, s => WeightSpace.Reports.Json.QuantizationErrorJson.Write(s, quantization));
+                    else WriteQuantization(context.Console, quantization, k);
+                    return WeightSpaceCommandLine.Ok;
+                }
                 var options = new TaskVectorOptions { SkipMismatched = pr.GetValue(skip) };
                 var report = TaskVectorAnalysis.Analyze(baseStore, fineTuned, options);
                 if (htmlPath is not null)
@@ -133,6 +145,33 @@ internal static class DiffCommand
                     m.EffectiveRank is double r ? G(r) : "", string.Join(" ", m.TopSingularValues.Take(4).Select(G))]);
             }
         }
+        console.Write(tensors);
+    }
+
+    private static void WriteQuantization(IAnsiConsole console, QuantizationErrorReport report, int k)
+    {
+        console.WriteLine($"quantisation error of {report.QuantizedPath} against {report.ReferencePath}");
+        var s = report.Summary;
+        console.WriteLine($"{s.TensorCount} quantised tensors: relative L2 mean {G(s.MeanRelativeL2)}, max {G(s.MaxRelativeL2)}; mean SNR {G(s.MeanSnrDb)} dB");
+        foreach (var (title, groups) in new[] { ("by role", report.ByRole), ("by layer", report.ByLayer) })
+        {
+            var table = new Table().Border(TableBorder.Simple).Title(title);
+            table.AddColumn("group");
+            table.AddColumn(new TableColumn("tensors").RightAligned());
+            table.AddColumn(new TableColumn("mean rel. L2").RightAligned());
+            table.AddColumn(new TableColumn("max rel. L2").RightAligned());
+            table.AddColumn(new TableColumn("mean SNR dB").RightAligned());
+            foreach (var g in groups) table.AddRow(Markup.Escape(g.Group), g.TensorCount.ToString(CultureInfo.InvariantCulture), G(g.MeanRelativeL2), G(g.MaxRelativeL2), G(g.MeanSnrDb));
+            console.Write(table);
+        }
+        var tensors = new Table().Border(TableBorder.Simple).Title($"tensors (top {k} of {report.Tensors.Count} by relative L2)");
+        tensors.AddColumn("tensor");
+        tensors.AddColumn("dtype");
+        tensors.AddColumn(new TableColumn("rel. L2").RightAligned());
+        tensors.AddColumn(new TableColumn("SNR dB").RightAligned());
+        tensors.AddColumn(new TableColumn("max |err|").RightAligned());
+        foreach (var t in report.Tensors.OrderByDescending(t => t.RelativeL2).ThenBy(t => t.Name, StringComparer.Ordinal).Take(k))
+            tensors.AddRow(Markup.Escape(t.Name), $"{t.ReferenceDType.ToSafetensorsName()}→{t.QuantizedDType.ToSafetensorsName()}", G(t.RelativeL2), G(t.SnrDb), G(t.MaxAbsError));
         console.Write(tensors);
     }
 

@@ -4,14 +4,16 @@ using System.Text;
 
 namespace WeightSpace.Formats.Gguf;
 
-/// <summary>A validated GGUF header: version, metadata, tensor infos and the data section's place.</summary>
+/// <summary>A validated GGUF header: version, metadata, tensor infos and the data section's place. Parse one from
+/// bytes you already hold (a ranged download, a fuzzer's input) with <see cref="Parse"/>; open files with
+/// <see cref="GgufReader.Open"/>.</summary>
 /// <remarks>
 /// Layout (little-endian, ggml docs/gguf.md): magic <c>GGUF</c>, u32 version, u64 tensor count, u64 key/value count,
 /// the key/value pairs, the tensor infos, padding to <c>general.alignment</c> (default 32), the data. Every count and
 /// length is checked against the bytes left before anything is allocated for it, every product and sum with checked
 /// arithmetic, so a hostile file costs at most memory proportional to its own size.
 /// </remarks>
-internal sealed class GgufHeader
+public sealed class GgufHeader
 {
     /// <summary>The alignment llama.cpp uses when <c>general.alignment</c> is absent.</summary>
     public const int DefaultAlignment = 32;
@@ -29,22 +31,36 @@ internal sealed class GgufHeader
         FileLength = fileLength;
     }
 
+    /// <summary>The file name used in error messages.</summary>
     public string Path { get; }
+    /// <summary>GGUF version (2 or 3).</summary>
     public uint Version { get; }
+    /// <summary>Metadata in file order.</summary>
     public IReadOnlyList<KeyValuePair<string, GgufValue>> Metadata { get; }
+    /// <summary>Tensor infos in file order, validated against the file length.</summary>
     public IReadOnlyList<GgufTensorEntry> Tensors { get; }
+    /// <summary>Data alignment in bytes.</summary>
     public int Alignment { get; }
+    /// <summary>Absolute offset of the data section.</summary>
     public long DataStart { get; }
+    /// <summary>Length of the whole file.</summary>
     public long FileLength { get; }
 
     /// <summary>True if <paramref name="head"/> starts with the GGUF magic.</summary>
-    public static bool HasMagic(ReadOnlySpan<byte> head) => head.StartsWith("GGUF"u8);
+    internal static bool HasMagic(ReadOnlySpan<byte> head) => head.StartsWith("GGUF"u8);
 
-    /// <summary>Parses and validates the header held in <paramref name="data"/> (the file's first bytes, up to
-    /// <see cref="GgufOptions.MaxHeaderBytes"/>) of a file <paramref name="fileLength"/> bytes long.</summary>
+    /// <summary>Parses and validates the header held in <paramref name="data"/> (the file's first bytes, at least the
+    /// whole header) of a file <paramref name="fileLength"/> bytes long.</summary>
+    /// <param name="path">Names the file in error messages.</param>
+    /// <param name="data">The first bytes of the file.</param>
+    /// <param name="fileLength">The whole file's length (tensor ranges are checked against it).</param>
+    /// <param name="options">Limits; the defaults if null.</param>
     /// <exception cref="InvalidGgufException">Anything is wrong; the message says what, where, and the number.</exception>
-    public static GgufHeader Parse(string path, ReadOnlySpan<byte> data, long fileLength, GgufOptions options)
+    public static GgufHeader Parse(string path, ReadOnlySpan<byte> data, long fileLength, GgufOptions? options = null)
     {
+        options ??= new GgufOptions();
+        options.Validate();
+        if (fileLength < data.Length) throw new ArgumentOutOfRangeException(nameof(fileLength), fileLength, "The file cannot be shorter than the bytes given.");
         var r = new Reader(path, data, fileLength);
         if (data.Length < 4 || !HasMagic(data))
             throw Error(path, null, null, data.Length < 4 ? $"file has {fileLength} bytes, too short for the GGUF magic" : "does not start with the GGUF magic");
@@ -259,7 +275,7 @@ internal sealed class GgufHeader
     }
 
     /// <summary>The error every validation failure throws.</summary>
-    public static InvalidGgufException Error(string path, string? tensor, string? key, string detail, Exception? inner = null) =>
+    internal static InvalidGgufException Error(string path, string? tensor, string? key, string detail, Exception? inner = null) =>
         new(path, tensor, key, detail, inner);
 
     // A bounds-checked little-endian cursor over the header bytes. Running out of bytes is "truncated" when the file
