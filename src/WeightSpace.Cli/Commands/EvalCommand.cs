@@ -99,6 +99,19 @@ internal static class EvalCommand
         return WeightSpaceCommandLine.Ok;
     }
 
+    /// <summary><c>merge … --eval FILE…</c>: bits per byte of each model (inputs, then the merge) on each text, one table.</summary>
+    internal static void CompareModels(CliContext context, IReadOnlyList<string> models, string[] texts)
+    {
+        var reports = new List<LanguageModelReport>();
+        foreach (string model in models) reports.Add(WithProgress(context, p => LanguageModelEvaluation.Evaluate(model, texts, null, p)));
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumn("model");
+        foreach (string t in texts) table.AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(t)) + " bits/byte").RightAligned());
+        for (int m = 0; m < models.Count; m++)
+            table.AddRow([Markup.Escape(m == models.Count - 1 ? models[m] + " (merged)" : models[m]), .. reports[m].Texts.Select(s => F(s.BitsPerByte))]);
+        context.Console.Write(table);
+    }
+
     private sealed class Reporter<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
