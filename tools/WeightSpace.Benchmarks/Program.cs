@@ -14,6 +14,7 @@ return args.FirstOrDefault() switch
     "merge" => MergeBenchmark.Run(args[1..]),
     "slurm-scaling" => SlurmScalingBenchmark.Run(args[1..]),
     "dequant" => DequantBenchmark.Run(args[1..]),
+    "llm" => LanguageModelBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -28,6 +29,7 @@ static int Usage()
           lap [--sizes 512,1024,2048] [--repeats 3]   LAP solve vs float64 n³ matmul; weight matching of 3×512 MLPs
           slurm-scaling --weightspace PATH [--matrices 16] [--size 1024]   sharded spectrum on a one-node Slurm, 1/2/4 tasks; 70B/400B projection
           dequant [--size-gb 1] [--rounds 5]   GGUF Q4_K_M-mix dequantisation to float32 vs a plain copy of the same bytes
+          llm [--tokens 512] [--layers 16] [--rounds 3] [--threads N]   1B-shaped Llama forward (tokens/s) vs its matmuls alone
           merge [--size-gb 2] [--runs 3]   3-model TIES merge vs I/O bound, peak RSS; `merge digits`, `merge onnx`: docs/merging.md tables
         """);
     return 2;

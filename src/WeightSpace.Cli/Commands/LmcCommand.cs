@@ -23,7 +23,7 @@ internal static class LmcCommand
         var model = AlignCommand.ModelOption();
         var arch = AlignCommand.ArchOption();
         var data = AlignCommand.DataOption();
-        data.Required = true;
+        var text = new Option<string[]>("--text") { Description = "Language models (Hugging Face folders): score these UTF-8 texts along the path instead of --data (see weightspace eval).", AllowMultipleArgumentsPerToken = true };
         var scale = AlignCommand.ScaleOption();
         var points = new Option<int>("--points") { Description = "Evenly spaced α from 0 to 1 (an even count also gets α = 0.5).", DefaultValueFactory = _ => 25 };
         var align = new Option<bool>("--align") { Description = "Also weight-match B to A and evaluate the aligned path." };
@@ -42,11 +42,14 @@ internal static class LmcCommand
               weightspace lmc a.safetensors b.safetensors --model a.onnx --data digits.npz --json
               weightspace lmc a.safetensors b.safetensors --arch mlp --data fashion-mnist/ --scale 1/255 --align --plot lmc.svg
               weightspace lmc a.safetensors b.safetensors --model a.onnx --data test.csv --plane c.safetensors --plot lmc.png
-            """) { a, b, model, arch, data, scale, points, align, spec, bnReset, json, plot, plane, planePlot, resolution, reportPath };
+              weightspace lmc ft-prose/ ft-python/ --text prose.txt python.txt --points 11
+            """) { a, b, model, arch, data, scale, points, align, spec, bnReset, json, plot, plane, planePlot, resolution, reportPath, text };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             int pointCount = pr.GetValue(points);
             if (pointCount < 2 || pointCount > 10_000) throw new UsageException($"--points {pointCount} must be between 2 and 10000");
+            if (pr.GetValue(text) is { Length: > 0 } texts) return EvalCommand.RunConnectivity(context, pr.GetValue(a)!, pr.GetValue(b)!, texts, pointCount, pr.GetValue(json));
+            if (pr.GetValue(data) is null) throw new UsageException("lmc needs --data DIR|FILE (or --text FILE… for language models)");
             int gridSize = pr.GetValue(resolution);
             if (gridSize < 2 || gridSize > 1000) throw new UsageException($"--resolution {gridSize} must be between 2 and 1000");
             string? plotPath = pr.GetValue(plot);

@@ -35,6 +35,7 @@ internal static class MergeCommand
         var seed = new Option<ulong?>("--seed") { Description = "Seed of random methods (dare_*, della*); overrides random_seed." };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty output directory." };
         var json = CommonOptions.Json("Print a JSON summary (output, method, tensors, bytes, seconds, files).");
+        var evalTexts = new Option<string[]>("--eval") { Description = "Language models: after merging, score these UTF-8 texts with every input and the output (see weightspace eval).", AllowMultipleArgumentsPerToken = true };
         var reportPath = ReportOutput.CreateOption();
         var command = new Command("merge", """
             Merge models with any registered method (mergekit's YAML schema), streaming one tensor at a time, into a
@@ -47,7 +48,7 @@ internal static class MergeCommand
               weightspace merge ties.yml -o merged/
               weightspace merge --method ties --base base.safetensors --models a.safetensors c.safetensors --density 0.5 --lambda 1 -o merged/
               weightspace merge --method slerp --base a.safetensors --models b.safetensors --t 0.5 -o merged/ --shard-size 2GB
-            """) { config, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, seed, force, json, reportPath };
+            """) { config, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, seed, force, json, reportPath, evalTexts };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             string? htmlPath = pr.GetValue(reportPath);
@@ -72,6 +73,8 @@ internal static class MergeCommand
                 yaml = oneLiner.ToYaml();
                 configDir = Directory.GetCurrentDirectory();
             }
+            string[] scoreTexts = pr.GetValue(evalTexts) ?? [];
+            if (scoreTexts.Length > 0 && pr.GetValue(json)) throw new UsageException("--eval prints a table of scores; drop --json");
             MergeOutputRun.CheckOutput(outDir, pr.GetValue(force));
             var parsed = MergeConfig.Parse(yaml);
             {
@@ -98,6 +101,8 @@ internal static class MergeCommand
                     TokenizerFilesFrom = MergeOutputRun.ModelDirectory(Resolve(plan.TokenizerSource ?? anchor, configDir)),
                 };
                 int code = MergeOutputRun.Write(context, plan, outDir, options, pr.GetValue(json), "merging");
+                if (code == WeightSpaceCommandLine.Ok && scoreTexts.Length > 0)
+                    EvalCommand.CompareModels(context, [.. parsed.ReferencedModels().Select(r => Resolve(r, configDir)), outDir], scoreTexts);
                 if (code == WeightSpaceCommandLine.Ok && htmlPath is not null && parsed.BaseModel is { } baseName)
                 {
                     // How the merge relates to what went in: task vectors of every input and of the merge itself.

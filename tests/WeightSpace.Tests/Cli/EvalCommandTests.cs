@@ -110,3 +110,26 @@ public sealed class EvalCommandTests
         foreach (string m in mentions) Assert.Contains(m, line);
     }
 }
+
+/// <summary><c>merge … --eval</c>: the merge's scores printed beside its inputs'.</summary>
+public sealed class MergeEvalCommandTests
+{
+    [Fact]
+    public void Merge_WithEval_PrintsEveryInputAndTheMergeWithTheirEvalScores()
+    {
+        string dir = SharedData.TempFolder();
+        string text = Path.Combine(dir, "python-head.txt");
+        File.WriteAllBytes(text, File.ReadAllBytes(TinyLlama.Text("python")).AsSpan(0, 16 * 128).ToArray());
+        string output = Path.Combine(dir, "merged");
+        var r = CliRunner.Run("merge", "--method", "linear", "--models", TinyLlama.Folder("ft-prose"), TinyLlama.Folder("ft-python"), "-o", output, "--eval", text);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = r.Stdout.Split('\n').Where(l => l.Contains("ft-p", StringComparison.Ordinal) || l.Contains("(merged)", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.Contains("(merged)", rows[2]);
+        foreach (var (model, row) in new[] { ("ft-prose", rows[0]), ("ft-python", rows[1]) })
+        {
+            var score = WeightSpace.Analysis.Language.LanguageModelEvaluation.Evaluate(TinyLlama.Folder(model), [text], cancellationToken: TestContext.Current.CancellationToken);
+            Assert.Contains(score.Texts[0].BitsPerByte.ToString("F6", System.Globalization.CultureInfo.InvariantCulture), row);
+        }
+    }
+}
