@@ -15,6 +15,7 @@ return args.FirstOrDefault() switch
     "slurm-scaling" => SlurmScalingBenchmark.Run(args[1..]),
     "dequant" => DequantBenchmark.Run(args[1..]),
     "llm" => LanguageModelBenchmark.Run(args[1..]),
+    "lora-extract" => LoraBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -30,6 +31,7 @@ static int Usage()
           slurm-scaling --weightspace PATH [--matrices 16] [--size 1024]   sharded spectrum on a one-node Slurm, 1/2/4 tasks; 70B/400B projection
           dequant [--size-gb 1] [--rounds 5]   GGUF Q4_K_M-mix dequantisation to float32 vs a plain copy of the same bytes
           llm [--tokens 512] [--layers 16] [--rounds 3] [--threads N]   1B-shaped Llama forward (tokens/s) vs its matmuls alone
+          lora-extract [--layers 2] [--runs 2] [--rank 64]   rank-64 adapter from 7B-shaped layers vs read + ΔW, peak RSS
           merge [--size-gb 2] [--runs 3]   3-model TIES merge vs I/O bound, peak RSS; `merge digits`, `merge onnx`: docs/merging.md tables
         """);
     return 2;

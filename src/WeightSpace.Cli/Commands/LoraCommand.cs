@@ -25,6 +25,8 @@ internal static class LoraCommand
             """);
         command.Subcommands.Add(Apply(context));
         command.Subcommands.Add(Extract(context));
+        command.Subcommands.Add(Combine(context));
+        command.Subcommands.Add(Analyze(context));
         return command;
     }
 
@@ -180,6 +182,132 @@ internal static class LoraCommand
             double energySum = result.Modules.Sum(m => m.DeltaNorm * m.DeltaNorm * m.RetainedEnergy), normSum = result.Modules.Sum(m => m.DeltaNorm * m.DeltaNorm);
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {outDir}: {result.Modules.Count} LoRA modules (retained energy {(normSum > 0 ? energySum / normSum : 1):F4} of ‖ΔW‖² overall), {result.SavedInFull.Count} tensors in full, {result.NotWritten.Count} not written, {result.Unchanged} unchanged"));
+            return WeightSpaceCommandLine.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Combine(CliContext context)
+    {
+        var adapters = new Argument<string[]>("adapters") { Description = "PEFT adapter folders.", Arity = ArgumentArity.OneOrMore };
+        var weights = new Option<double[]>("--weights", "-w") { Description = "Weight of each adapter (one for all, or one per adapter); default 1.", AllowMultipleArgumentsPerToken = true };
+        var rank = new Option<int?>("--rank", "-r") { Description = "Rank of the result per module; default Σ rᵢ (exact)." };
+        var output = new Option<string>("--output", "-o") { Description = "Output adapter folder.", Required = true };
+        var force = new Option<bool>("--force") { Description = "Replace a non-empty output folder." };
+        var json = new Option<bool>("--json") { Description = "Print per-module errors as JSON." };
+        var command = new Command("combine", """
+            One adapter whose ΔW = Σᵢ wᵢ·sᵢ·BᵢAᵢ per module (no cross terms BᵢAⱼ, unlike adding the A's and B's),
+            re-factorised by its exact SVD at --rank, with the relative error per module.
+
+            Examples:
+              weightspace lora combine a/ b/ --weights 0.5 0.5 -o ab/
+              weightspace lora combine a/ b/ c/ --rank 16 --json -o abc/
+            """) { adapters, weights, rank, output, force, json };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            string[] paths = pr.GetValue(adapters)!;
+            double[] w = pr.GetValue(weights) is { Length: > 0 } x ? x : [1.0];
+            if (w.Length != 1 && w.Length != paths.Length) throw new UsageException($"--weights: give one value or one per adapter ({paths.Length}); got {w.Length}");
+            if (w.Any(v => !double.IsFinite(v))) throw new UsageException("--weights values must be finite");
+            if (pr.GetValue(rank) is < 1) throw new UsageException("--rank must be ≥ 1");
+            string outDir = pr.GetValue(output)!;
+            MergeOutputRun.CheckOutput(outDir, pr.GetValue(force));
+            var report = LoraCombination.Write(paths, w, pr.GetValue(rank), outDir, pr.GetValue(force));
+            if (pr.GetValue(json))
+            {
+                WriteJson(context, j =>
+                {
+                    j.WriteString("output", Path.GetFullPath(outDir));
+                    j.WriteStartArray("modules");
+                    foreach (var m in report)
+                    {
+                        j.WriteStartObject();
+                        j.WriteString("module", m.Module);
+                        j.WriteNumber("input_rank", m.InputRank);
+                        j.WriteNumber("rank", m.Rank);
+                        j.WriteNumber("delta_norm", m.DeltaNorm);
+                        j.WriteNumber("relative_error", m.RelativeError);
+                        j.WriteEndObject();
+                    }
+                    j.WriteEndArray();
+                });
+            }
+            else
+            {
+                double worst = report.Count > 0 ? report.Max(m => m.RelativeError) : 0;
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {outDir}: {report.Count} modules, largest relative error {worst:E3}"));
+            }
+            return WeightSpaceCommandLine.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Analyze(CliContext context)
+    {
+        var baseArg = new Argument<string>("base") { Description = "The base model." };
+        var adapter = new Argument<string>("adapter") { Description = "A PEFT adapter folder." };
+        var json = new Option<bool>("--json") { Description = "Print the analysis as JSON." };
+        var command = new Command("analyze", """
+            What an adapter changes, one module at a time: ‖ΔW‖, ‖ΔW‖/‖W‖, ΔW's effective rank, intruder dimensions
+            of W + ΔW against the base's singular vectors (top 10, |cos| < 0.5), and the layers it changes most.
+
+            Examples:
+              weightspace lora analyze base/ lora-python/
+              weightspace lora analyze base/ lora-python/ --json
+            """) { baseArg, adapter, json };
+        command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
+        {
+            var (modules, layers) = LoraAnalysis.Analyze(pr.GetValue(baseArg)!, pr.GetValue(adapter)!);
+            if (pr.GetValue(json))
+            {
+                WriteJson(context, j =>
+                {
+                    j.WriteStartArray("modules");
+                    foreach (var m in modules)
+                    {
+                        j.WriteStartObject();
+                        j.WriteString("module", m.Module);
+                        if (m.Layer is int l) j.WriteNumber("layer", l); else j.WriteNull("layer");
+                        j.WriteNumber("rank", m.Rank);
+                        j.WriteNumber("scale", m.Scale);
+                        j.WriteNumber("delta_norm", m.DeltaNorm);
+                        j.WriteNumber("base_norm", m.BaseNorm);
+                        j.WriteNumber("relative_change", m.RelativeChange);
+                        j.WriteNumber("effective_rank", m.EffectiveRank);
+                        j.WriteStartArray("singular_values");
+                        foreach (double s in m.SingularValues) j.WriteNumberValue(s);
+                        j.WriteEndArray();
+                        j.WriteStartArray("intruders");
+                        foreach (var i in m.Intruders)
+                        {
+                            j.WriteStartObject();
+                            j.WriteNumber("index", i.Index);
+                            j.WriteNumber("sigma", i.SingularValue);
+                            j.WriteNumber("max_cosine", i.MaxCosine);
+                            j.WriteEndObject();
+                        }
+                        j.WriteEndArray();
+                        j.WriteEndObject();
+                    }
+                    j.WriteEndArray();
+                    j.WriteStartArray("layers_by_change");
+                    foreach (var l in layers)
+                    {
+                        j.WriteStartObject();
+                        j.WriteNumber("layer", l.Layer);
+                        j.WriteNumber("delta_norm", l.DeltaNorm);
+                        j.WriteNumber("relative_change", l.RelativeChange);
+                        j.WriteNumber("intruders", l.Intruders);
+                        j.WriteEndObject();
+                    }
+                    j.WriteEndArray();
+                });
+                return WeightSpaceCommandLine.Ok;
+            }
+            foreach (var m in modules)
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{m.Module,-48} r={m.Rank,-3} ‖ΔW‖={m.DeltaNorm:F4} ‖ΔW‖/‖W‖={m.RelativeChange:F4} eff.rank={m.EffectiveRank:F2} intruders={m.Intruders.Count}"));
+            context.Out.WriteLine("layers by relative change: " + string.Join(", ", layers.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Layer} ({l.RelativeChange:F4})"))));
             return WeightSpaceCommandLine.Ok;
         }));
         return command;

@@ -324,8 +324,9 @@ public sealed class PeftAdapterConfig
     /// <param name="modulesToSave">Modules stored in full; null if none.</param>
     /// <param name="bias"><c>bias</c>.</param>
     /// <param name="baseModel"><c>base_model_name_or_path</c>.</param>
+    /// <param name="fanInFanOut"><c>fan_in_fan_out</c>.</param>
     public static byte[] Serialize(int rank, double alpha, IEnumerable<string> targetModules, IReadOnlyDictionary<string, int> rankPattern,
-        IReadOnlyDictionary<string, double> alphaPattern, IReadOnlyList<string>? modulesToSave, PeftBias bias, string? baseModel)
+        IReadOnlyDictionary<string, double> alphaPattern, IReadOnlyList<string>? modulesToSave, PeftBias bias, string? baseModel, bool fanInFanOut = false)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -337,7 +338,7 @@ public sealed class PeftAdapterConfig
             w.WriteNull("auto_mapping");
             if (baseModel is null) w.WriteNull("base_model_name_or_path"); else w.WriteString("base_model_name_or_path", baseModel);
             w.WriteString("bias", bias switch { PeftBias.All => "all", PeftBias.LoraOnly => "lora_only", _ => "none" });
-            w.WriteBoolean("fan_in_fan_out", false);
+            w.WriteBoolean("fan_in_fan_out", fanInFanOut);
             w.WriteBoolean("inference_mode", true);
             w.WriteBoolean("init_lora_weights", true);
             w.WriteNull("layers_pattern");
