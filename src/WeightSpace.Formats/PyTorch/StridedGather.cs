@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace WeightSpace.Formats.PyTorch;
 
 /// <summary>Copies a strided view of a storage into a C-contiguous buffer.</summary>

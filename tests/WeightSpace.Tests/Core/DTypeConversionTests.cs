@@ -119,4 +119,43 @@ public sealed class DTypeConversionTests
         for (int i = 0; i < patterns.Count; i++)
             Assert.True((uint)encoded[i] << 16 == decodedBits[i], $"bf16 {encoded[i]:x4} at {i}");
     }
+
+    public static TheoryData<DType, byte[], double> MinusTwoInEveryDType => new()
+    {
+        // Hand-encoded: F16/BF16 -2 = sign 1, exponent 1 + bias; e4m3fn 1.1000.000 (bias 7); e5m2 1.10000.00 (bias 15).
+        { DType.F64, BitConverter.GetBytes(-2.0), -2 },
+        { DType.F32, BitConverter.GetBytes(-2f), -2 },
+        { DType.F16, [0x00, 0xC0], -2 },
+        { DType.BF16, [0x00, 0xC0], -2 },
+        { DType.F8_E4M3, [0xC0], -2 },
+        { DType.F8_E5M2, [0xC0], -2 },
+        { DType.I64, BitConverter.GetBytes(-2L), -2 },
+        { DType.I32, BitConverter.GetBytes(-2), -2 },
+        { DType.I16, BitConverter.GetBytes((short)-2), -2 },
+        { DType.I8, [0xFE], -2 },
+        { DType.U8, [0xFE], 254 },    // unsigned: the same byte is 254
+        { DType.Bool, [0x02], 1 },    // any non-zero byte is true
+    };
+
+    [Theory]
+    [MemberData(nameof(MinusTwoInEveryDType))]
+    public void ToSingleAndToDouble_DecodeEveryDTypeAlike(DType dtype, byte[] bytes, double expected)
+    {
+        var single = new float[1];
+        var dbl = new double[1];
+        DTypeConversion.ToSingle(bytes, dtype, single);
+        DTypeConversion.ToDouble(bytes, dtype, dbl);
+        Assert.Equal(expected, dbl[0]);
+        Assert.Equal((float)expected, single[0]);
+    }
+
+    [Fact]
+    public void FromSingle_F16_RoundsOutOfRangeToInfinityAndBack()
+    {
+        var bytes = new byte[4];
+        DTypeConversion.FromSingle([1e6f, -1e6f], DType.F16, bytes);
+        var back = new float[2];
+        DTypeConversion.ToSingle(bytes, DType.F16, back);
+        Assert.Equal(new[] { float.PositiveInfinity, float.NegativeInfinity }, back);
+    }
 }
