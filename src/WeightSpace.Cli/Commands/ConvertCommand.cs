@@ -15,6 +15,7 @@ internal static class ConvertCommand
         var input = new Argument<string>("input") { Description = "Any checkpoint WeightSpace reads (safetensors, torch.save, GGUF, ONNX)." };
         var output = new Argument<string>("output") { Description = "The .safetensors file to write, or a directory when --shard-size is given; for a llama GGUF, a directory gets a Hugging Face folder (model.safetensors, config.json, tokenizer.json)." };
         var dtype = new Option<string?>("--dtype") { Description = "Convert floating-point tensors to f32, f16, bf16 or f64 (integer tensors are kept)." };
+        var ggufType = new Option<string?>("--type") { Description = "For a .gguf OUTPUT (from a GGUF input): the type of the matrices, f32, f16, bf16, q8_0 or q4_0 (llama.cpp's reference quantisation; 1-D tensors stay f32)." };
         var shardSize = new Option<string?>("--shard-size") { Description = "Write shards of at most this size (e.g. 2GB, 500MB) plus model.safetensors.index.json into OUTPUT as a directory." };
         var command = new Command("convert", """
             Write any supported checkpoint as safetensors, one tensor at a time.
@@ -24,12 +25,24 @@ internal static class ConvertCommand
               weightspace convert model.onnx model.safetensors --dtype bf16
               weightspace convert big.pt out_dir --shard-size 2GB
               weightspace convert model-Q4_K_M.gguf hf_model/      (dequantised, HF names, config.json, tokenizer.json)
-            """) { input, output, dtype, shardSize };
+              weightspace convert model-f32.gguf model-q8_0.gguf --type q8_0
+            """) { input, output, dtype, ggufType, shardSize };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             DType? target = ParseDType(pr.GetValue(dtype));
             long? shard = pr.GetValue(shardSize) is { } s ? ParseSize(s) : null;
             string outPath = pr.GetValue(output)!;
+            if (outPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+            {
+                string type = pr.GetValue(ggufType) ?? throw new UsageException("--type is required for a .gguf output (f32, f16, bf16, q8_0 or q4_0)");
+                if (!DTypes.TryParse(type, out var quantType) && !Enum.TryParse(type, ignoreCase: true, out quantType) || !GgufRequantizer.IsWritable(quantType))
+                    throw new UsageException($"--type '{type}' is not one of f32, f16, bf16, q8_0, q4_0");
+                if (Checkpoint.Identify(pr.GetValue(input)!).Format != CheckpointFormat.Gguf)
+                    throw new UsageException("writing GGUF from a non-GGUF checkpoint is not supported yet; the input must be a .gguf file");
+                GgufRequantizer.Write(pr.GetValue(input)!, outPath, quantType);
+                context.Out.WriteLine($"wrote {outPath}: matrices as {quantType.ToShortName()}, 1-D tensors as f32, metadata kept");
+                return WeightSpaceCommandLine.Ok;
+            }
             using var store = Checkpoint.Open(pr.GetValue(input)!);
             if (store is GgufStore gguf && !outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             {
