@@ -30,6 +30,10 @@ sharpfuzz "$bin/WeightSpace.Formats.dll"
 pids=()
 for t in "${targets[@]}"; do
   seeds="tools/WeightSpace.Fuzz/corpus/$t"
+  if [ "$t" = any ]; then   # format detection: every reader's seeds together
+    seeds="$out/any-seeds"; rm -rf "$seeds"; mkdir -p "$seeds"
+    for d in tools/WeightSpace.Fuzz/corpus/*/; do for f in "$d"*; do cp "$f" "$seeds/$(basename "$d")-$(basename "$f")"; done; done
+  fi
   [ -d "$seeds" ] || { echo "$t: no seed folder $seeds"; exit 1; }
   rm -rf "${out:?}/$t"
   nice -n 15 afl-fuzz -i "$seeds" -o "$out/$t" -t 5000 -m none -E "$execs" \
