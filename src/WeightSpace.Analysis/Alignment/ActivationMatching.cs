@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Analysis.Evaluation;
 using static TorchSharp.torch;

@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Merging;
 
 namespace WeightSpace.Analysis.Compatibility;
 

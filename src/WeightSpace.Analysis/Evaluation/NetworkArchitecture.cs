@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Naming;
 using static TorchSharp.torch;
 

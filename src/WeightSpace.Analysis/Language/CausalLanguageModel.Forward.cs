@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using WeightSpace.Analysis.Tensors;
 using static TorchSharp.torch;

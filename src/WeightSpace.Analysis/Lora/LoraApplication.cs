@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Formats.Peft;
 

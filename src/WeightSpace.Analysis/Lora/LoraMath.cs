@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using Tensor = TorchSharp.torch.Tensor;
 using TorchSharp;
 using WeightSpace.Formats.Peft;
-using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.Lora;
 

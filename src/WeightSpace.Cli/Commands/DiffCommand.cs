@@ -3,7 +3,6 @@ using System.Globalization;
 using Spectre.Console;
 using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Formats;
 using WeightSpace.Analysis.Compatibility;
 using WeightSpace.Reports.TaskVectors;
 

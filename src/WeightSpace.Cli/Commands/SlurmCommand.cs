@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Reflection;
 using WeightSpace.Analysis.Cluster;
 
 namespace WeightSpace.Cli.Commands;

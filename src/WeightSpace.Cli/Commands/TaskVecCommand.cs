@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Analysis.Merging.Planning;
 

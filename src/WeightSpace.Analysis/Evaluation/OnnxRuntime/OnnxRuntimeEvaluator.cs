@@ -1,5 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Formats.Onnx;
 using WeightSpace.Formats.Onnx.Export;

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using WeightSpace.Analysis.Merging.Methods;
 
 namespace WeightSpace.Analysis.Merging.Methods;
 

@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Merging.Kernels;
 using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Methods;

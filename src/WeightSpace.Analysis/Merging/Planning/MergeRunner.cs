@@ -65,7 +65,8 @@ public static class MergeRunner
             try { Worker(); }
             catch { failed.Cancel(); throw; }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-        try { Task.WaitAll(tasks); }
+        // Workers watch the token themselves; the wait is never cut short, so every failure is collected.
+        try { Task.WaitAll(tasks, CancellationToken.None); }
         catch (AggregateException e)
         {
             ct.ThrowIfCancellationRequested();

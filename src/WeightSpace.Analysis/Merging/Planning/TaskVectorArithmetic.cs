@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
 
 namespace WeightSpace.Analysis.Merging.Planning;
