@@ -22,7 +22,9 @@ internal sealed class OpenedModels : IDisposable
     /// <exception cref="WeightSpaceException">A checkpoint cannot be read; those opened before it are closed.</exception>
     public static OpenedModels Open(IEnumerable<(string Key, string Path)> models, Func<IReadOnlyList<string>, Exception>? missing = null)
     {
-        var list = models.DistinctBy(m => m.Key).ToList();
+        // Hub ids (ORG/NAME[@REVISION]) become their snapshot folder in the local Hugging Face cache; one that is not
+        // cached fails at once with where it looked and how to download it.
+        var list = models.DistinctBy(m => m.Key).Select(m => (m.Key, Path: LocalPath(m.Path))).ToList();
         var absent = list.Where(m => !File.Exists(m.Path) && !Directory.Exists(m.Path)).Select(m => m.Path).Distinct().ToList();
         if (absent.Count > 0)
             throw missing?.Invoke(absent) ?? new FileNotFoundException($"{string.Join(", ", absent)}: no such file or directory", absent[0]);
@@ -37,6 +39,13 @@ internal sealed class OpenedModels : IDisposable
             throw;
         }
         return new OpenedModels(stores);
+    }
+
+    private static string LocalPath(string reference)
+    {
+        if (File.Exists(reference) || Directory.Exists(reference) || !WeightSpace.Formats.Hub.HuggingFaceCache.LooksLikeRepoId(reference)) return reference;
+        try { return Checkpoint.ResolveLocal(reference); }
+        catch (FileNotFoundException) { return reference; }
     }
 
     /// <summary>Opens paths keyed by themselves.</summary>
