@@ -27,6 +27,25 @@ public sealed class LocalSlurm : IDisposable
         return new LocalSlurm(folder);
     }
 
+    /// <summary>Points this process's SLURM_CONF (which sbatch, started by the code under test, inherits) at this
+    /// cluster until the returned value is disposed.</summary>
+    public IDisposable AsDefault() => new EnvironmentOverride("SLURM_CONF", ConfigPath);
+
+    private sealed class EnvironmentOverride : IDisposable
+    {
+        private readonly string _name;
+        private readonly string? _previous;
+
+        public EnvironmentOverride(string name, string value)
+        {
+            _name = name;
+            _previous = Environment.GetEnvironmentVariable(name);
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        public void Dispose() => Environment.SetEnvironmentVariable(_name, _previous);
+    }
+
     /// <summary>Runs a Slurm client command against this cluster.</summary>
     public (int ExitCode, string Output) Client(string tool, params string[] args) =>
         Run(tool, args, ConfigPath, TimeSpan.FromSeconds(30));

@@ -30,41 +30,33 @@ public sealed class SlurmRunTests
         using var slurm = LocalSlurm.StartOrSkip();
         string model = MakeModel();
         string run = Path.Combine(SharedData.TempFolder(), "run");
-        string? previous = Environment.GetEnvironmentVariable("SLURM_CONF");
-        Environment.SetEnvironmentVariable("SLURM_CONF", slurm.ConfigPath);
-        try
-        {
-            string[] submit = ["slurm", "spectrum", model, "--threads", "1", "--array", "4", "--cpus-per-task", "1", "-o", run,
-                "--weightspace", WeightSpaceExecutable()];
-            var first = CliRunner.Run(submit);
-            Assert.True(first.ExitCode == 0, first.Stderr + first.Stdout);
-            string combineJob = first.Stdout.Split("combine job ")[1].Split('\n')[0].Trim();
-            Assert.Equal("COMPLETED", slurm.WaitForJob(combineJob, TimeSpan.FromSeconds(90)));
+        using var _ = slurm.AsDefault();
+        string[] submit = ["slurm", "spectrum", model, "--threads", "1", "--array", "4", "--cpus-per-task", "1", "-o", run,
+            "--weightspace", WeightSpaceExecutable()];
+        var first = CliRunner.Run(submit);
+        Assert.True(first.ExitCode == 0, first.Stderr + first.Stdout);
+        string combineJob = first.Stdout.Split("combine job ")[1].Split('\n')[0].Trim();
+        Assert.Equal("COMPLETED", slurm.WaitForJob(combineJob, TimeSpan.FromSeconds(90)));
 
-            var single = CliRunner.Run("spectrum", model, "--threads", "1", "--json");
-            Assert.Equal(0, single.ExitCode);
-            string result = Path.Combine(run, SlurmJob.ResultName);
-            Assert.Equal(single.Stdout, File.ReadAllText(result));
-            for (int i = 0; i < 4; i++) Assert.True(File.Exists(SlurmJob.PartPath(run, i)), $"part {i} missing");
+        var single = CliRunner.Run("spectrum", model, "--threads", "1", "--json");
+        Assert.Equal(0, single.ExitCode);
+        string result = Path.Combine(run, SlurmJob.ResultName);
+        Assert.Equal(single.Stdout, File.ReadAllText(result));
+        for (int i = 0; i < 4; i++) Assert.True(File.Exists(SlurmJob.PartPath(run, i)), $"part {i} missing");
 
-            // Lose one shard's part and resubmit: only that shard is computed again.
-            File.Delete(SlurmJob.PartPath(run, 2));
-            File.Delete(result);
-            var second = CliRunner.Run(submit);
-            Assert.Equal(0, second.ExitCode);
-            string combineAgain = second.Stdout.Split("combine job ")[1].Split('\n')[0].Trim();
-            Assert.Equal("COMPLETED", slurm.WaitForJob(combineAgain, TimeSpan.FromSeconds(90)));
-            Assert.Equal(single.Stdout, File.ReadAllText(result));
-            for (int i = 0; i < 4; i++)
-            {
-                string log = File.ReadAllText(SlurmJob.LogPath(run, i));
-                if (i == 2) Assert.DoesNotContain("already done", log);
-                else Assert.Contains("already done", log);
-            }
-        }
-        finally
+        // Lose one shard's part and resubmit: only that shard is computed again.
+        File.Delete(SlurmJob.PartPath(run, 2));
+        File.Delete(result);
+        var second = CliRunner.Run(submit);
+        Assert.Equal(0, second.ExitCode);
+        string combineAgain = second.Stdout.Split("combine job ")[1].Split('\n')[0].Trim();
+        Assert.Equal("COMPLETED", slurm.WaitForJob(combineAgain, TimeSpan.FromSeconds(90)));
+        Assert.Equal(single.Stdout, File.ReadAllText(result));
+        for (int i = 0; i < 4; i++)
         {
-            Environment.SetEnvironmentVariable("SLURM_CONF", previous);
+            string log = File.ReadAllText(SlurmJob.LogPath(run, i));
+            if (i == 2) Assert.DoesNotContain("already done", log);
+            else Assert.Contains("already done", log);
         }
     }
 
@@ -74,25 +66,17 @@ public sealed class SlurmRunTests
         using var slurm = LocalSlurm.StartOrSkip();
         string model = MakeModel();
         string run = Path.Combine(SharedData.TempFolder(), "run");
-        string? previous = Environment.GetEnvironmentVariable("SLURM_CONF");
-        Environment.SetEnvironmentVariable("SLURM_CONF", slurm.ConfigPath);
-        try
-        {
-            // Array task 1 (shard 2/2) is made to fail before WeightSpace starts.
-            var submitted = CliRunner.Run("slurm", "spectrum", model, "--threads", "1", "--array", "2", "-o", run, "--weightspace", WeightSpaceExecutable(),
-                "--setup", "if [ \"${SLURM_ARRAY_TASK_ID:-}\" = 1 ]; then echo 'injected failure' >&2; exit 3; fi");
-            Assert.True(submitted.ExitCode == 0, submitted.Stderr + submitted.Stdout);
-            string combineJob = submitted.Stdout.Split("combine job ")[1].Split('\n')[0].Trim();
-            Assert.Equal("FAILED", slurm.WaitForJob(combineJob, TimeSpan.FromSeconds(90)));
-            string log = File.ReadAllText(Path.Combine(run, "logs", "combine.log"));
-            Assert.Contains("1 of 2 shards have no part: 2/2", log);
-            Assert.Contains(Path.Combine(run, "logs", "task-00001.log"), log);
-            Assert.Contains("injected failure", File.ReadAllText(SlurmJob.LogPath(run, 1)));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("SLURM_CONF", previous);
-        }
+        using var _ = slurm.AsDefault();
+        // Array task 1 (shard 2/2) is made to fail before WeightSpace starts.
+        var submitted = CliRunner.Run("slurm", "spectrum", model, "--threads", "1", "--array", "2", "-o", run, "--weightspace", WeightSpaceExecutable(),
+            "--setup", "if [ \"${SLURM_ARRAY_TASK_ID:-}\" = 1 ]; then echo 'injected failure' >&2; exit 3; fi");
+        Assert.True(submitted.ExitCode == 0, submitted.Stderr + submitted.Stdout);
+        string combineJob = submitted.Stdout.Split("combine job ")[1].Split('\n')[0].Trim();
+        Assert.Equal("FAILED", slurm.WaitForJob(combineJob, TimeSpan.FromSeconds(90)));
+        string log = File.ReadAllText(Path.Combine(run, "logs", "combine.log"));
+        Assert.Contains("1 of 2 shards have no part: 2/2", log);
+        Assert.Contains(Path.Combine(run, "logs", "task-00001.log"), log);
+        Assert.Contains("injected failure", File.ReadAllText(SlurmJob.LogPath(run, 1)));
     }
 
     [Fact]
