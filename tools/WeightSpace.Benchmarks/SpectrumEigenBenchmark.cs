@@ -55,6 +55,7 @@ internal static class SpectrumEigenBenchmark
                 ok &= ratio >= 2.5 && gramErr < 1e-4;
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
                     $"| {shape[0]}×{shape[1]} BF16 | {Median(svd):F2} s ({Join(svd)}) | {Median(gram):F2} s ({Join(gram)}) | **{ratio:F2}×** | {counted} | **{gramErr:E2}** | {svdErr:E2} |"));
+                Console.Error.WriteLine(rows[^1]);   // a partial result survives an interrupted run
                 File.Delete(path);
             }
         }
