@@ -63,3 +63,25 @@ public sealed class HubIdCommandTests
         Assert.Single(r.Stderr.Trim().Split('\n'));
     }
 }
+
+/// <summary>Quantised GGUF inputs merge dequantised and come out F32 (safetensors has no block types).</summary>
+public sealed class QuantizedMergeInputTests
+{
+    [Fact]
+    public void Merge_GgufBlockInputs_WritesF32EqualToTheDequantisedValues()
+    {
+        string gguf = SharedData.Require("gguf/synthetic/quant-gguf-py.gguf");
+        string output = Path.Combine(SharedData.TempFolder(), "out");
+        var r = CliRunner.Run("merge", "--method", "linear", "--models", gguf, gguf, "-o", output);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var source = Checkpoint.Open(gguf);
+        using var merged = Checkpoint.Open(output);
+        var quantized = source.Tensors.Where(t => t.DType.IsBlockQuantized()).ToList();
+        Assert.NotEmpty(quantized);
+        foreach (var info in quantized)
+        {
+            Assert.Equal(DType.F32, merged.GetInfo(info.Name).DType);
+            Assert.Equal(source.ReadSingle(info.Name), merged.ReadSingle(info.Name));
+        }
+    }
+}

@@ -81,6 +81,8 @@ public sealed class MergePlan
             if (isFloat && reference.ElementCount > Array.MaxLength)
                 problems.Add($"tensor '{outputName}' has {reference.ElementCount} elements; at most {Array.MaxLength} can be merged as one buffer");
             var dtype = isFloat ? config.OutDType ?? config.DType ?? reference.DType : reference.DType;
+            // Quantised inputs (GGUF blocks) are merged dequantised; safetensors has no block types, so they come out F32.
+            if (dtype.IsBlockQuantized()) dtype = DType.F32;
             var output = new TensorInfo(outputName, dtype, reference.Shape);
             var parameters = ResolveParameters(config, method, slice, merged.Count, outputName, sources, t);
             if (method is IParameterCheck check && check.Check(parameters, reference.Shape) is { } problem)
