@@ -98,29 +98,10 @@ public static class PowerLawFit
 
     /// <summary>WWFit's D = max_k |1 − e_k − k/n| with e_k = (x_k/x_min)^(1−α); returns early with a value ≥
     /// <paramref name="stopAtOrAbove"/> once D reaches it (a tie cannot win: the first minimum is kept).</summary>
-    /// <remarks>With g_k = e_k + k/n, |1 − g_k| is at most max(max g − 1, 1 − min g).</remarks>
-    internal static double OneSidedKsDistance(ReadOnlySpan<double> tailLogs, double logXmin, double alpha, double stopAtOrAbove)
-    {
-        int n = tailLogs.Length;
-        double invN = 1.0 / n;
-        Span<double> g = stackalloc double[Block];
-        Span<double> ramp = stackalloc double[Block];
-        double d = 0;
-        for (int start = 0; start < n; start += Block)
-        {
-            int len = Math.Min(Block, n - start);
-            var gs = g[..len];
-            var rs = ramp[..len];
-            for (int j = 0; j < len; j++) rs[j] = start + j;
-            TensorPrimitives.Subtract(tailLogs.Slice(start, len), logXmin, gs);
-            TensorPrimitives.Multiply(gs, 1 - alpha, gs);
-            TensorPrimitives.Exp(gs, gs);
-            TensorPrimitives.MultiplyAdd(rs, invN, gs, gs);
-            d = Math.Max(d, Math.Max(TensorPrimitives.Max(gs) - 1, 1 - TensorPrimitives.Min(gs)));
-            if (d >= stopAtOrAbove) return d;
-        }
-        return d;
-    }
+    /// <remarks>With g_k = e_k + k/n, |1 − g_k| is at most max(max g − 1, 1 − min g): the two-sided distance of
+    /// <see cref="KsDistance"/> without its 1/n step.</remarks>
+    internal static double OneSidedKsDistance(ReadOnlySpan<double> tailLogs, double logXmin, double alpha, double stopAtOrAbove) =>
+        Distance(tailLogs, logXmin, alpha, stopAtOrAbove, upperStep: 0);
 
     /// <summary>The α = +∞ case of <see cref="OneSidedKsDistance"/>: (x/x_min)^(−∞) is 1 at x = x_min and 0 above.</summary>
     private static double OneSidedKsInfiniteAlpha(ReadOnlySpan<double> tail, double xmin)
@@ -182,7 +163,12 @@ public static class PowerLawFit
     /// F(x) = 1 − (x/x_min)^(1−α); returns early with a value ≥ <paramref name="stopAbove"/> once D reaches it.</summary>
     /// <remarks>With e_k = (x_k/x_min)^(1−α) and g_k = e_k + k/n, the gaps on both sides of step k are
     /// (k+1)/n − F(x_k) = g_k + 1/n − 1 and F(x_k) − k/n = 1 − g_k, so D = max(max g + 1/n − 1, 1 − min g).</remarks>
-    internal static double KsDistance(ReadOnlySpan<double> tailLogs, double logXmin, double alpha, double stopAbove)
+    internal static double KsDistance(ReadOnlySpan<double> tailLogs, double logXmin, double alpha, double stopAbove) =>
+        Distance(tailLogs, logXmin, alpha, stopAbove, upperStep: 1.0 / tailLogs.Length);
+
+    /// <summary>max(max g + <paramref name="upperStep"/> − 1, 1 − min g) over g_k = (x_k/x_min)^(1−α) + k/n, a block
+    /// at a time, stopping once it reaches <paramref name="stop"/>.</summary>
+    private static double Distance(ReadOnlySpan<double> tailLogs, double logXmin, double alpha, double stop, double upperStep)
     {
         int n = tailLogs.Length;
         double invN = 1.0 / n;
@@ -199,10 +185,8 @@ public static class PowerLawFit
             TensorPrimitives.Multiply(gs, 1 - alpha, gs);
             TensorPrimitives.Exp(gs, gs);
             TensorPrimitives.MultiplyAdd(rs, invN, gs, gs);
-            double upper = TensorPrimitives.Max(gs) + invN - 1;
-            double lower = 1 - TensorPrimitives.Min(gs);
-            d = Math.Max(d, Math.Max(upper, lower));
-            if (d >= stopAbove) return d;
+            d = Math.Max(d, Math.Max(TensorPrimitives.Max(gs) + upperStep - 1, 1 - TensorPrimitives.Min(gs)));
+            if (d >= stop) return d;
         }
         return d;
     }
