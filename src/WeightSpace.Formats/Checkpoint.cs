@@ -55,7 +55,7 @@ public static class Checkpoint
             foreach (var f in formats)
                 if (f.CanOpenDirectory(path)) return f;
             if (SingleWeightsFile(path) is { } file) return Identify(file, formats);
-            throw new UnsupportedFormatException(path, "directory holds no checkpoint WeightSpace can read (expected model.safetensors.index.json, *.safetensors or pytorch_model.bin)");
+            throw new UnsupportedFormatException(path, "directory holds no checkpoint WeightSpace can read (expected model.safetensors.index.json, *.safetensors, pytorch_model.bin or model.pt)");
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file or directory", path);
 
@@ -75,13 +75,12 @@ public static class Checkpoint
             : $"content is not safetensors, a PyTorch torch.save file, GGUF or ONNX (extension '{ext}' was not trusted: formats are chosen by content)");
     }
 
-    /// <summary>Hugging Face folders saved in the legacy format hold one <c>pytorch_model.bin</c>; a folder that no
-    /// format opens as a whole is read through that file.</summary>
-    private static string? SingleWeightsFile(string directory)
-    {
-        string bin = Path.Combine(directory, "pytorch_model.bin");
-        return File.Exists(bin) ? bin : null;
-    }
+    private static readonly string[] LegacyWeightsFiles = ["pytorch_model.bin", "model.pt", "model.pth"];
+
+    /// <summary>Hugging Face folders saved in the legacy format hold one <c>pytorch_model.bin</c> (or a <c>model.pt</c>);
+    /// a folder that no format opens as a whole is read through that file.</summary>
+    private static string? SingleWeightsFile(string directory) =>
+        LegacyWeightsFiles.Select(name => Path.Combine(directory, name)).FirstOrDefault(File.Exists);
 
     private static string WeightsFileOf(string path, ICheckpointFormat format) =>
         Directory.Exists(path) && !format.CanOpenDirectory(path) && SingleWeightsFile(path) is { } file ? file : path;
