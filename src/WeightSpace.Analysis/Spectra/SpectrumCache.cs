@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using WeightSpace.IO;
 
 namespace WeightSpace.Analysis.Spectra;
 
@@ -88,21 +89,7 @@ public sealed class SpectrumCache
         var record = new LayerSpectrumRecord(FormatVersion, key, _checkpoint, _fileIdentity, info.Name, tensorIndex,
             info.DType.ToShortName(), info.Shape.ToArray(), _options, layers);
         byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(record, Json);
-        string final = PathOf(key);
-        string temp = Path.Combine(Directory, $".{key}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, final, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteAllBytes(PathOf(key), bytes);
     }
 
     /// <summary>Every readable record in the folder (for a combine step over shards).</summary>

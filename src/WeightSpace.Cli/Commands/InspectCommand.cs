@@ -41,9 +41,7 @@ internal static class InspectCommand
             var integrity = pr.GetValue(verify) ? CheckpointIntegrity.Verify(pr.GetValue(path)!) : null;
             if (pr.GetValue(json))
             {
-                context.Out.Flush();
-                using var stdout = new StreamWriterStream(context.Out);
-                CheckpointSummaryJson.Write(stdout, summary, integrity);
+                JsonStdout.Write(context, stdout => CheckpointSummaryJson.Write(stdout, summary, integrity));
             }
             else
             {
@@ -99,18 +97,10 @@ internal static class InspectCommand
     internal static CheckpointSummary Summarise(CliContext context, TensorStore store, bool withStats, Regex? filter)
     {
         var options = new CheckpointSummaryOptions { WithStatistics = withStats, Filter = filter };
-        if (!withStats || !context.ErrorIsTerminal) return CheckpointSummary.Create(store, options);
-        CheckpointSummary? result = null;
+        if (!withStats) return CheckpointSummary.Create(store, options);
         long total = store.Tensors.Where(t => filter?.IsMatch(t.Name) ?? true).Sum(t => t.ByteCount);
-        context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                new TransferSpeedColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask("scanning", maxValue: Math.Max(1, total));
-                result = CheckpointSummary.Create(store, options, new Progress<long>(b => task.Value = b));
-                task.Value = task.MaxValue;
-            });
-        return result!;
+        return ProgressBars.Run<long, CheckpointSummary>(context, "scanning", total,
+            progress => CheckpointSummary.Create(store, options, progress), bytesDone => bytesDone, bytes: true);
     }
 
     private static void WriteTable(IAnsiConsole console, CheckpointSummary summary)

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using WeightSpace.IO;
 
 namespace WeightSpace.Formats.Safetensors;
 
@@ -78,7 +79,7 @@ public sealed partial class SafetensorsWriter
         public void Publish()
         {
             _stream.Dispose();
-            File.Move(TempPath, FinalPath, overwrite: true);
+            AtomicFile.Commit(TempPath, FinalPath);
             Volatile.Write(ref _done, 1);
         }
 

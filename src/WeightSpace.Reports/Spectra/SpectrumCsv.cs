@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using WeightSpace.Analysis.Spectra;
+using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Spectra;
 

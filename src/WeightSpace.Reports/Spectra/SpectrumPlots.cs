@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using ScottPlot;
 using WeightSpace.Analysis.Spectra;
+using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Spectra;
 

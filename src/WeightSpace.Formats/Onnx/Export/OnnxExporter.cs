@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using WeightSpace.Formats.Onnx.Proto;
+using WeightSpace.IO;
 
 namespace WeightSpace.Formats.Onnx.Export;
 
@@ -116,26 +117,15 @@ public static class OnnxExporter
         return model.ToByteArray();
     }
 
-    /// <summary>Exports to <paramref name="path"/> through a temp file in the same folder and a rename, so a reader
-    /// never sees a half-written model.</summary>
+    /// <summary>Exports to <paramref name="path"/> atomically (<see cref="AtomicFile"/>), so a reader never sees a
+    /// half-written model.</summary>
     /// <exception cref="TensorNotFoundException">A layer's weight is missing from the store.</exception>
     /// <exception cref="ArgumentException">As <see cref="Export"/>.</exception>
     public static void Save(TensorStore weights, IReadOnlyList<OnnxExportLayer> layers, OnnxExportOptions options, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes = Export(weights, layers, options);
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        AtomicFile.WriteAllBytes(path, bytes);
     }
 
     /// <summary>Returns <paramref name="model"/> (a serialized ModelProto) with every top-level initializer also listed
