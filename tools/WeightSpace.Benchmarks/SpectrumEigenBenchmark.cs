@@ -28,6 +28,7 @@ internal static class SpectrumEigenBenchmark
         var f32 = new SpectrumOptions { Precision = SpectrumPrecision.Float32, KeepEigenvalues = false };
         var f64 = f32 with { Precision = SpectrumPrecision.Float64 };
         var rows = new List<string>();
+        var breakdown = new List<string>();
         bool ok = true;
         string load = LoadAverage();
         try
@@ -56,6 +57,8 @@ internal static class SpectrumEigenBenchmark
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
                     $"| {shape[0]}×{shape[1]} BF16 | {Median(svd):F2} s ({Join(svd)}) | {Median(gram):F2} s ({Join(gram)}) | **{ratio:F2}×** | {counted} | **{gramErr:E2}** | {svdErr:E2} |"));
                 Console.Error.WriteLine(rows[^1]);   // a partial result survives an interrupted run
+                breakdown.Add(Breakdown(store.ReadSingle("w.weight"), shape));
+                Console.Error.WriteLine(breakdown[^1]);
                 File.Delete(path);
             }
         }
@@ -68,6 +71,11 @@ internal static class SpectrumEigenBenchmark
             | matrix | `svdvals` f32, median of {rounds} | Gram + `eigvalsh` f32, median of {rounds} | speed-up (median of per-round ratios, target ≥ 2.5) | eigenvalues ≥ 1e-3·λ_max | max rel. error Gram f32 vs f64 (target < 1e-4) | max rel. error svdvals f32 vs f64 |
             |---|---|---|---|---|---|---|
             {string.Join('\n', rows)}
+
+            Where the Gram path's time goes (one timing each, torch directly on the same float32 matrix and threads):
+            | matrix | full GEMM W·Wᵀ (or Wᵀ·W) | `eigvalsh` of the M×M Gram matrix |
+            |---|---|---|
+            {string.Join('\n', breakdown)}
             """));
         return ok ? 0 : 1;
     }
@@ -81,6 +89,18 @@ internal static class SpectrumEigenBenchmark
         int count = 0;
         for (int i = 0; i < b.Length && b[i] >= floor; i++, count++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]) / b[i]);
         return (worst, count);
+    }
+
+    /// <summary>One timing of the full Gram GEMM and one of <c>eigvalsh</c> on its result, to see which half dominates.</summary>
+    private static string Breakdown(float[] values, long[] shape)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var w = TorchSharp.torch.tensor(values, shape);
+        var a = shape[0] <= shape[1] ? w : w.mT;
+        TorchSharp.torch.Tensor gram = null!;
+        double gemm = Time(() => gram = a.matmul(a.mT));
+        double eig = Time(() => TorchSharp.torch.linalg.eigvalsh(gram).sum().item<float>());
+        return string.Create(CultureInfo.InvariantCulture, $"| {shape[0]}×{shape[1]} | {gemm:F2} s | {eig:F2} s |");
     }
 
     /// <summary>A seeded rows×cols BF16 tensor: N(0, 1/cols) entries plus 16 rank-one spikes of growing strength, so
