@@ -10,6 +10,7 @@ return args.FirstOrDefault() switch
     "spectrum" => SpectrumBenchmark.Run(args[1..]),
     "spectrum-eig" => SpectrumEigenBenchmark.Run(args[1..]),
     "spectrum-resume" => SpectrumResumeBenchmark.Run(args[1..]),
+    "spectrum-7b" => Spectrum7BBenchmark.Run(args[1..]),
     "lap" => LapBenchmark.Run(args[1..]),
     "merge" => MergeBenchmark.Run(args[1..]),
     "slurm-scaling" => SlurmScalingBenchmark.Run(args[1..]),
@@ -27,6 +28,7 @@ static int Usage()
           scan [--size-gb 3] [--dir DIR]   inspect (headers) and --stats scan vs plain reading, peak RSS
           spectrum [--rounds 3] [--threads N] [--no-4096] SpectrumAnalyzer.Analyze vs bare svdvals on the same layers; KS search vs SVD
           spectrum-eig [--rounds 3] [--threads N] [--shapes 4096x4096,11008x4096,4096x11008]   Gram+eigvalsh vs svdvals per Llama-7B shape (BF16), error vs float64
+          spectrum-7b [--blocks 32] [--dir DIR]   generated Llama-7B-shaped BF16 checkpoint, spectrum defaults in a child: time, peak RSS
           spectrum-resume [--rounds 3] [--threads N] [--side 1024]   --cache run cancelled halfway + resumed vs uninterrupted
           lap [--sizes 512,1024,2048] [--repeats 3]   LAP solve vs float64 n³ matmul; weight matching of 3×512 MLPs
           slurm-scaling --weightspace PATH [--matrices 16] [--size 1024]   sharded spectrum on a one-node Slurm, 1/2/4 tasks; 70B/400B projection
