@@ -133,7 +133,7 @@ internal static class InspectCommand
         }
         console.Write(table);
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{summary.Path}: {CheckpointSummaryJson.FormatName(summary.Format)}, {summary.Tensors.Count} tensors, {summary.ParameterCount:N0} parameters, {FormatBytes(summary.ByteCount)}{BitsPerWeight(summary)}"));
+            $"{summary.Path}: {summary.Format.Name}, {summary.Tensors.Count} tensors, {summary.ParameterCount:N0} parameters, {FormatBytes(summary.ByteCount)}{BitsPerWeight(summary)}"));
     }
 
     // Mean stored bits per parameter, shown when it is not a plain element size (quantised GGUF files).

@@ -7,22 +7,13 @@ namespace WeightSpace.Reports.Json;
 /// <c>{"path","format","parameters","bytes","tensors":[{"name","dtype","bytes","bits_per_weight","shape",("sum","mean","std","min","max","l2","nan","inf")}]}</c>.</summary>
 public static class CheckpointSummaryJson
 {
-    /// <summary>The JSON name of a format: <c>safetensors</c>, <c>pytorch</c> or <c>onnx</c>.</summary>
-    public static string FormatName(CheckpointFormat format) => format switch
-    {
-        CheckpointFormat.Safetensors => "safetensors",
-        CheckpointFormat.PyTorch => "pytorch",
-        CheckpointFormat.Onnx => "onnx",
-        _ => format.ToString().ToLowerInvariant(),
-    };
-
     /// <summary>Writes one indented JSON document to <paramref name="output"/>.</summary>
     public static void Write(Stream output, CheckpointSummary summary, WeightSpace.Formats.Integrity.IntegrityReport? integrity = null)
     {
         using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
         w.WriteString("path", summary.Path);
-        w.WriteString("format", FormatName(summary.Format));
+        w.WriteString("format", summary.Format.Name);
         w.WriteNumber("parameters", summary.ParameterCount);
         w.WriteNumber("bytes", summary.ByteCount);
         w.WriteStartArray("tensors");

@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Statistics;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.Html.Sections;
 
@@ -22,7 +21,7 @@ public static class InspectSection
             var weights = m.Tensors.Where(t => t.Statistics is not null && t.Info.DType.IsFloatingPoint() && t.Info.ElementCount > 0).ToList();
             double? maxAbs = weights.Count > 0 ? weights.Max(t => Math.Max(Math.Abs(t.Statistics!.Min), Math.Abs(t.Statistics.Max))) : null;
             long nonFinite = m.Tensors.Sum(t => (t.Statistics?.NaNCount ?? 0) + (t.Statistics?.InfinityCount ?? 0));
-            table.AddRow(Path.GetFileName(Path.TrimEndingDirectorySeparator(m.Path)), CheckpointSummaryJson.FormatName(m.Format),
+            table.AddRow(Path.GetFileName(Path.TrimEndingDirectorySeparator(m.Path)), m.Format.Name,
                 (long)m.Tensors.Count, m.ParameterCount, m.ByteCount,
                 largest is null ? null : $"{largest.Info.Name} {largest.Info.Shape}", maxAbs, nonFinite);
         }
