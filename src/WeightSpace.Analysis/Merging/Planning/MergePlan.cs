@@ -12,8 +12,9 @@ public sealed class MergePlan
 {
     private static readonly string[] EmbeddingMarkers = ["embed_tokens", "wte", "word_embeddings", "lm_head", "embed_in", "embed_out"];
 
-    private MergePlan(IMergeMethod method, IReadOnlyList<PlannedTensor> tensors, string? tokenizerSource)
+    private MergePlan(IMergeMethod method, IReadOnlyList<PlannedTensor> tensors, string? tokenizerSource, int layerCount)
     {
+        LayerCount = layerCount;
         Method = method;
         Tensors = tensors;
         Outputs = tensors.Select(t => t.Output).ToArray();
@@ -31,6 +32,13 @@ public sealed class MergePlan
 
     /// <summary>The model whose tokenizer files belong with the output (<c>tokenizer_source</c>, <c>base</c> resolved), or null.</summary>
     public string? TokenizerSource { get; }
+
+    /// <summary>Rows of the output embedding when the config builds a vocabulary (<c>tokenizer_source</c> or the
+    /// <c>tokenizer:</c> block), padded as <c>pad_to_multiple_of</c> asks: config.json's <c>vocab_size</c>; else null.</summary>
+    public int? VocabularySize { get; private init; }
+
+    /// <summary>Number of transformer layers in the output (after slicing and stacking): what config.json's layer count must say.</summary>
+    public int LayerCount { get; }
 
     /// <summary>Largest float32 working set of one tensor, in elements (inputs + output); the runner's memory bound is this × 4 bytes.</summary>
     public long PeakWorkingElements => Tensors.Count == 0 ? 0 : Tensors.Max(t => t.WorkingElements);
@@ -90,7 +98,8 @@ public sealed class MergePlan
             planned.Add(new PlannedTensor(output, baseSource, merged, parameters, !isFloat, DeterministicRandom.TensorSeed(seed ?? config.Seed, outputName)));
         }
 
-        // Non-layer tensors before the layers (embeddings) evaluate gradients at t = 0, the rest at t = 1 (mergekit's pre/post weights).
+        // Every tensor outside the layers (embeddings before them; final norm and lm_head after) evaluates gradients at
+        // t = 0: mergekit's plan_module reads both its pre_weights and post_weights through one ConfigReader(t=0).
         var first = slices[0];
         var firstReference = models[first.Sources[first.BaseIndex ?? 0].Source.Model];
         foreach (var info in firstReference.Tensors.Where(x => !LayerNames.TryParse(x.Name, out _, out _, out _) && LayerNames.IsPreLayer(x.Name)))
@@ -116,10 +125,10 @@ public sealed class MergePlan
         var last = slices[^1];
         var lastReference = models[last.Sources[last.BaseIndex ?? 0].Source.Model];
         foreach (var info in lastReference.Tensors.Where(x => !LayerNames.TryParse(x.Name, out _, out _, out _) && !LayerNames.IsPreLayer(x.Name)))
-            Plan(last, info.Name, _ => info.Name, 1);
+            Plan(last, info.Name, _ => info.Name, 0);
 
         if (problems.Count > 0) throw new ModelMismatchException(problems);
-        return new MergePlan(method, planned, tokenizerSource);
+        return new MergePlan(method, planned, tokenizerSource, outLayer);
     }
 
     private sealed record ResolvedSource(MergeSliceSource Source);
@@ -135,7 +144,7 @@ public sealed class MergePlan
             int? layers = null;
             foreach (string model in entries.Select(e => e.Model).Append(config.BaseModel).OfType<string>().Distinct())
             {
-                int n = LayerCount(models[model]);
+                int n = CountLayers(models[model]);
                 if (layers is int l && l != n)
                     throw new MergeConfigException("models", config.LineOf("models"), $"'{model}' has {n} layers but another model has {l}");
                 layers = n;
@@ -156,13 +165,13 @@ public sealed class MergePlan
                 throw new MergeConfigException("layer_range", line, $"all sources of a slice must span the same number of layers; got {string.Join(", ", slice.Sources.Select(s => $"{s.Model} [{s.LayerStart}, {s.LayerEnd})"))}");
             foreach (var s in slice.Sources)
             {
-                int n = LayerCount(models[s.Model]);
+                int n = CountLayers(models[s.Model]);
                 if (s.LayerEnd > n && !(n == 0 && s.LayerEnd == 0))
                     throw new MergeConfigException("layer_range", line, $"'{s.Model}' has {n} layers; range [{s.LayerStart}, {s.LayerEnd}) is outside");
             }
             int? baseIndex = null;
             string? baseModel = slice.BaseModel ?? config.BaseModel;
-            if (method.BaseModel != BaseModelRole.Ignored && baseModel is not null)
+            if (method.BaseModel is BaseModelRole.Required or BaseModelRole.Optional && baseModel is not null)
             {
                 int i = slice.Sources.ToList().FindIndex(s => s.Model == baseModel);
                 if (i < 0) throw new MergeConfigException("base_model", line, $"base model '{baseModel}' must be one of the slice's sources");
@@ -177,7 +186,7 @@ public sealed class MergePlan
         return result;
     }
 
-    private static int LayerCount(TensorStore store)
+    internal static int CountLayers(TensorStore store)
     {
         int max = -1;
         foreach (var t in store.Tensors)
