@@ -186,7 +186,8 @@ public sealed class MergePlan
         return result;
     }
 
-    internal static int CountLayers(TensorStore store)
+    /// <summary>Layers of a model: one more than the largest layer index in its tensor names (0 when none is numbered).</summary>
+    public static int CountLayers(TensorStore store)
     {
         int max = -1;
         foreach (var t in store.Tensors)
