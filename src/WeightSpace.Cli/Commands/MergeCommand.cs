@@ -7,6 +7,7 @@ using WeightSpace.Analysis.Merging.Inputs;
 using WeightSpace.Analysis.Merging.Methods;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Analysis.Merging.Planning;
+using WeightSpace.Analysis.Merging.Vocabulary;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Hub;
@@ -161,10 +162,13 @@ internal static class MergeCommand
     {
         var context = run.Context;
         foreach (string w in parsed.Warnings) context.Error.WriteLine($"warning: {w}");
-        var plan = MergePlan.Create(parsed, opened.Stores, run.Seed);
+        // tokenizer_source / tokenizer: the output vocabulary from every model's tokenizer.json, embedding rows remapped onto it.
+        var vocabulary = parsed.Tokenizer is null ? null : MergeVocabulary.Build(parsed, opened.Stores, opened.FolderOf);
+        var plan = MergePlan.Create(parsed, opened.Stores, run.Seed, vocabulary);
         string donor = MergeOutputFiles.DonorModel(parsed);
-        string? tokenizerFolder = run.CopyTokenizer ? opened.FolderOf(plan.TokenizerSource ?? donor) : null;
-        var warnings = new List<string>();
+        // mergekit saves a tokenizer it built even without --copy-tokenizer.
+        string? tokenizerFolder = run.CopyTokenizer || vocabulary is not null ? opened.FolderOf(plan.TokenizerSource ?? donor) : null;
+        var warnings = new List<string>(vocabulary?.Warnings ?? []);
         var extra = MergeOutputFiles.Build(parsed, plan, new MergeOutputOptions
         {
             FolderOf = opened.FolderOf,
@@ -172,6 +176,7 @@ internal static class MergeCommand
             OutputName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir))),
             WriteModelCard = run.WriteModelCard,
             TokenizerFolder = tokenizerFolder,
+            TokenizerFiles = vocabulary?.TokenizerFiles,
         }, warnings);
         foreach (string w in warnings) context.Error.WriteLine($"warning: {w}");
         if (run.DryRun) return DryRun.Print(context, parsed, plan, opened, extra, outDir, run.ShardSize, run.Json);

@@ -37,6 +37,7 @@ public static class MergeOutputFiles
             files["README.md"] = Utf8(ModelCard(config, options.ConfigYaml, options.OutputName));
             files["mergekit_config.yml"] = Utf8(options.ConfigYaml);
         }
+        foreach (var (name, bytes) in options.TokenizerFiles ?? new Dictionary<string, byte[]>()) files[name] = bytes;
         if (config.ChatTemplate is not null)
         {
             string? tokenizerFolder = options.TokenizerFolder;
@@ -44,7 +45,7 @@ public static class MergeOutputFiles
                 warnings.Add("chat_template is set but no tokenizer is written (--no-copy-tokenizer), so the template is not saved (as mergekit)");
             else if (ResolveChatTemplate(config, options.FolderOf, warnings) is { } template)
             {
-                var tokenizerConfig = ReadJson(Path.Combine(tokenizerFolder, "tokenizer_config.json")) as JsonObject ?? [];
+                var tokenizerConfig = (files.TryGetValue("tokenizer_config.json", out var built) ? JsonNode.Parse(built) : ReadJson(Path.Combine(tokenizerFolder, "tokenizer_config.json"))) as JsonObject ?? [];
                 tokenizerConfig["chat_template"] = template;
                 files["tokenizer_config.json"] = Utf8(tokenizerConfig.ToJsonString(Indented) + "\n");
                 // transformers prefers chat_template.jinja over the key, so a donor's file must not survive unchanged.
@@ -194,6 +195,9 @@ public sealed record MergeOutputOptions
 
     /// <summary>Write <c>README.md</c> and <c>mergekit_config.yml</c> (mergekit's <c>--write-model-card</c>, default on).</summary>
     public bool WriteModelCard { get; init; } = true;
+
+    /// <summary>Tokenizer files built for the output (a merged vocabulary's tokenizer.json and tokenizer_config.json), written as they are.</summary>
+    public IReadOnlyDictionary<string, byte[]>? TokenizerFiles { get; init; }
 
     /// <summary>The folder whose tokenizer files are copied to the output, or null when none are (<c>--no-copy-tokenizer</c>).</summary>
     public string? TokenizerFolder { get; init; }

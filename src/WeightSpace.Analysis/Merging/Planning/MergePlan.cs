@@ -3,6 +3,7 @@ using WeightSpace.Analysis.Merging.Kernels;
 using WeightSpace.Analysis.Merging.Methods;
 using WeightSpace.Analysis.Compatibility;
 using WeightSpace.Analysis.Naming;
+using WeightSpace.Analysis.Merging.Vocabulary;
 
 namespace WeightSpace.Analysis.Merging.Planning;
 
@@ -51,14 +52,24 @@ public sealed class MergePlan
     /// model counts or layer ranges do not fit the method, a parameter is missing or out of range for some tensor,
     /// or the tokenizer source's vocabulary differs from another model's.</exception>
     /// <exception cref="ModelMismatchException">Tensors are missing or have different shapes; lists all of them.</exception>
-    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models, ulong? seed = null)
+    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models, ulong? seed = null) =>
+        Create(config, models, seed, null);
+
+    /// <summary>Builds and validates the plan; with <paramref name="vocabulary"/> (from <see cref="MergeVocabulary.Build"/>)
+    /// every model's embedding rows are remapped onto the output vocabulary first, so models with different vocabularies merge.</summary>
+    /// <exception cref="MergeConfigException">As <see cref="Create(MergeConfig, IReadOnlyDictionary{string, TensorStore}, ulong?)"/>.</exception>
+    /// <exception cref="ModelMismatchException">Tensors are missing or have different shapes; lists all of them.</exception>
+    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models, ulong? seed, MergeVocabulary? vocabulary)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(models);
+        if (vocabulary is not null) models = vocabulary.Wrap(models);
         var method = config.Method;
         foreach (string reference in config.ReferencedModels())
             if (!models.ContainsKey(reference))
                 throw new MergeConfigException("model", null, $"'{reference}' is referenced but was not opened");
         var slices = Normalize(config, method, models);
-        string? tokenizerSource = ResolveTokenizer(config, models);
+        string? tokenizerSource = vocabulary?.TokenizerModel ?? ResolveTokenizer(config, models);
         var problems = new List<string>();
         var planned = new List<PlannedTensor>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -128,7 +139,7 @@ public sealed class MergePlan
             Plan(last, info.Name, _ => info.Name, 0);
 
         if (problems.Count > 0) throw new ModelMismatchException(problems);
-        return new MergePlan(method, planned, tokenizerSource, outLayer);
+        return new MergePlan(method, planned, tokenizerSource, outLayer) { VocabularySize = vocabulary?.Rows };
     }
 
     private sealed record ResolvedSource(MergeSliceSource Source);
@@ -232,15 +243,13 @@ public sealed class MergePlan
     private static string? ResolveTokenizer(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models)
     {
         if (config.TokenizerSource is null) return null;
-        string source = config.TokenizerSource == "base"
-            ? config.BaseModel ?? config.Slices!.First(s => s.BaseModel is not null).BaseModel!
-            : config.TokenizerSource;
+        string source = config.TokenizerSource is "base" or "union" ? config.BaseModel ?? config.ReferencedModels()[0] : config.TokenizerSource;
         var sourceStore = models[source];
         foreach (var info in sourceStore.Tensors.Where(t => EmbeddingMarkers.Any(m => t.Name.Contains(m, StringComparison.Ordinal))))
             foreach (string other in config.ReferencedModels().Where(m => m != source))
                 if (models[other].TryGetInfo(info.Name, out var o) && o.Shape != info.Shape)
                     throw new MergeConfigException("tokenizer_source", config.LineOf("tokenizer_source"),
-                        $"vocabularies differ: '{info.Name}' is {info.Shape} in '{source}' but {o.Shape} in '{other}'; merging different vocabularies is not supported");
+                        $"vocabularies differ: '{info.Name}' is {info.Shape} in '{source}' but {o.Shape} in '{other}'; build the output vocabulary from the tokenizers first (MergeVocabulary.Build; the merge verb does)");
         return source;
     }
 }
