@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Merging.Output;
+using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Safetensors;
 using WeightSpace.Tests.Analysis.Merging;
@@ -271,5 +271,38 @@ public sealed class MergekitCompatibilityTests
         var r = CliRunner.Run("merge", config, Path.Combine(dir, "out"));
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal(shared, (string)Json(Path.Combine(dir, "out", "tokenizer_config.json"))["chat_template"]!);
+    }
+
+    [Fact]
+    public void HubIds_WithAdapterAndRevision_ResolveFromTheTransformersCache()
+    {
+        // A Hugging Face cache laid out as huggingface_hub does: models--ORG--NAME/refs/main → snapshots/HASH.
+        string cache = Path.Combine(SharedData.TempFolder(), "hub");
+        void Cache(string repo, string folder, string commit)
+        {
+            string root = Path.Combine(cache, "models--" + repo.Replace("/", "--", StringComparison.Ordinal));
+            string snapshot = Path.Combine(root, "snapshots", commit);
+            Directory.CreateDirectory(snapshot);
+            Directory.CreateDirectory(Path.Combine(root, "refs"));
+            File.WriteAllText(Path.Combine(root, "refs", "main"), commit);
+            foreach (string f in Directory.EnumerateFiles(folder)) File.Copy(f, Path.Combine(snapshot, Path.GetFileName(f)));
+        }
+        Cache("tiny/base", Llm("base"), new string('a', 40));
+        Cache("tiny/lora-python", Llm("lora-python"), new string('b', 40));
+        string dir = SharedData.TempFolder();
+        var r = CliRunner.Run("merge", "--method", "linear", "--models", "tiny/base@" + new string('a', 40) + "+tiny/lora-python",
+            "-o", Path.Combine(dir, "hub"), "--transformers-cache", cache);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(0, CliRunner.Run("merge", "--method", "linear", "--models", $"{Llm("base")}+{Llm("lora-python")}", "-o", Path.Combine(dir, "local")).ExitCode);
+        Assert.Equal(ReadAll(Path.Combine(dir, "local")).OrderBy(p => p.Key).SelectMany(p => p.Value), ReadAll(Path.Combine(dir, "hub")).OrderBy(p => p.Key).SelectMany(p => p.Value));
+        // The card lists hub ids in its front matter and links them, as mergekit's card does.
+        string card = File.ReadAllText(Path.Combine(dir, "hub", "README.md"));
+        Assert.Contains("base_model:\n- tiny/base\n- tiny/lora-python\n", card);
+        Assert.Contains("(https://huggingface.co/tiny/base)", card);
+        // Not cached: one line saying where it looked.
+        r = CliRunner.Run("merge", "--method", "linear", "--models", "tiny/missing+tiny/lora-python", "-o", Path.Combine(dir, "no"), "--transformers-cache", cache);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("tiny/missing", r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir, "no")));
     }
 }

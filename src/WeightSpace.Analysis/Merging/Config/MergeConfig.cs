@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Merging.Methods;
-using WeightSpace.Analysis.Merging.Output;
 
 namespace WeightSpace.Analysis.Merging.Config;
 

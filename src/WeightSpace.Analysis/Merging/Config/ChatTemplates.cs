@@ -1,4 +1,4 @@
-namespace WeightSpace.Analysis.Merging.Output;
+namespace WeightSpace.Analysis.Merging.Config;
 
 /// <summary>The named chat templates a config's <c>chat_template</c> may give (mergekit ships the same four names in
 /// <c>mergekit/_data/chat_templates</c>). The Jinja here is WeightSpace's own rendering of each well-known format.</summary>
