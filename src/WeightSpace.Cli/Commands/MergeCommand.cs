@@ -132,7 +132,13 @@ internal static class MergeCommand
             int code = RunOne(run, parsed, yaml, opened, outDir);
             if (run.DryRun || code != WeightSpaceCommandLine.Ok) return code;
             if (scoreTexts.Length > 0)
-                EvalCommand.CompareModels(context, [.. parsed.ReferencedModels().Select(r => opened.FolderOf(r) ?? r), outDir], scoreTexts);
+            {
+                // A MODEL+ADAPTER input has no folder of its own to score; its LoRA-merged weights exist only in the stream.
+                var scored = parsed.ReferencedModels().Where(r => !opened.HasAdapter(r)).ToList();
+                foreach (string skipped in parsed.ReferencedModels().Except(scored))
+                    context.Error.WriteLine($"note: --eval: '{skipped}' is a MODEL+ADAPTER input and is not scored (apply it with 'lora apply' to score it)");
+                EvalCommand.CompareModels(context, [.. scored.Select(r => opened.FolderOf(r) ?? r), outDir], scoreTexts);
+            }
             if (htmlPath is not null) WriteReport(context, htmlPath, parsed, opened, outDir);
             return code;
         }));

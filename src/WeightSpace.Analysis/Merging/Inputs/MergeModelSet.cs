@@ -21,6 +21,9 @@ public sealed class MergeModelSet : IDisposable
     /// model's), or null when the reference was not opened.</summary>
     public string? FolderOf(string reference) => _folders.GetValueOrDefault(reference);
 
+    /// <summary>True when <paramref name="reference"/> was opened as <c>MODEL+ADAPTER</c> (its LoRA merged in while reading).</summary>
+    public bool HasAdapter(string reference) => _stores.TryGetValue(reference, out var store) && store is LoraMergedStore;
+
     /// <summary>Opens every reference. All references that name nothing are reported together before any is opened.</summary>
     /// <param name="references">The config's model references.</param>
     /// <param name="localPath">Maps a reference (or one side of <c>+</c>) to a local path when it names one (e.g. relative
