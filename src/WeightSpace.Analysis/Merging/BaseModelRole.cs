@@ -9,4 +9,7 @@ public enum BaseModelRole
     Optional,
     /// <summary>The base gets no special treatment: if it is listed under <c>models</c> it is merged like any other.</summary>
     Ignored,
+    /// <summary>The base is one more merged model (not θ₀): added to the models when it is not listed, then merged like
+    /// the others (mergekit's karcher, whose kernel takes every gathered tensor, the base's included).</summary>
+    Included,
 }

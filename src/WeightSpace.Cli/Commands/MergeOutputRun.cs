@@ -29,7 +29,7 @@ internal static class MergeOutputRun
     }
 
     /// <summary>Writes <paramref name="plan"/> into <paramref name="output"/> and prints the summary.</summary>
-    public static int Write(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb)
+    public static int Write(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, bool quiet = false)
     {
         // Ctrl+C or SIGTERM stop the run between tensors, so MergeDirectory deletes its staging directory and nothing
         // half-written is left; the process then exits 130 through Guard.
@@ -37,15 +37,15 @@ internal static class MergeOutputRun
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
         Console.CancelKeyPress += onCancel;
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-        try { return WriteCore(context, plan, output, options, json, verb, cts.Token); }
+        try { return WriteCore(context, plan, output, options, json, verb, quiet, cts.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
     }
 
-    private static int WriteCore(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, CancellationToken ct)
+    private static int WriteCore(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, bool quiet, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         long total = plan.Outputs.Sum(o => o.ByteCount);
-        var files = ProgressBars.Run<MergeProgress, IReadOnlyList<string>>(context, $"{verb} 0/{plan.Tensors.Count} tensors", total,
+        var files = quiet ? MergeDirectory.Write(plan, output, options, null, ct) : ProgressBars.Run<MergeProgress, IReadOnlyList<string>>(context, $"{verb} 0/{plan.Tensors.Count} tensors", total,
             progress => MergeDirectory.Write(plan, output, options, progress, ct),
             p => p.BytesDone, p => $"{verb} {p.TensorsDone}/{p.TensorCount} tensors", bytes: true);
         double seconds = watch.Elapsed.TotalSeconds;

@@ -75,15 +75,31 @@ public sealed class MergeCommandTests
     }
 
     [Fact]
-    public void Merge_UnknownKey_Exit1NamesKeyAndWritesNothing()
+    public void Merge_UnknownParameter_StrictExit1NamesKeyAndWritesNothing()
     {
         string dir = SharedData.TempFolder();
         string config = Path.Combine(dir, "bad.yml");
         File.WriteAllText(config, TiesYaml().Replace("lambda: 0.9", "lambda: 0.9\n  densty: 0.5", StringComparison.Ordinal));
-        var r = CliRunner.Run("merge", config, "-o", Path.Combine(dir, "out"));
+        var r = CliRunner.Run("merge", config, "-o", Path.Combine(dir, "out"), "--strict");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("densty", r.Stderr);
         Assert.Equal(["bad.yml"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Merge_UnknownParameter_WarnsOnceWithLineAndMergesAsMergekit()
+    {
+        // mergekit reads only the parameters a method declares, so a stray one changes nothing: one warning, same output.
+        string dir = SharedData.TempFolder();
+        File.WriteAllText(Path.Combine(dir, "ok.yml"), TiesYaml());
+        File.WriteAllText(Path.Combine(dir, "stray.yml"), TiesYaml().Replace("lambda: 0.9", "lambda: 0.9\n  densty: 0.5", StringComparison.Ordinal));
+        Assert.Equal(0, CliRunner.Run("merge", Path.Combine(dir, "ok.yml"), Path.Combine(dir, "a")).ExitCode);
+        var r = CliRunner.Run("merge", Path.Combine(dir, "stray.yml"), Path.Combine(dir, "b"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var warnings = r.Stderr.Split('\n').Where(l => l.StartsWith("warning:", StringComparison.Ordinal)).ToList();
+        Assert.Single(warnings);
+        Assert.Contains("line 10: 'densty'", warnings[0]);
+        AssertSame(ReadAll(Path.Combine(dir, "a", "model.safetensors")), ReadAll(Path.Combine(dir, "b", "model.safetensors")));
     }
 
     [Fact]
@@ -113,7 +129,7 @@ public sealed class MergeCommandTests
         Assert.Equal("mine", File.ReadAllText(Path.Combine(outDir, "keep.txt")));
 
         Assert.Equal(0, CliRunner.Run([.. args, "--force"]).ExitCode);
-        Assert.Equal(["model.safetensors"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName));
+        Assert.Equal(["README.md", "mergekit_config.yml", "model.safetensors"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Single(Directory.EnumerateFileSystemEntries(dir));   // no staging or set-aside directory left
     }
 

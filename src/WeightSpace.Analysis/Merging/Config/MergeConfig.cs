@@ -3,17 +3,18 @@ using WeightSpace.Analysis.Merging.Methods;
 namespace WeightSpace.Analysis.Merging.Config;
 
 /// <summary>A merge configuration in mergekit's schema: either <c>models</c> (whole models) or <c>slices</c> (layer ranges).</summary>
-/// <remarks>Create one with <see cref="Parse"/>/<see cref="Load"/> (YAML) or <see cref="MergeConfigBuilder"/>; both validate
+/// <remarks>Create one with <see cref="Parse(string)"/>/<see cref="Load"/> (YAML) or <see cref="MergeConfigBuilder"/>; both validate
 /// method names, keys, parameter names and the base model before returning, so no tensor is read for a bad config.</remarks>
 public sealed class MergeConfig
 {
     internal MergeConfig(string method, string? baseModel, IReadOnlyList<MergeModelEntry>? models, IReadOnlyList<MergeSlice>? slices,
-        IReadOnlyDictionary<string, ParameterSetting> parameters, DType? dtype, DType? outDType, string? tokenizerSource, ulong seed,
-        IReadOnlyDictionary<string, long> lines)
+        IReadOnlyDictionary<string, ParameterSetting> parameters, DType? dtype, DType? outDType, TokenizerSettings? tokenizer, ulong seed,
+        IReadOnlyDictionary<string, long> lines, string? chatTemplate = null, string? name = null, bool strict = false)
     {
         MergeMethod = method; BaseModel = baseModel; Models = models; Slices = slices; Parameters = parameters;
-        DType = dtype; OutDType = outDType; TokenizerSource = tokenizerSource; Seed = seed; Lines = lines;
-        Validate();
+        DType = dtype; OutDType = outDType; Tokenizer = tokenizer; Seed = seed; Lines = lines;
+        ChatTemplate = chatTemplate; Name = name;
+        Validate(strict);
     }
 
     /// <summary>The method's name (<c>merge_method</c>).</summary>
@@ -30,8 +31,19 @@ public sealed class MergeConfig
     public DType? DType { get; }
     /// <summary><c>out_dtype</c>: the dtype written for floating-point tensors.</summary>
     public DType? OutDType { get; }
-    /// <summary><c>tokenizer_source</c>: <c>base</c> or a model reference, or null.</summary>
-    public string? TokenizerSource { get; }
+    /// <summary><c>tokenizer_source</c> (<c>base</c>, <c>union</c> or a model reference), or the <c>tokenizer:</c> block's source; null for neither.</summary>
+    public string? TokenizerSource => Tokenizer?.Source;
+    /// <summary>The output vocabulary's settings (<c>tokenizer_source</c> or the <c>tokenizer:</c> block), or null: the
+    /// donor's tokenizer files are copied and every model must have the same embedding shapes.</summary>
+    public TokenizerSettings? Tokenizer { get; }
+    /// <summary><c>chat_template</c>: <c>auto</c>, a template name (chatml, llama3, alpaca, exaone) or literal Jinja; null for none.</summary>
+    public string? ChatTemplate { get; }
+    /// <summary><c>name</c>: a document's name in a multi-document config (mergekit-multi), or null.</summary>
+    public string? Name { get; }
+    /// <summary>Problems mergekit ignores (e.g. a parameter the method does not take), each naming key and line.
+    /// Parsing with <c>strict</c> turns them into errors.</summary>
+    public IReadOnlyList<string> Warnings => _warnings;
+    private readonly List<string> _warnings = [];
     /// <summary>Seed of random methods (<c>random_seed</c>, a WeightSpace extension; mergekit takes it on its command line).</summary>
     public ulong Seed { get; }
 
@@ -46,11 +58,37 @@ public sealed class MergeConfig
     /// <param name="yaml">The configuration.</param>
     /// <exception cref="MergeConfigException">Malformed YAML, an unknown key, method or parameter, a missing base model,
     /// a missing required parameter; the message names the key and line.</exception>
-    public static MergeConfig Parse(string yaml) => MergeConfigYaml.Read(yaml);
+    public static MergeConfig Parse(string yaml) => MergeConfigYaml.Read(yaml, strict: false);
+
+    /// <summary>Parses YAML text; with <paramref name="strict"/>, what mergekit ignores (parameters a method does not
+    /// take) is an error instead of a <see cref="Warnings"/> entry.</summary>
+    /// <exception cref="MergeConfigException">As <see cref="Parse(string)"/>, and ignored parameters when strict.</exception>
+    public static MergeConfig Parse(string yaml, bool strict) => MergeConfigYaml.Read(yaml, strict);
+
+    /// <summary>Every document of a multi-document YAML (mergekit-multi): each a config; named ones (<c>name:</c>) are
+    /// intermediate merges the others may reference by name.</summary>
+    /// <exception cref="MergeConfigException">A document is invalid, two share a name, or more than one is unnamed.</exception>
+    public static IReadOnlyList<MergeConfig> ParseDocuments(string yaml, bool strict = false) => MergeConfigYaml.ReadAll(yaml, strict);
+
+    /// <summary>The same config with model references replaced by <paramref name="map"/> (used to point a
+    /// multi-document config's names at the folders their merges were written to).</summary>
+    public MergeConfig WithModels(Func<string, string> map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        string? M(string? m) => m is null ? null : map(m);
+        var tokenizer = Tokenizer is null ? null : Tokenizer with
+        {
+            Source = Tokenizer.Source is "base" or "union" ? Tokenizer.Source : map(Tokenizer.Source),
+            Tokens = Tokenizer.Tokens.ToDictionary(t => t.Key, t => t.Value with { Model = M(t.Value.Model) }, StringComparer.Ordinal),
+        };
+        return new MergeConfig(MergeMethod, M(BaseModel), Models?.Select(m => m with { Model = map(m.Model) }).ToArray(),
+            Slices?.Select(s => s with { BaseModel = M(s.BaseModel), Sources = s.Sources.Select(x => x with { Model = map(x.Model) }).ToArray() }).ToArray(),
+            Parameters, DType, OutDType, tokenizer, Seed, Lines, ChatTemplate, Name);
+    }
 
     /// <summary>Reads and parses a YAML file.</summary>
-    /// <exception cref="MergeConfigException">As <see cref="Parse"/>.</exception>
-    public static MergeConfig Load(string path) => MergeConfigYaml.Read(File.ReadAllText(path));
+    /// <exception cref="MergeConfigException">As <see cref="Parse(string)"/>.</exception>
+    public static MergeConfig Load(string path) => MergeConfigYaml.Read(File.ReadAllText(path), strict: false);
 
     /// <summary>Every model the config names, base first, without duplicates.</summary>
     public IReadOnlyList<string> ReferencedModels()
@@ -63,7 +101,7 @@ public sealed class MergeConfig
         return list;
     }
 
-    private void Validate()
+    private void Validate(bool strict)
     {
         var method = MergeMethods.Get(MergeMethod, LineOf("merge_method"));
         if ((Models is null) == (Slices is null))
@@ -75,13 +113,27 @@ public sealed class MergeConfig
         {
             foreach (var (name, setting) in ps)
             {
+                // mergekit reads only the parameters a method declares; others are ignored, so here they are a warning
+                // (an error with strict).
                 if (!names.Contains(name))
-                    throw new MergeConfigException(name, setting.Line, $"method '{MergeMethod}' has no parameter '{name}'; valid: {string.Join(", ", names)}");
+                {
+                    Ignored(name, setting.Line, $"method '{MergeMethod}' has no parameter '{name}' (valid: {string.Join(", ", names)}); ignored, as mergekit does");
+                    continue;
+                }
                 var spec = method.Parameters.First(p => p.Name == name);
                 if (perModelOnly && spec.Scope == ParameterScope.Global)
-                    throw new MergeConfigException(name, setting.Line, $"'{name}' is a global parameter of '{MergeMethod}'; set it under the top-level or slice 'parameters'");
+                {
+                    Ignored(name, setting.Line, $"'{name}' is a global parameter of '{MergeMethod}' and is ignored under a model, as mergekit does; set it under the top-level or slice 'parameters'");
+                    continue;
+                }
                 foreach (object leaf in setting.Leaves()) spec.Convert(leaf, setting.Line);
             }
+        }
+        void Ignored(string key, long? line, string detail)
+        {
+            var e = new MergeConfigException(key, line, detail);
+            if (strict) throw new MergeConfigException(key, line, detail + " (refused: --strict)");
+            _warnings.Add(e.Message);
         }
         CheckNames(Parameters, false);
         foreach (var m in Models ?? []) CheckNames(m.Parameters, true);
@@ -111,24 +163,26 @@ public sealed class MergeConfig
                 if (Slices is not null && Slices.All(s => s.Parameters.ContainsKey(spec.Name))) continue;
                 throw new MergeConfigException(spec.Name, null, $"method '{MergeMethod}' requires parameter '{spec.Name}' ({spec.Description})");
             }
-            string? baseForRequired = method.BaseModel == BaseModelRole.Ignored ? null : BaseModel;
+            string? baseForRequired = method.BaseModel is BaseModelRole.Ignored or BaseModelRole.Included ? null : BaseModel;
             foreach (var m in Models ?? [])
                 if (m.Model != baseForRequired && !m.Parameters.ContainsKey(spec.Name))
                     throw new MergeConfigException(spec.Name, null, $"method '{MergeMethod}' requires parameter '{spec.Name}' for model '{m.Model}'");
             foreach (var s in Slices ?? [])
             {
-                string? sliceBase = method.BaseModel == BaseModelRole.Ignored ? null : s.BaseModel ?? BaseModel;
+                string? sliceBase = method.BaseModel is BaseModelRole.Ignored or BaseModelRole.Included ? null : s.BaseModel ?? BaseModel;
                 if (s.Parameters.ContainsKey(spec.Name)) continue;
                 foreach (var src in s.Sources)
                     if (src.Model != sliceBase && !src.Parameters.ContainsKey(spec.Name))
                         throw new MergeConfigException(spec.Name, LineOf("slices"), $"method '{MergeMethod}' requires parameter '{spec.Name}' for source '{src.Model}'");
             }
         }
-        if (TokenizerSource is "union")
-            throw new MergeConfigException("tokenizer_source", LineOf("tokenizer_source"), "'union' builds a new vocabulary, which WeightSpace does not do; use 'base' or a model whose vocabulary all models share");
-        if (TokenizerSource is "base" && (BaseModel ?? Slices?.FirstOrDefault(s => s.BaseModel is not null)?.BaseModel) is null)
-            throw new MergeConfigException("tokenizer_source", LineOf("tokenizer_source"), "'base' needs a base_model");
-        if (TokenizerSource is not null and not "base" && !ReferencedModels().Contains(TokenizerSource))
-            throw new MergeConfigException("tokenizer_source", LineOf("tokenizer_source"), $"'{TokenizerSource}' is not one of the merged models");
+        if (TokenizerSource is not null and not "base" and not "union" && !ReferencedModels().Contains(TokenizerSource))
+            throw new MergeConfigException("tokenizer_source", LineOf("tokenizer_source") ?? LineOf("tokenizer"), $"'{TokenizerSource}' is not one of the merged models");
+        foreach (var (token, setting) in Tokenizer?.Tokens ?? new Dictionary<string, TokenEmbeddingSetting>())
+            if (setting.Model is { } m && !ReferencedModels().Contains(m))
+                throw new MergeConfigException("tokens", LineOf("tokenizer"), $"token '{token}': source model '{m}' is not one of the merged models");
+        if (ChatTemplate is { } template && template != "auto" && !ChatTemplates.IsNamed(template) && (template.Length < 20 || !template.Contains('{', StringComparison.Ordinal)))
+            throw new MergeConfigException("chat_template", LineOf("chat_template"),
+                $"'{template}' is neither 'auto', a template name ({string.Join(", ", ChatTemplates.Names)}) nor a Jinja template (at least 20 characters with a '{{')");
     }
 }

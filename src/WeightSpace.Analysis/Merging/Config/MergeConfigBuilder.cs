@@ -48,10 +48,11 @@ public sealed class MergeConfigBuilder
     /// <summary>Validates and returns the config.</summary>
     /// <exception cref="MergeConfigException">Unknown method or parameter, missing base, missing required parameter.</exception>
     public MergeConfig Build() =>
-        new(_method, _base, _models.ToArray(), null, new Dictionary<string, ParameterSetting>(_parameters), _dtype, _outDType, _tokenizerSource, _seed,
-            new Dictionary<string, long>());
+        new(_method, _base, _models.ToArray(), null, new Dictionary<string, ParameterSetting>(_parameters), _dtype, _outDType,
+            _tokenizerSource is null ? null : new TokenizerSettings(_tokenizerSource, new Dictionary<string, TokenEmbeddingSetting>(), null), _seed,
+            new Dictionary<string, long>(), strict: true);
 
-    /// <summary>The config as mergekit YAML; <see cref="MergeConfig.Parse"/> of it validates and plans exactly as
+    /// <summary>The config as mergekit YAML; <see cref="MergeConfig.Parse(string)"/> of it validates and plans exactly as
     /// <see cref="Build"/> does, and its text is what a merge records in the output's metadata.</summary>
     public string ToYaml()
     {

@@ -7,23 +7,54 @@ namespace WeightSpace.Analysis.Merging.Config;
 /// <summary>Reads mergekit's YAML schema through YamlDotNet's node model, so every error can name its key and line.</summary>
 internal static class MergeConfigYaml
 {
-    private static readonly string[] TopKeys = ["models", "slices", "merge_method", "base_model", "parameters", "dtype", "out_dtype", "tokenizer_source", "random_seed", "chat_template", "name"];
+    private static readonly string[] TopKeys = ["models", "slices", "merge_method", "base_model", "parameters", "dtype", "out_dtype", "tokenizer_source", "tokenizer", "random_seed", "chat_template", "name"];
     private static readonly Dictionary<string, string> Unsupported = new()
     {
         ["modules"] = "multi-module configs are not supported; merge each module separately",
-        ["tokenizer"] = "the tokenizer block (adding tokens, vocabulary union) is not supported; use tokenizer_source: base",
-        ["residual_weight"] = "residual_weight is not supported",
+        ["residual_weight"] = "residual_weight is not supported (mergekit declares it but never reads it)",
     };
 
-    public static MergeConfig Read(string text)
+    public static MergeConfig Read(string text, bool strict)
+    {
+        var stream = Load(text);
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new MergeConfigException("yaml", 1, stream.Documents.Count > 1
+                ? $"the file holds {stream.Documents.Count} YAML documents; a multi-document config (mergekit-multi) runs with 'weightspace merge CONFIG OUT'"
+                : "the config must be one YAML mapping");
+        return Read(root, strict);
+    }
+
+    public static IReadOnlyList<MergeConfig> ReadAll(string text, bool strict)
+    {
+        var stream = Load(text);
+        var configs = new List<MergeConfig>();
+        foreach (var doc in stream.Documents)
+        {
+            if (doc.RootNode is not YamlMappingNode root) throw new MergeConfigException("yaml", doc.RootNode.Start.Line, "every document must be a YAML mapping");
+            var config = Read(root, strict);
+            if (configs.Any(c => c.Name == config.Name))
+                throw new MergeConfigException("name", root.Start.Line, config.Name is null
+                    ? "more than one document has no 'name'; only the final merge may be unnamed"
+                    : $"two documents are named '{config.Name}'");
+            configs.Add(config);
+        }
+        if (configs.Count == 0) throw new MergeConfigException("yaml", 1, "the file holds no YAML document");
+        return configs;
+    }
+
+    private static YamlStream Load(string text)
     {
         var stream = new YamlStream();
         try { stream.Load(new StringReader(text)); }
         catch (YamlException e) { throw new MergeConfigException("yaml", e.Start.Line, e.Message); }
-        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
-            throw new MergeConfigException("yaml", 1, "the config must be one YAML mapping");
+        return stream;
+    }
+
+    private static MergeConfig Read(YamlMappingNode root, bool strict)
+    {
         var lines = new Dictionary<string, long>(StringComparer.Ordinal);
-        string? method = null, baseModel = null, tokenizerSource = null;
+        string? method = null, baseModel = null, tokenizerSource = null, chatTemplate = null, name = null;
+        TokenizerSettings? tokenizer = null;
         List<MergeModelEntry>? models = null;
         List<MergeSlice>? slices = null;
         IReadOnlyDictionary<string, ParameterSetting> parameters = new Dictionary<string, ParameterSetting>();
@@ -39,7 +70,9 @@ internal static class MergeConfigYaml
                 case "merge_method": method = Scalar(value, key); break;
                 case "base_model": baseModel = Scalar(value, key); break;
                 case "tokenizer_source": tokenizerSource = Scalar(value, key); break;
-                case "chat_template": case "name": Scalar(value, key); break;
+                case "chat_template": chatTemplate = Scalar(value, key); break;
+                case "name": name = Scalar(value, key); break;
+                case "tokenizer": tokenizer = Tokenizer(value); break;
                 case "dtype": dtype = ParseDType(value, key, computeDType: true); break;
                 case "out_dtype": outDType = ParseDType(value, key, computeDType: false); break;
                 case "random_seed":
@@ -57,8 +90,82 @@ internal static class MergeConfigYaml
                     break;
             }
         }
-        if (method is null) throw new MergeConfigException("merge_method", null, "is required");
-        return new MergeConfig(method, baseModel, models, slices, parameters, dtype, outDType, tokenizerSource, seed, lines);
+        if (method is null) throw new MergeConfigException("merge_method", root.Start.Line, "is required");
+        if (tokenizer is not null && tokenizerSource is not null)
+            throw new MergeConfigException("tokenizer", lines["tokenizer"], "give either 'tokenizer_source' or a 'tokenizer' block, not both (mergekit refuses both)");
+        if (tokenizerSource is not null) tokenizer = new TokenizerSettings(tokenizerSource, new Dictionary<string, TokenEmbeddingSetting>(), null);
+        return new MergeConfig(method, baseModel, models, slices, parameters, dtype, outDType, tokenizer, seed, lines, chatTemplate, name, strict);
+    }
+
+    // mergekit's TokenizerConfig: source (default union), tokens: {TOKEN: {source, force}}, pad_to_multiple_of.
+    private static TokenizerSettings Tokenizer(YamlNode node)
+    {
+        string source = "union";
+        int? pad = null;
+        var tokens = new Dictionary<string, TokenEmbeddingSetting>(StringComparer.Ordinal);
+        foreach (var (k, v) in Mapping(node, "tokenizer").Children)
+        {
+            string key = Key(k);
+            CheckKey(key, k, ["source", "tokens", "pad_to_multiple_of"]);
+            switch (key)
+            {
+                case "source": source = Scalar(v, key); break;
+                case "pad_to_multiple_of":
+                    if (!int.TryParse(Scalar(v, key), NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p < 1)
+                        throw new MergeConfigException(key, v.Start.Line, "must be a positive integer");
+                    pad = p;
+                    break;
+                case "tokens":
+                    foreach (var (tk, tv) in Mapping(v, key).Children) tokens[Key(tk)] = TokenSetting(tv, Key(tk));
+                    break;
+            }
+        }
+        return new TokenizerSettings(source, tokens, pad);
+    }
+
+    private static TokenEmbeddingSetting TokenSetting(YamlNode node, string token)
+    {
+        var setting = new TokenEmbeddingSetting(TokenSourceKind.Default, null, null, null, false);
+        foreach (var (k, v) in Mapping(node, $"tokens.{token}").Children)
+        {
+            string key = Key(k);
+            CheckKey(key, k, ["source", "force"]);
+            if (key == "force")
+            {
+                string f = Scalar(v, key);
+                setting = setting with { Force = f.Equals("true", StringComparison.OrdinalIgnoreCase) || (f.Equals("false", StringComparison.OrdinalIgnoreCase) ? false
+                    : throw new MergeConfigException("force", v.Start.Line, $"token '{token}': '{f}' is not true or false")) };
+                continue;
+            }
+            if (v is YamlScalarNode { Value: { } model }) { setting = setting with { Kind = TokenSourceKind.Model, Model = model }; continue; }
+            string? kind = null, srcModel = null, srcToken = null;
+            int? id = null;
+            foreach (var (sk, sv) in Mapping(v, "source").Children)
+            {
+                string skey = Key(sk);
+                CheckKey(skey, sk, ["kind", "model", "token", "token_id"]);
+                string value = Scalar(sv, skey);
+                switch (skey)
+                {
+                    case "kind": kind = value; break;
+                    case "model": srcModel = value; break;
+                    case "token": srcToken = value; break;
+                    case "token_id":
+                        id = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n
+                            : throw new MergeConfigException(skey, sv.Start.Line, $"token '{token}': must be a non-negative integer");
+                        break;
+                }
+            }
+            setting = kind switch
+            {
+                "zero" => setting with { Kind = TokenSourceKind.Zero },
+                "model_token" when srcModel is null => throw new MergeConfigException("model", v.Start.Line, $"token '{token}': a model_token source needs 'model'"),
+                "model_token" when (srcToken is null) == (id is null) => throw new MergeConfigException("token", v.Start.Line, $"token '{token}': give exactly one of 'token' or 'token_id'"),
+                "model_token" => setting with { Kind = TokenSourceKind.ModelToken, Model = srcModel, Token = srcToken, TokenId = id },
+                _ => throw new MergeConfigException("kind", v.Start.Line, $"token '{token}': kind must be 'zero' or 'model_token', got '{kind}'"),
+            };
+        }
+        return setting;
     }
 
     private static MergeModelEntry ModelEntry(YamlNode node)

@@ -83,7 +83,7 @@ public sealed class ParameterSetting
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? Of(x) : Of(text);
     }
 
-    /// <summary>The setting as a YAML flow value that <see cref="MergeConfig.Parse"/> reads back to an equal setting:
+    /// <summary>The setting as a YAML flow value that <see cref="MergeConfig.Parse(string)"/> reads back to an equal setting:
     /// numbers round-trip (<c>"R"</c>), words are double-quoted so they never turn into numbers or booleans.</summary>
     internal string ToYaml() =>
         _number is double d ? MergeConfigBuilder.YamlNumber(d)

@@ -5,12 +5,13 @@ namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>Karcher (Riemannian) mean on the unit sphere with equal weights (Karcher 1977; mergekit's karcher):
 /// iterate m ← cos‖T‖·m + sin‖T‖·T/‖T‖ with T = Σᵢ αᵢ·θᵢ/sin θᵢ·(uᵢ − cos θᵢ·m), θᵢ = arccos⟨m,uᵢ⟩, until ‖T‖ &lt; tol
-/// or max_iter; the result is m·Σᵢαᵢ‖vᵢ‖. Raw weights: no base.</summary>
+/// or max_iter; the result is m·Σᵢαᵢ‖vᵢ‖. Raw weights, αᵢ = 1/n over every input, <c>base_model</c> included as one
+/// more input, as mergekit's karcher does (its kernel averages all gathered tensors, the base's among them).</summary>
 internal sealed class Karcher : IMergeMethod
 {
     public string Name => "karcher";
     public Uri Paper { get; } = new("https://doi.org/10.1002/cpa.3160300502");
-    public BaseModelRole BaseModel => BaseModelRole.Ignored;
+    public BaseModelRole BaseModel => BaseModelRole.Included;
     public int MinimumModels => 1;
     public int MaximumModels => int.MaxValue;
     public IReadOnlyList<ParameterSpec> Parameters { get; } =

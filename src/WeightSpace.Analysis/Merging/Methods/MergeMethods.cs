@@ -10,7 +10,7 @@ public static class MergeMethods
     {
         new Linear(), new TaskArithmetic(), new Ties(), new DareLinear(), new DareTies(), new Breadcrumbs(), new BreadcrumbsTies(),
         new Della(), new DellaLinear(), new Slerp(), new NuSlerp(), new MultiSlerp(), new Karcher(), new ModelStock(), new Sce(),
-        new Tsv(), new IsoC(), new Passthrough(),
+        new Tsv(), new IsoC(), new Passthrough(), new NearSwap(), new ArceeFusion(), new Ram(), new RamPlusTensorLocal(),
     }.ToFrozenDictionary(m => m.Name, StringComparer.Ordinal);
 
     /// <summary>The method named <paramref name="name"/>.</summary>

@@ -4,9 +4,9 @@ using WeightSpace.Analysis.Numerics;
 namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>mergekit's nuslerp: slerp of two models (or of their task vectors when a base is given, adding θ₀ back)
-/// with t = w₂/(w₁ + w₂), either over the flattened tensor or per vector along the last dimension (along dimension 0
+/// with t = w₂/(w₁ + w₂) (0.5 when |w₁ + w₂| &lt; 10⁻⁶, mergekit's fallback), either over the flattened tensor or per vector along the last dimension (along dimension 0
 /// with nuslerp_row_wise). res = (sin((1−t)Ω)·v₀ + sin(tΩ)·v₁)/sin Ω, lerp where |sin Ω| &lt; 1e-8.</summary>
-internal sealed class NuSlerp : IMergeMethod, IParameterCheck
+internal sealed class NuSlerp : IMergeMethod
 {
     private const double Eps = 1e-8;
 
@@ -22,13 +22,12 @@ internal sealed class NuSlerp : IMergeMethod, IParameterCheck
         ParameterSpec.Flag("nuslerp_row_wise", false, "Without flattening, interpolate vectors along dimension 0 instead of the last."),
     ];
 
-    public string? Check(MergeParameters p, Shape shape) =>
-        p.PerModel("weight", 0) + p.PerModel("weight", 1) == 0 ? "the two weights sum to 0" : null;
-
     public void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var p = inputs.Parameters;
-        double w0 = p.PerModel("weight", 0), w1 = p.PerModel("weight", 1), t = w1 / (w0 + w1);
+        double w0 = p.PerModel("weight", 0), w1 = p.PerModel("weight", 1);
+        // mergekit's fallback: weights summing to (nearly) zero give t = 0.5 instead of a division by zero.
+        double t = Math.Abs(w0 + w1) < 1e-6 ? 0.5 : w1 / (w0 + w1);
         var v0 = inputs.Models[0].Span;
         var v1 = inputs.Models[1].Span;
         if (inputs.HasBase)

@@ -83,7 +83,9 @@ public static class MergeDirectory
                 ct.ThrowIfCancellationRequested();
                 sink.Commit();
             }
-            foreach (var (name, bytes) in extra ?? new Dictionary<string, byte[]>())
+            var files = new Dictionary<string, byte[]>(options.ExtraFiles ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal);
+            foreach (var (name, bytes) in extra ?? new Dictionary<string, byte[]>()) files[name] = bytes;
+            foreach (var (name, bytes) in files)
             {
                 if (name != Path.GetFileName(name) || name.Length == 0) throw new ArgumentException($"'{name}' is not a plain file name", nameof(produce));
                 using var file = new FileStream(Path.Combine(staging, name), FileMode.CreateNew, FileAccess.Write);

@@ -25,6 +25,11 @@ public sealed record MergeDirectoryOptions
     /// <summary>Directory whose tokenizer and vocabulary files are copied (the plan's tokenizer source, else the base's); null copies none.</summary>
     public string? TokenizerFilesFrom { get; init; }
 
+    /// <summary>Files written beside the weights (name → bytes), e.g. the rewritten <c>config.json</c>, <c>README.md</c>
+    /// and <c>mergekit_config.yml</c>; a file named here is not copied from <see cref="ConfigFilesFrom"/> or
+    /// <see cref="TokenizerFilesFrom"/>.</summary>
+    public IReadOnlyDictionary<string, byte[]>? ExtraFiles { get; init; }
+
     /// <summary>Name of the weights file when the output is not sharded (default <c>model.safetensors</c>; a PEFT adapter uses <c>adapter_model.safetensors</c>).</summary>
     public string WeightsFileName { get; init; } = "model.safetensors";
 }

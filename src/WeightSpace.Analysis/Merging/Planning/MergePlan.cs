@@ -3,6 +3,7 @@ using WeightSpace.Analysis.Merging.Kernels;
 using WeightSpace.Analysis.Merging.Methods;
 using WeightSpace.Analysis.Compatibility;
 using WeightSpace.Analysis.Naming;
+using WeightSpace.Analysis.Merging.Vocabulary;
 
 namespace WeightSpace.Analysis.Merging.Planning;
 
@@ -12,8 +13,9 @@ public sealed class MergePlan
 {
     private static readonly string[] EmbeddingMarkers = ["embed_tokens", "wte", "word_embeddings", "lm_head", "embed_in", "embed_out"];
 
-    private MergePlan(IMergeMethod method, IReadOnlyList<PlannedTensor> tensors, string? tokenizerSource)
+    private MergePlan(IMergeMethod method, IReadOnlyList<PlannedTensor> tensors, string? tokenizerSource, int layerCount)
     {
+        LayerCount = layerCount;
         Method = method;
         Tensors = tensors;
         Outputs = tensors.Select(t => t.Output).ToArray();
@@ -32,6 +34,13 @@ public sealed class MergePlan
     /// <summary>The model whose tokenizer files belong with the output (<c>tokenizer_source</c>, <c>base</c> resolved), or null.</summary>
     public string? TokenizerSource { get; }
 
+    /// <summary>Rows of the output embedding when the config builds a vocabulary (<c>tokenizer_source</c> or the
+    /// <c>tokenizer:</c> block), padded as <c>pad_to_multiple_of</c> asks: config.json's <c>vocab_size</c>; else null.</summary>
+    public int? VocabularySize { get; private init; }
+
+    /// <summary>Number of transformer layers in the output (after slicing and stacking): what config.json's layer count must say.</summary>
+    public int LayerCount { get; }
+
     /// <summary>Largest float32 working set of one tensor, in elements (inputs + output); the runner's memory bound is this × 4 bytes.</summary>
     public long PeakWorkingElements => Tensors.Count == 0 ? 0 : Tensors.Max(t => t.WorkingElements);
 
@@ -43,14 +52,24 @@ public sealed class MergePlan
     /// model counts or layer ranges do not fit the method, a parameter is missing or out of range for some tensor,
     /// or the tokenizer source's vocabulary differs from another model's.</exception>
     /// <exception cref="ModelMismatchException">Tensors are missing or have different shapes; lists all of them.</exception>
-    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models, ulong? seed = null)
+    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models, ulong? seed = null) =>
+        Create(config, models, seed, null);
+
+    /// <summary>Builds and validates the plan; with <paramref name="vocabulary"/> (from <see cref="MergeVocabulary.Build"/>)
+    /// every model's embedding rows are remapped onto the output vocabulary first, so models with different vocabularies merge.</summary>
+    /// <exception cref="MergeConfigException">As <see cref="Create(MergeConfig, IReadOnlyDictionary{string, TensorStore}, ulong?)"/>.</exception>
+    /// <exception cref="ModelMismatchException">Tensors are missing or have different shapes; lists all of them.</exception>
+    public static MergePlan Create(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models, ulong? seed, MergeVocabulary? vocabulary)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(models);
+        if (vocabulary is not null) models = vocabulary.Wrap(models);
         var method = config.Method;
         foreach (string reference in config.ReferencedModels())
             if (!models.ContainsKey(reference))
                 throw new MergeConfigException("model", null, $"'{reference}' is referenced but was not opened");
         var slices = Normalize(config, method, models);
-        string? tokenizerSource = ResolveTokenizer(config, models);
+        string? tokenizerSource = vocabulary?.TokenizerModel ?? ResolveTokenizer(config, models);
         var problems = new List<string>();
         var planned = new List<PlannedTensor>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -90,7 +109,8 @@ public sealed class MergePlan
             planned.Add(new PlannedTensor(output, baseSource, merged, parameters, !isFloat, DeterministicRandom.TensorSeed(seed ?? config.Seed, outputName)));
         }
 
-        // Non-layer tensors before the layers (embeddings) evaluate gradients at t = 0, the rest at t = 1 (mergekit's pre/post weights).
+        // Every tensor outside the layers (embeddings before them; final norm and lm_head after) evaluates gradients at
+        // t = 0: mergekit's plan_module reads both its pre_weights and post_weights through one ConfigReader(t=0).
         var first = slices[0];
         var firstReference = models[first.Sources[first.BaseIndex ?? 0].Source.Model];
         foreach (var info in firstReference.Tensors.Where(x => !LayerNames.TryParse(x.Name, out _, out _, out _) && LayerNames.IsPreLayer(x.Name)))
@@ -116,10 +136,10 @@ public sealed class MergePlan
         var last = slices[^1];
         var lastReference = models[last.Sources[last.BaseIndex ?? 0].Source.Model];
         foreach (var info in lastReference.Tensors.Where(x => !LayerNames.TryParse(x.Name, out _, out _, out _) && !LayerNames.IsPreLayer(x.Name)))
-            Plan(last, info.Name, _ => info.Name, 1);
+            Plan(last, info.Name, _ => info.Name, 0);
 
         if (problems.Count > 0) throw new ModelMismatchException(problems);
-        return new MergePlan(method, planned, tokenizerSource);
+        return new MergePlan(method, planned, tokenizerSource, outLayer) { VocabularySize = vocabulary?.Rows };
     }
 
     private sealed record ResolvedSource(MergeSliceSource Source);
@@ -135,7 +155,7 @@ public sealed class MergePlan
             int? layers = null;
             foreach (string model in entries.Select(e => e.Model).Append(config.BaseModel).OfType<string>().Distinct())
             {
-                int n = LayerCount(models[model]);
+                int n = CountLayers(models[model]);
                 if (layers is int l && l != n)
                     throw new MergeConfigException("models", config.LineOf("models"), $"'{model}' has {n} layers but another model has {l}");
                 layers = n;
@@ -156,13 +176,13 @@ public sealed class MergePlan
                 throw new MergeConfigException("layer_range", line, $"all sources of a slice must span the same number of layers; got {string.Join(", ", slice.Sources.Select(s => $"{s.Model} [{s.LayerStart}, {s.LayerEnd})"))}");
             foreach (var s in slice.Sources)
             {
-                int n = LayerCount(models[s.Model]);
+                int n = CountLayers(models[s.Model]);
                 if (s.LayerEnd > n && !(n == 0 && s.LayerEnd == 0))
                     throw new MergeConfigException("layer_range", line, $"'{s.Model}' has {n} layers; range [{s.LayerStart}, {s.LayerEnd}) is outside");
             }
             int? baseIndex = null;
             string? baseModel = slice.BaseModel ?? config.BaseModel;
-            if (method.BaseModel != BaseModelRole.Ignored && baseModel is not null)
+            if (method.BaseModel is BaseModelRole.Required or BaseModelRole.Optional && baseModel is not null)
             {
                 int i = slice.Sources.ToList().FindIndex(s => s.Model == baseModel);
                 if (i < 0) throw new MergeConfigException("base_model", line, $"base model '{baseModel}' must be one of the slice's sources");
@@ -177,7 +197,8 @@ public sealed class MergePlan
         return result;
     }
 
-    private static int LayerCount(TensorStore store)
+    /// <summary>Layers of a model: one more than the largest layer index in its tensor names (0 when none is numbered).</summary>
+    public static int CountLayers(TensorStore store)
     {
         int max = -1;
         foreach (var t in store.Tensors)
@@ -222,15 +243,13 @@ public sealed class MergePlan
     private static string? ResolveTokenizer(MergeConfig config, IReadOnlyDictionary<string, TensorStore> models)
     {
         if (config.TokenizerSource is null) return null;
-        string source = config.TokenizerSource == "base"
-            ? config.BaseModel ?? config.Slices!.First(s => s.BaseModel is not null).BaseModel!
-            : config.TokenizerSource;
+        string source = config.TokenizerSource is "base" or "union" ? config.BaseModel ?? config.ReferencedModels()[0] : config.TokenizerSource;
         var sourceStore = models[source];
         foreach (var info in sourceStore.Tensors.Where(t => EmbeddingMarkers.Any(m => t.Name.Contains(m, StringComparison.Ordinal))))
             foreach (string other in config.ReferencedModels().Where(m => m != source))
                 if (models[other].TryGetInfo(info.Name, out var o) && o.Shape != info.Shape)
                     throw new MergeConfigException("tokenizer_source", config.LineOf("tokenizer_source"),
-                        $"vocabularies differ: '{info.Name}' is {info.Shape} in '{source}' but {o.Shape} in '{other}'; merging different vocabularies is not supported");
+                        $"vocabularies differ: '{info.Name}' is {info.Shape} in '{source}' but {o.Shape} in '{other}'; build the output vocabulary from the tokenizers first (MergeVocabulary.Build; the merge verb does)");
         return source;
     }
 }

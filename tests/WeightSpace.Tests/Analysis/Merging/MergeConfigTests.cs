@@ -74,11 +74,12 @@ public class MergeConfigTests
         Assert.Equal("llama", mlp.Base!.Model);
         Assert.Equal(["orca", "platypus", "wizardmath"], mlp.Models.Select(m => m.Model));
         Assert.Equal(DType.F16, mlp.Output.DType);
-        // Integers are copied in their own dtype; embeddings evaluate gradients at t = 0 (orca density 1), the norm at t = 1 (0.1).
+        // Integers are copied in their own dtype; every tensor outside the layers evaluates gradients at t = 0 (orca
+        // density 1), the final norm included: mergekit's plan_module reads pre and post weights with ConfigReader(t=0).
         Assert.Equal(DType.I64, Find(plan, "model.position_ids").Output.DType);
         Assert.True(Find(plan, "model.position_ids").IsCopy);
         Assert.Equal(1.0, Find(plan, "model.embed_tokens.weight").Parameters.PerModel("density", 0), 10);
-        Assert.Equal(0.1, Find(plan, "model.norm.weight").Parameters.PerModel("density", 0), 10);
+        Assert.Equal(1.0, Find(plan, "model.norm.weight").Parameters.PerModel("density", 0), 10);
     }
 
     [Fact]
@@ -143,11 +144,12 @@ public class MergeConfigTests
     [InlineData("merge_methd: ties\nmodels:\n  - model: a\n", "merge_methd", 1)]
     [InlineData("models:\n  - model: a\n    paramters: {weight: 1}\nmerge_method: linear\n", "paramters", 3)]
     [InlineData("models:\n  - model: a\n    parameters: {weight: 1}\nmerge_method: tie\nbase_model: b\n", "merge_method", 4)]
-    [InlineData("models:\n  - model: a\n    parameters:\n      weight: 1\n      densty: 0.5\nmerge_method: ties\nbase_model: b\n", "densty", 5)]
     [InlineData("models:\n  - model: a\n    parameters:\n      weight: 1\n      density: 1.5\nmerge_method: ties\nbase_model: b\n", "density", 5)]
     [InlineData("models:\n  - model: a\n    parameters: {weight: 1}\nmerge_method: ties\n", "base_model", null)]
     [InlineData("models:\n  - model: a\nmerge_method: ties\nbase_model: b\n", "weight", null)]
-    [InlineData("models:\n  - model: a\n    parameters: {weight: 1}\nmerge_method: linear\ntokenizer_source: union\n", "tokenizer_source", 5)]
+    [InlineData("models:\n  - model: a\n    parameters: {weight: 1}\nmerge_method: linear\ntokenizer_source: c\n", "tokenizer_source", 5)]
+    [InlineData("models:\n  - model: a\n    parameters: {weight: 1}\nmerge_method: linear\nchat_template: nosuchname\n", "chat_template", 5)]
+    [InlineData("models:\n  - model: a\nmerge_method: linear\ntokenizer_source: base\ntokenizer: {source: union}\n", "tokenizer", 5)]
     [InlineData("models:\n  - model: a\n    parameters: {weight: 1}\nmerge_method: linear\ndtype: float64\n", "dtype", 5)]
     [InlineData("modules:\n  text: {}\nmerge_method: linear\n", "modules", 1)]
     public void Parse_BadConfig_ThrowsNamingKeyAndLine(string yaml, string key, int? line)
