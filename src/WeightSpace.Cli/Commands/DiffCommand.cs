@@ -20,6 +20,8 @@ internal static class DiffCommand
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (relative change and top-1% mass by layer group, cosine and sign-agreement matrices, cosine by group, singular values of the most changed 2-D τ) into DIR." };
         var reportPath = ReportOutput.CreateOption();
         var skip = new Option<bool>("--skip-mismatched") { Description = "Analyse the tensors every model shares with the base instead of failing on mismatches (which are listed first)." };
+        var shard = new Option<string?>("--shard") { Description = "Analyse only shard I of N (I/N, 1-based; tensors split by estimated cost) and write the part to --part; `weightspace combine` joins the parts into the --json document (see `weightspace slurm diff`)." };
+        var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic)." };
         var command = new Command("diff", """
             What each fine-tune changed relative to a base: per tensor and layer group ‖Δ‖, ‖Δ‖/‖θ₀‖, top-1%/10% share of
             Σ|Δ|, effective rank and top singular values of 2-D Δ; pairwise cosine and sign agreement between the task
@@ -33,7 +35,7 @@ internal static class DiffCommand
 
             With one model whose tensors are block-quantised (GGUF Q4_K, …) where the base's are not, the report is the
             quantisation error per tensor, by role and by layer instead.
-            """) { baseArg, models, json, top, plots, skip, reportPath };
+            """) { baseArg, models, json, top, plots, skip, reportPath, shard, part };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             string? htmlPath = pr.GetValue(reportPath);
@@ -42,6 +44,9 @@ internal static class DiffCommand
             if (k < 1) throw new UsageException($"--top {k} must be at least 1");
             string? plotDir = pr.GetValue(plots);
             if (plotDir is not null && File.Exists(plotDir)) throw new UsageException($"--plots {plotDir}: is a file; give a directory");
+            var shardSpec = SpectrumCommand.ParseShard(pr.GetValue(shard), pr.GetValue(part));
+            if (shardSpec is not null && (plotDir is not null || htmlPath is not null || pr.GetValue(json)))
+                throw new UsageException("--shard writes a part for `weightspace combine`; --json, --plots and --report belong to the combine step or a single run");
             {
                 using var all = OpenedModels.Open(new[] { pr.GetValue(baseArg)! }.Concat(pr.GetValue(models)!));
                 var baseStore = all[pr.GetValue(baseArg)!];
@@ -49,6 +54,16 @@ internal static class DiffCommand
                 var mismatches = ModelCompatibility.Check(baseStore, fineTuned);
                 if (mismatches.Count > 0 && !pr.GetValue(skip))
                     throw new ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
+                if (shardSpec is { } spec)
+                {
+                    bool quantized = fineTuned.Count == 1 && QuantizationErrorReport.Applies(baseStore, fineTuned[0]);
+                    var written = quantized
+                        ? QuantizationShards.AnalyzeShard(baseStore, fineTuned[0], spec)
+                        : TaskVectorShards.AnalyzeShard(baseStore, fineTuned, spec, new TaskVectorOptions { SkipMismatched = pr.GetValue(skip) }, k);
+                    written.Write(pr.GetValue(part)!);
+                    context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {written.AllItems.Count} tensors) to {pr.GetValue(part)}");
+                    return WeightSpaceCommandLine.Ok;
+                }
                 if (fineTuned.Count == 1 && QuantizationErrorReport.Applies(baseStore, fineTuned[0]))
                 {
                     var quantization = QuantizationErrorReport.Compute(baseStore, fineTuned[0]);

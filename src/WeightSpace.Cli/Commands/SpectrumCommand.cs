@@ -142,7 +142,8 @@ internal static class SpectrumCommand
         return command;
     }
 
-    private static WeightSpace.Analysis.Sharding.ShardSpec? ParseShard(string? text, string? partPath)
+    /// <summary>The <c>--shard I/N</c> and <c>--part FILE</c> pair every shardable verb takes (null when neither is given).</summary>
+    internal static WeightSpace.Analysis.Sharding.ShardSpec? ParseShard(string? text, string? partPath)
     {
         if (text is null) return partPath is null ? null : throw new UsageException("--part needs --shard I/N");
         if (partPath is null) throw new UsageException("--shard needs --part FILE (where this shard's result goes)");
