@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Analysis.Compatibility;
@@ -32,6 +33,7 @@ internal static class DiffCommand
               weightspace diff base/ ft/ --json --top 20 > diff.json
               weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors --plots diff-plots/
               weightspace diff model-f32.gguf model-Q4_K_M.gguf     (quantisation error: relative L2, SNR, max |error|)
+              weightspace diff base/ lora-adapter/                  (a PEFT adapter folder: base vs base + s·B·A)
 
             With one model whose tensors are block-quantised (GGUF Q4_K, …) where the base's are not, the report is the
             quantisation error per tensor, by role and by layer instead.
@@ -48,9 +50,12 @@ internal static class DiffCommand
             if (shardSpec is not null && (plotDir is not null || htmlPath is not null || pr.GetValue(json)))
                 throw new UsageException("--shard writes a part for `weightspace combine`; --json, --plots and --report belong to the combine step or a single run");
             {
-                using var all = OpenedModels.Open(new[] { pr.GetValue(baseArg)! }.Concat(pr.GetValue(models)!));
+                // A PEFT adapter folder stands for its base with the adapter merged in (issue #15), one tensor at a time.
+                string[] modelPaths = pr.GetValue(models)!;
+                using var all = OpenedModels.Open(new[] { pr.GetValue(baseArg)! }.Concat(modelPaths.Where(m => !AdaptedTensorStore.IsAdapterFolder(m))));
                 var baseStore = all[pr.GetValue(baseArg)!];
-                var fineTuned = pr.GetValue(models)!.Select(m => all[m]).ToList();
+                using var adapters = new AdapterStores();
+                var fineTuned = modelPaths.Select(m => AdaptedTensorStore.IsAdapterFolder(m) ? adapters.Open(baseStore, m) : all[m]).ToList();
                 var mismatches = ModelCompatibility.Check(baseStore, fineTuned);
                 if (mismatches.Count > 0 && !pr.GetValue(skip))
                     throw new ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
@@ -187,6 +192,24 @@ internal static class DiffCommand
         foreach (var t in report.Tensors.OrderByDescending(t => t.RelativeL2).ThenBy(t => t.Name, StringComparer.Ordinal).Take(k))
             tensors.AddRow(Markup.Escape(t.Name), $"{t.ReferenceDType.ToSafetensorsName()}→{t.QuantizedDType.ToSafetensorsName()}", G(t.RelativeL2), G(t.SnrDb), G(t.MaxAbsError));
         console.Write(tensors);
+    }
+
+    /// <summary>The adapter views a diff opened, closed together.</summary>
+    private sealed class AdapterStores : IDisposable
+    {
+        private readonly List<AdaptedTensorStore> _stores = [];
+
+        public TensorStore Open(TensorStore baseStore, string path)
+        {
+            var store = AdaptedTensorStore.Open(baseStore, path);
+            _stores.Add(store);
+            return store;
+        }
+
+        public void Dispose()
+        {
+            foreach (var s in _stores) s.Dispose();
+        }
     }
 
     private static Table Matrix(string title, string[] labels, double[][] values)

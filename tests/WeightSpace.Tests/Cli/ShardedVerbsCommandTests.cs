@@ -94,7 +94,9 @@ public sealed class ShardedVerbsCommandTests
         Expect(["combine", d1, d2, "-o", Path.Combine(dir, "r.json")], 1, "models '");
         Expect(["combine", d1, l2, "-o", Path.Combine(dir, "r.json")], 1, "verb 'lora-extract' differs from 'diff'");
         Expect(["combine", d1, "-o", Path.Combine(dir, "r.json")], 1, "1 of 2 shards have no part: 2/2");
-        Expect(["combine", l2, "-o", Path.Combine(dir, "r"), "--report", Path.Combine(dir, "r.html")], 2, "have no HTML report");
+        string l1 = Path.Combine(dir, "l1.json");
+        Assert.Equal(0, CliRunner.Run("lora", "extract", b, f, "--shard", "1/1", "--part", l1).ExitCode);
+        Expect(["combine", l1, "-o", Path.Combine(dir, "r"), "--report", Path.Combine(dir, "r.html")], 2, "have no HTML report");
         Assert.False(File.Exists(Path.Combine(dir, "r.json")));
     }
 
