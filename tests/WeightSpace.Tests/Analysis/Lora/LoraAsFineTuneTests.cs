@@ -90,6 +90,30 @@ public sealed class LoraAsFineTuneTests
     }
 
     [Fact]
+    public void Spectrum_AdapterAgainstItsBase_FindsThePlantedIntruder_AndBaseWithAdapterIsTheMergedModel()
+    {
+        string dir = SharedData.TempFolder();
+        string basePath = Base(dir);
+        string adapter = Adapter(Unit(6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        var compared = CliRunner.Run("spectrum", adapter, "--against", basePath, "--json");
+        Assert.True(compared.ExitCode == 0, compared.Stderr);
+        using (var doc = System.Text.Json.JsonDocument.Parse(compared.Stdout))
+            Assert.Equal(1, doc.RootElement.GetProperty("total_intruders").GetInt32());
+
+        string merged = Path.Combine(dir, "merged");
+        LoraApplication.Write(basePath, [adapter], [1.0], merged, ct: TestContext.Current.CancellationToken);
+        var viaAdapter = CliRunner.Run("spectrum", basePath, "--adapter", adapter, "--json");
+        Assert.True(viaAdapter.ExitCode == 0, viaAdapter.Stderr);
+        var viaMerged = CliRunner.Run("spectrum", merged, "--json");
+        Assert.Equal(viaMerged.Stdout.Replace(System.Text.Json.JsonEncodedText.Encode(merged).ToString(), "MODEL", StringComparison.Ordinal),
+            viaAdapter.Stdout.Replace(System.Text.Json.JsonEncodedText.Encode(adapter).ToString(), "MODEL", StringComparison.Ordinal));
+
+        var alone = CliRunner.Run("spectrum", adapter);
+        Assert.Equal(2, alone.ExitCode);
+        Assert.Contains("is a PEFT adapter", alone.Stderr);
+    }
+
+    [Fact]
     public void Diff_AdapterThatDoesNotFitTheBase_OneLineError()
     {
         string dir = SharedData.TempFolder();
