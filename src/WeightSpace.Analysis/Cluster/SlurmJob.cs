@@ -30,7 +30,8 @@ public static partial class SlurmJob
         Path.Combine(outputDirectory, "logs", string.Create(CultureInfo.InvariantCulture, $"task-{index:D5}.log"));
 
     /// <summary>Builds both scripts for the analysis <paramref name="verb"/> with <paramref name="arguments"/>.</summary>
-    /// <param name="verb">A WeightSpace verb that takes <c>--shard</c> and <c>--part</c> (e.g. <c>spectrum</c>).</param>
+    /// <param name="verb">A WeightSpace verb that takes <c>--shard</c> and <c>--part</c> (e.g. <c>spectrum</c>, <c>diff</c>, or
+    /// the two words <c>lora extract</c>, separated by a space).</param>
     /// <param name="arguments">The verb's arguments, without <c>--shard</c>/<c>--part</c>; paths absolute.</param>
     /// <param name="options">Resources and folders.</param>
     public static SlurmScripts Prepare(string verb, IReadOnlyList<string> arguments, SlurmJobOptions options)
@@ -54,7 +55,8 @@ public static partial class SlurmJob
         array.Append("# A shard that finished on an earlier submission is not redone.\n");
         array.Append("if [ -s \"$part\" ]; then echo \"shard $((k + 1))/$n already done: $part\"; exit 0; fi\n");
         array.Append("echo \"shard $((k + 1))/$n on $(hostname) at $(date -u +%FT%TZ)\"\n");
-        array.Append(CultureInfo.InvariantCulture, $"exec {ws} {Quote(verb)} {string.Join(' ', arguments.Select(Quote))} --shard \"$((k + 1))/$n\" --part \"$part\"\n");
+        string verbWords = string.Join(' ', verb.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Quote));
+        array.Append(CultureInfo.InvariantCulture, $"exec {ws} {verbWords} {string.Join(' ', arguments.Select(Quote))} --shard \"$((k + 1))/$n\" --part \"$part\"\n");
 
         var combine = new StringBuilder();
         combine.Append("#!/bin/bash\n");
@@ -64,7 +66,7 @@ public static partial class SlurmJob
         combine.Append("set -euo pipefail\n");
         foreach (var line in options.Setup) combine.Append(line).Append('\n');
         var parts = Enumerable.Range(0, n).Select(i => Quote(PartPath(dir, i)));
-        combine.Append(CultureInfo.InvariantCulture, $"exec {ws} combine --expect {n} --logs {Quote(Path.Combine(dir, "logs"))} -o {Quote(Path.Combine(dir, ResultName))} {string.Join(' ', options.CombineArguments.Select(Quote))} {string.Join(' ', parts)}\n");
+        combine.Append(CultureInfo.InvariantCulture, $"exec {ws} combine --expect {n} --logs {Quote(Path.Combine(dir, "logs"))} -o {Quote(Path.Combine(dir, options.CombineOutputName))} {string.Join(' ', options.CombineArguments.Select(Quote))} {string.Join(' ', parts)}\n");
         return new SlurmScripts(dir, array.ToString(), combine.ToString());
     }
 

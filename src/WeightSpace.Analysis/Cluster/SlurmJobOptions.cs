@@ -32,6 +32,10 @@ public sealed record SlurmJobOptions
     /// <summary>Lines run before WeightSpace in every job (e.g. <c>module load dotnet</c>).</summary>
     public IReadOnlyList<string> Setup { get; init; } = [];
 
+    /// <summary>What the combine step writes in the run folder: <see cref="SlurmJob.ResultName"/> (a JSON report), or a
+    /// folder name for verbs whose result is a folder (<c>adapter</c> for <c>lora extract</c>).</summary>
+    public string CombineOutputName { get; init; } = SlurmJob.ResultName;
+
     /// <summary>Extra arguments for the combine step (e.g. <c>--report</c> with a path).</summary>
     public IReadOnlyList<string> CombineArguments { get; init; } = [];
 }

@@ -24,9 +24,16 @@ public static class LoraExtraction
     private static readonly string[] EmbeddingMarkers = ["embed_tokens", "wte", "word_embeddings", "embed_in", "tok_embeddings"];
     private static readonly string[] TiedEmbeddings = ["model.embed_tokens.weight", "transformer.wte.weight", "embed_tokens.weight", "gpt_neox.embed_in.weight"];
 
-    private enum Kind { Lora, Embedding, Full }
+    internal enum Kind { Lora, Embedding, Full }
 
-    private sealed record Job(string Name, string BaseName, string FineTunedName, string Module, Kind Kind, TensorInfo Info, string Reason);
+    /// <summary>One changed tensor and what it becomes.</summary>
+    internal sealed record Job(string Name, string BaseName, string FineTunedName, string Module, Kind Kind, Shape Shape, string Reason);
+
+    /// <summary>The jobs in write order, the changed tensors that cannot be written, and how many are unchanged.</summary>
+    internal sealed record ExtractionPlan(IReadOnlyList<Job> Jobs, IReadOnlyDictionary<string, string> NotWritten, int Unchanged);
+
+    /// <summary>Where <see cref="Publish"/> gets each module's rank (null: dropped), factors and full tensors from.</summary>
+    internal sealed record FactorSource(Func<Job, int?> RankOf, Func<Job, (float[] A, float[] B, ExtractedModule Stats)> Factors, Func<Job, float[]> Full);
 
     /// <summary>Opens both models (files or folders, including legacy <c>pytorch_model.bin</c> folders) and extracts.</summary>
     /// <exception cref="WeightSpaceException">An option is invalid, or the output folder is not empty.</exception>
@@ -52,6 +59,32 @@ public static class LoraExtraction
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(fineTuned);
         options ??= new LoraExtractOptions();
+        var plan = Plan(baseModel, fineTuned, options, ct);
+        bool adaptive = options.Energy is not null || options.SvEpsilon > 0;
+        var notWritten = new SortedDictionary<string, string>(plan.NotWritten.ToDictionary(), StringComparer.Ordinal);
+        var computed = new Dictionary<string, (float[] A, float[] B, ExtractedModule Stats)>(StringComparer.Ordinal);
+        if (adaptive)
+            foreach (var j in plan.Jobs.Where(j => j.Kind != Kind.Full))
+            {
+                ct.ThrowIfCancellationRequested();
+                if (Decompose(baseModel, fineTuned, j, options, null) is { } r) computed[j.Name] = r;
+                else notWritten[j.Name] = DroppedReason(options);
+            }
+        var source = new FactorSource(
+            j => adaptive ? (computed.TryGetValue(j.Name, out var c) ? c.Stats.Rank : null) : FixedRank(j, options),
+            j =>
+            {
+                if (adaptive) { var c = computed[j.Name]; computed.Remove(j.Name); return c; }
+                return Decompose(baseModel, fineTuned, j, options, FixedRank(j, options)) ?? throw new InvalidOperationException("fixed rank never drops a module");
+            },
+            j => LoraMath.Read(fineTuned, fineTuned.GetInfo(j.FineTunedName)));
+        return Publish(plan, notWritten, source, outputDirectory, options, baseModelName, ct);
+    }
+
+    /// <summary>Which tensors changed and what each becomes (LoRA factors, an embedding LoRA, a tensor saved in full),
+    /// from a comparison of the two models; and the changed tensors that cannot be written, with the reason.</summary>
+    internal static ExtractionPlan Plan(TensorStore baseModel, TensorStore fineTuned, LoraExtractOptions options, CancellationToken ct)
+    {
         Validate(options);
         var include = options.Include.Select(r => Compile(r, "--include-regex")).ToArray();
         var exclude = options.Exclude.Select(r => Compile(r, "--exclude-regex")).ToArray();
@@ -86,10 +119,22 @@ public static class LoraExtraction
             else if (isWeight && bi.Shape.Rank == 2) (kind, reason) = (Kind.Lora, "");
             else (kind, reason) = (Kind.Full, name.EndsWith(".bias", StringComparison.Ordinal) ? "changed bias (bias: all)" : $"changed {bi.Shape.Rank}-D tensor (modules_to_save)");
             if (kind == Kind.Full && options.SkipUndecomposable && !save) { notWritten[name] = reason + ", skipped (--skip-undecomposable)"; continue; }
-            jobs.Add(new Job(name, b, f, module, kind, bi, reason + tied));
+            jobs.Add(new Job(name, b, f, module, kind, bi.Shape, reason + tied));
         }
+        return new ExtractionPlan(jobs, notWritten, unchanged);
+    }
 
-        bool adaptive = options.Energy is not null || options.SvEpsilon > 0;
+    internal static string DroppedReason(LoraExtractOptions options) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"all singular values ≤ --sv-epsilon {options.SvEpsilon}");
+
+    internal static int FixedRank(Job j, LoraExtractOptions options) => (int)Math.Min(options.Rank, Math.Min(j.Shape[0], j.Shape[1]));
+
+    /// <summary>Writes the adapter folder of <paramref name="plan"/> with factors from <paramref name="source"/>,
+    /// atomically: one module's factors are asked for at a time, in the plan's order.</summary>
+    internal static LoraExtractResult Publish(ExtractionPlan plan, SortedDictionary<string, string> notWritten, FactorSource source,
+        string outputDirectory, LoraExtractOptions options, string? baseModelName, CancellationToken ct)
+    {
+        var jobs = plan.Jobs;
         var loraModules = jobs.Where(j => j.Kind != Kind.Full).Select(j => j.Module).ToHashSet(StringComparer.Ordinal);
         // A module saved in full takes its bias with it; other changed biases are saved alone under bias: "all".
         var savedModules = jobs.Where(j => j.Kind == Kind.Full && !IsBias(j)).Select(j => j.Module).ToHashSet(StringComparer.Ordinal);
@@ -100,29 +145,15 @@ public static class LoraExtraction
 
         var modules = new List<ExtractedModule>();
         var saved = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var computed = new Dictionary<string, (float[] A, float[] B, ExtractedModule Stats)>(StringComparer.Ordinal);
-        (float[] A, float[] B, ExtractedModule Stats)? Factor(Job j, int? fixedRank)
-        {
-            var result = Decompose(baseModel, fineTuned, j, options, fixedRank);
-            if (result is null) notWritten[j.Name] = $"all singular values ≤ --sv-epsilon {options.SvEpsilon}";
-            return result;
-        }
-        int FixedRank(Job j) => (int)Math.Min(options.Rank, Math.Min(j.Info.Shape[0], j.Info.Shape[1]));
-        if (adaptive)
-            foreach (var j in jobs.Where(j => j.Kind != Kind.Full))
-            {
-                ct.ThrowIfCancellationRequested();
-                if (Factor(j, null) is { } r) computed[j.Name] = r;
-            }
-        var lora = jobs.Where(j => j.Kind != Kind.Full && (!adaptive || computed.ContainsKey(j.Name))).ToList();
-        int RankOf(Job j) => adaptive ? computed[j.Name].Stats.Rank : FixedRank(j);
+        var planned = jobs.Where(j => j.Kind != Kind.Full).ToDictionary(j => j.Name, source.RankOf, StringComparer.Ordinal);
+        var lora = jobs.Where(j => j.Kind != Kind.Full && planned[j.Name] is not null).ToHashSet();
         var outputs = new List<TensorInfo>();
         foreach (var j in jobs)
         {
-            if (j.Kind == Kind.Full) { outputs.Add(new TensorInfo(AdapterName(j), options.DType, j.Info.Shape)); continue; }
+            if (j.Kind == Kind.Full) { outputs.Add(new TensorInfo(AdapterName(j), options.DType, j.Shape)); continue; }
             if (!lora.Contains(j)) continue;
-            int r = RankOf(j);
-            long rows = j.Info.Shape[0], cols = j.Info.Shape[1];
+            int r = planned[j.Name]!.Value;
+            long rows = j.Shape[0], cols = j.Shape[1];
             string p = PeftTensorName.Prefix + j.Module;
             if (j.Kind == Kind.Embedding)
             {
@@ -143,17 +174,17 @@ public static class LoraExtraction
                 token.ThrowIfCancellationRequested();
                 if (j.Kind == Kind.Full)
                 {
-                    sink.Write(AdapterName(j), LoraMath.Read(fineTuned, fineTuned.GetInfo(j.FineTunedName)));
+                    sink.Write(AdapterName(j), source.Full(j));
                     saved[j.Name] = j.Reason;
                     continue;
                 }
                 if (!lora.Contains(j)) continue;
-                var (a, b, stats) = adaptive ? computed[j.Name] : Factor(j, FixedRank(j)) ?? throw new InvalidOperationException("fixed rank never drops a module");
+                var (a, b, stats) = source.Factors(j);
+                if (stats.Rank != planned[j.Name]) throw new InvalidOperationException($"module {j.Module}: rank {stats.Rank}, planned {planned[j.Name]}");
                 string p = PeftTensorName.Prefix + j.Module;
                 sink.Write(j.Kind == Kind.Embedding ? p + ".lora_embedding_A" : p + ".lora_A.weight", a);
                 sink.Write(j.Kind == Kind.Embedding ? p + ".lora_embedding_B" : p + ".lora_B.weight", b);
                 modules.Add(stats);
-                computed.Remove(j.Name);
             }
             var ranks = modules.GroupBy(m => m.Rank).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).Select(g => g.Key).ToList();
             int defaultRank = ranks.Count > 0 ? ranks[0] : Math.Max(1, options.Rank);
@@ -169,10 +200,10 @@ public static class LoraExtraction
             WeightsFileName = PeftAdapter.SafetensorsFileName,
             Metadata = new Dictionary<string, string> { ["format"] = "pt" },
         }, ct);
-        return new LoraExtractResult(modules, saved, notWritten, unchanged, files);
+        return new LoraExtractResult(modules, saved, notWritten, plan.Unchanged, files);
     }
 
-    private static (float[] A, float[] B, ExtractedModule Stats)? Decompose(TensorStore baseModel, TensorStore fineTuned, Job job, LoraExtractOptions options, int? fixedRank)
+    internal static (float[] A, float[] B, ExtractedModule Stats)? Decompose(TensorStore baseModel, TensorStore fineTuned, Job job, LoraExtractOptions options, int? fixedRank)
     {
         using var scope = torch.NewDisposeScope();
         using var bb = baseModel.Read(job.BaseName);
@@ -209,12 +240,12 @@ public static class LoraExtraction
         var b32 = b.to_type(storedType).to_type(ScalarType.Float32).contiguous();
         double error = delta.sub(b32.to_type(ScalarType.Float64).matmul(a32.to_type(ScalarType.Float64))).square().sum().item<double>();
         double kept = s.square().sum().item<double>();
-        var stats = new ExtractedModule(job.Module, job.Info.Shape[0], job.Info.Shape[1], rank, Math.Sqrt(total),
+        var stats = new ExtractedModule(job.Module, job.Shape[0], job.Shape[1], rank, Math.Sqrt(total),
             total > 0 ? Math.Min(1, kept / total) : 1, total > 0 ? Math.Sqrt(error / total) : 0, solver, job.Kind == Kind.Embedding);
         return (a32.data<float>().ToArray(), b32.data<float>().ToArray(), stats);
     }
 
-    private static bool IsBias(Job j) => j.Name.EndsWith(".bias", StringComparison.Ordinal);
+    internal static bool IsBias(Job j) => j.Name.EndsWith(".bias", StringComparison.Ordinal);
 
     private static int ChooseRank(double[] sigma, double total, LoraExtractOptions options)
     {

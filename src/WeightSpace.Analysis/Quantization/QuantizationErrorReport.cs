@@ -53,22 +53,36 @@ public sealed partial record QuantizationErrorReport(string ReferencePath, strin
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(quantized);
         var results = new List<TensorQuantizationError>();
-        foreach (var r in reference.Tensors)
+        foreach (var r in Compared(reference, quantized))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!quantized.TryGetInfo(r.Name, out var q) || q.Shape != r.Shape || !r.DType.IsFloatingPoint() || !q.DType.IsFloatingPoint()) continue;
-            float[] a = reference.ReadSingle(r.Name), b = quantized.ReadSingle(r.Name);
-            var (signal, noise, max) = Errors(a, b);
-            var m = LayerName().Match(r.Name);
-            results.Add(new TensorQuantizationError(r.Name, r.DType, q.DType, r.ElementCount,
-                noise == 0 ? 0 : Math.Sqrt(noise) / Math.Sqrt(signal),
-                noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal / noise),
-                max, m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null,
-                m.Success ? m.Groups[2].Value : r.Name));
+            results.Add(ComputeTensor(reference, quantized, r));
         }
-        if (results.Count == 0)
-            throw new WeightSpaceException($"{quantized.Path}: shares no floating-point tensor (same name and shape) with {reference.Path}");
         return new QuantizationErrorReport(reference.Path, quantized.Path, results);
+    }
+
+    /// <summary>The tensors <see cref="Compute"/> compares, in the reference's order, from the headers alone.</summary>
+    /// <exception cref="WeightSpaceException">The models share no tensor.</exception>
+    internal static IReadOnlyList<TensorInfo> Compared(TensorStore reference, TensorStore quantized)
+    {
+        var list = reference.Tensors.Where(r => quantized.TryGetInfo(r.Name, out var q) && q.Shape == r.Shape && r.DType.IsFloatingPoint() && q.DType.IsFloatingPoint()).ToList();
+        if (list.Count == 0)
+            throw new WeightSpaceException($"{quantized.Path}: shares no floating-point tensor (same name and shape) with {reference.Path}");
+        return list;
+    }
+
+    /// <summary>The error of one tensor pair.</summary>
+    internal static TensorQuantizationError ComputeTensor(TensorStore reference, TensorStore quantized, TensorInfo r)
+    {
+        var q = quantized.GetInfo(r.Name);
+        float[] a = reference.ReadSingle(r.Name), b = quantized.ReadSingle(r.Name);
+        var (signal, noise, max) = Errors(a, b);
+        var m = LayerName().Match(r.Name);
+        return new TensorQuantizationError(r.Name, r.DType, q.DType, r.ElementCount,
+            noise == 0 ? 0 : Math.Sqrt(noise) / Math.Sqrt(signal),
+            noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal / noise),
+            max, m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null,
+            m.Success ? m.Groups[2].Value : r.Name);
     }
 
     // Σr², Σ(q − r)², max|q − r| in float64; the differences of two float32 values are exact in float64.

@@ -27,6 +27,7 @@ public static class PartCombiner
             Require(path, "verb", part.Verb, first.Part.Verb, first.Path);
             Require(path, "models", string.Join(", ", part.Models), string.Join(", ", first.Part.Models), first.Path);
             Require(path, "options", part.Options, first.Part.Options, first.Path);
+            Require(path, "context", part.Context?.ToJsonString() ?? "", first.Part.Context?.ToJsonString() ?? "", first.Path);
             if (part.Shard.Count != count)
                 throw new InvalidPartException(path, $"is shard {part.Shard} of a {part.Shard.Count}-way split; expected {count} shards");
             if (!part.AllItems.SequenceEqual(first.Part.AllItems, StringComparer.Ordinal))
@@ -58,7 +59,8 @@ public static class PartCombiner
         if (lost.Count > 0) throw new InvalidPartException(null, $"{lost.Count} work items are in no part: {string.Join(", ", lost.Take(10))}");
         var extra = items.Keys.Where(k => !order.Contains(k)).ToList();
         if (extra.Count > 0) throw new InvalidPartException(from[extra[0]], $"item '{extra[0]}' is not a work item of this run");
-        return new CombinedParts(first.Part, order.Select(n => KeyValuePair.Create(n, items[n])).ToList());
+        return new CombinedParts(first.Part, order.Select(n => KeyValuePair.Create(n, items[n])).ToList(),
+            parts.OrderBy(p => p.Part.Shard.Number).Select(p => new CombinedPart(p.Path, p.Part)).ToList());
     }
 
     private static void Require(string path, string what, string value, string expected, string firstPath)

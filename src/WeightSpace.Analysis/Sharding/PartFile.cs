@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -33,8 +34,29 @@ public sealed record PartFile
     /// <summary>This shard's results, by item name.</summary>
     public required IReadOnlyDictionary<string, JsonNode> Items { get; init; }
 
+    /// <summary>What every shard of the run derives identically from the models beyond the item list (e.g. the paths a
+    /// report names, mismatches left out, a plan made before the split), or null; parts with different contexts are
+    /// refused by <see cref="PartCombiner"/>.</summary>
+    public JsonObject? Context { get; init; }
+
+    /// <summary>A file written beside the part that holds this shard's bulk results (tensors), or null.</summary>
+    public PartAttachment? Attachment { get; init; }
+
     /// <summary>Host and timings: informative only, never compared.</summary>
     public JsonObject? Provenance { get; init; }
+
+    /// <summary>The version of this WeightSpace, as parts record it.</summary>
+    public static string CurrentToolVersion { get; } =
+        typeof(PartFile).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>The informative provenance of a shard started at <paramref name="startedUtc"/> on <paramref name="path"/>.</summary>
+    public static JsonObject ProvenanceOf(DateTime startedUtc, string path) => new()
+    {
+        ["host"] = Environment.MachineName,
+        ["started_utc"] = startedUtc.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        ["seconds"] = Math.Round((DateTime.UtcNow - startedUtc).TotalSeconds, 3),
+        ["path"] = path,
+    };
 
     /// <summary>Writes the part atomically.</summary>
     public void Write(string path)
@@ -50,6 +72,8 @@ public sealed record PartFile
             ["all_items"] = new JsonArray(AllItems.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
             ["items"] = new JsonObject(Items.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value.DeepClone()))),
         };
+        if (Context is not null) root["context"] = Context.DeepClone();
+        if (Attachment is { } a) root["attachment"] = new JsonObject { ["file"] = a.FileName, ["sha256"] = a.Sha256 };
         if (Provenance is not null) root["provenance"] = Provenance.DeepClone();
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
@@ -91,6 +115,8 @@ public sealed record PartFile
                 Shard = new ShardSpec(number, count),
                 AllItems = all,
                 Items = items.ToDictionary(kv => kv.Key, kv => kv.Value?.DeepClone() ?? throw new InvalidPartException(path, $"item '{kv.Key}' is null"), StringComparer.Ordinal),
+                Context = o["context"]?.DeepClone() as JsonObject,
+                Attachment = o["attachment"] is JsonObject a ? ReadAttachment(path, a) : null,
                 Provenance = o["provenance"]?.DeepClone() as JsonObject,
             };
         }
@@ -98,5 +124,20 @@ public sealed record PartFile
         {
             throw new InvalidPartException(path, $"malformed part ({e.Message})", e);
         }
+    }
+
+    /// <summary>The attachment's full path: it lives in the part's folder.</summary>
+    public static string AttachmentPath(string partPath, PartAttachment attachment) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(partPath)) ?? ".", attachment.FileName);
+
+    private static PartAttachment ReadAttachment(string path, JsonObject a)
+    {
+        string file = a["file"]!.GetValue<string>(), sha = a["sha256"]!.GetValue<string>();
+        // A bare file name in the part's folder: a part must not make combine read files elsewhere.
+        if (file.Length == 0 || file != Path.GetFileName(file) || file is "." or "..")
+            throw new InvalidPartException(path, $"attachment '{file}' is not a file name in the part's folder");
+        if (sha.Length != 64 || !sha.All(char.IsAsciiHexDigitLower))
+            throw new InvalidPartException(path, $"attachment '{file}' has no valid sha256");
+        return new PartAttachment(file, sha);
     }
 }

@@ -24,25 +24,43 @@ public static class TaskVectorAnalysis
         IProgress<int>? progress = null, CancellationToken ct = default)
     {
         options ??= new TaskVectorOptions();
+        var (tensors, mismatches) = Tensors(baseModel, fineTuned, options);
+        bool histograms = options.TopFractions.Count > 0;
+        var (perTensor, groups, whole) = Assemble(tensors.Select(t => t.Name).ToList(), fineTuned.Count, options.TopFractions,
+            i => AnalyzeTensor(tensors[i], baseModel, fineTuned, options, histograms), progress, ct);
+        return new TaskVectorReport(baseModel.Path, fineTuned.Select(f => f.Path).ToArray(), perTensor, groups, whole,
+            options.SkipMismatched ? mismatches : []);
+    }
+
+    /// <summary>The tensors the analysis covers (floating-point, matching in every model), in the base's order, and the
+    /// mismatches; throws when there are mismatches and they are not to be skipped.</summary>
+    internal static (IReadOnlyList<TensorInfo> Tensors, IReadOnlyList<TensorMismatch> Mismatches) Tensors(TensorStore baseModel,
+        IReadOnlyList<TensorStore> fineTuned, TaskVectorOptions options)
+    {
         if (fineTuned.Count == 0) throw new ArgumentException("At least one fine-tuned model is needed.", nameof(fineTuned));
         var mismatches = ModelCompatibility.Check(baseModel, fineTuned);
         if (mismatches.Count > 0 && !options.SkipMismatched)
             throw new ModelMismatchException(mismatches.Select(p => p.ToString()).ToArray());
         var bad = mismatches.Select(m => m.Tensor).ToHashSet(StringComparer.Ordinal);
-        var tensors = baseModel.Tensors.Where(t => !bad.Contains(t.Name) && t.DType.IsFloatingPoint()).ToList();
+        return (baseModel.Tensors.Where(t => !bad.Contains(t.Name) && t.DType.IsFloatingPoint()).ToList(), mismatches);
+    }
 
-        int m = fineTuned.Count;
-        var fractions = options.TopFractions;
-        var perTensor = new List<DeltaSummary>();
+    /// <summary>Per-tensor results and the group and whole-model aggregates, from each tensor's summary and
+    /// contribution: the single run computes them here, a sharded run's combine reads them from the parts. Either way
+    /// the contributions are added in the same order, so the aggregates are the same to the bit.</summary>
+    internal static (DeltaSummary[] Tensors, List<DeltaSummary> Groups, DeltaSummary Whole) Assemble(IReadOnlyList<string> tensors, int m,
+        IReadOnlyList<double> fractions, Func<int, (DeltaSummary Summary, TensorContribution Contribution)> compute,
+        IProgress<int>? progress, CancellationToken ct)
+    {
         var groups = new List<DeltaSummary>();
         var whole = new Accumulator("*", m, fractions.Count > 0);
         // Grouped order keeps one group's histograms alive at a time; stable, so the base's order holds within a group.
-        var order = tensors.Select((t, i) => (t, i, g: LayerNames.Group(t.Name))).ToList();
+        var order = tensors.Select((t, i) => (t, i, g: LayerNames.Group(t))).ToList();
         var groupOrder = order.Select(o => o.g).Distinct().Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i);
         var results = new DeltaSummary[tensors.Count];
         Accumulator? group = null;
         int done = 0;
-        foreach (var (info, index, groupName) in order.OrderBy(o => groupOrder[o.g]).ThenBy(o => o.i))
+        foreach (var (_, index, groupName) in order.OrderBy(o => groupOrder[o.g]).ThenBy(o => o.i))
         {
             ct.ThrowIfCancellationRequested();
             if (group is null || group.Name != groupName)
@@ -50,17 +68,19 @@ public static class TaskVectorAnalysis
                 if (group is not null) groups.Add(group.Finish(fractions));
                 group = new Accumulator(groupName, m, fractions.Count > 0);
             }
-            results[index] = AnalyzeTensor(info, baseModel, fineTuned, options, [group, whole]);
+            var (summary, contribution) = compute(index);
+            results[index] = summary;
+            group.Add(contribution);
+            whole.Add(contribution);
             progress?.Report(++done);
         }
         if (group is not null) groups.Add(group.Finish(fractions));
-        perTensor.AddRange(results);
-        return new TaskVectorReport(baseModel.Path, fineTuned.Select(f => f.Path).ToArray(), perTensor, groups, whole.Finish(fractions),
-            options.SkipMismatched ? mismatches : []);
+        return (results, groups, whole.Finish(fractions));
     }
 
-    private static DeltaSummary AnalyzeTensor(TensorInfo info, TensorStore baseModel, IReadOnlyList<TensorStore> models,
-        TaskVectorOptions options, Accumulator[] aggregates)
+    /// <summary>One tensor's summary and its contribution to the aggregates.</summary>
+    internal static (DeltaSummary Summary, TensorContribution Contribution) AnalyzeTensor(TensorInfo info, TensorStore baseModel,
+        IReadOnlyList<TensorStore> models, TaskVectorOptions options, bool histograms)
     {
         int m = models.Count;
         var theta0 = baseModel.ReadSingle(info.Name);
@@ -70,10 +90,10 @@ public static class TaskVectorAnalysis
             deltas[i] = models[i].ReadSingle(info.Name);
             TensorPrimitives.Subtract(deltas[i], theta0, deltas[i]);
         }
+        var contribution = TensorContribution.Of(theta0.Length, SpanMath.SumOfSquares(theta0), deltas, histograms);
         var local = new Accumulator(info.Name, m, histogram: false);
-        double baseSq = SpanMath.SumOfSquares(theta0);
-        local.Add(theta0.Length, baseSq, deltas);
-        foreach (var a in aggregates) a.Add(theta0.Length, baseSq, deltas);
+        local.Add(contribution);
+        double baseSq = contribution.BaseSq;
 
         var modelStats = new ModelDelta[m];
         for (int i = 0; i < m; i++)
@@ -84,7 +104,7 @@ public static class TaskVectorAnalysis
             modelStats[i] = new ModelDelta(norm, Relative(norm, Math.Sqrt(baseSq)), shares, erank, top);
         }
         var (cos, sign, conflict) = local.Matrices();
-        return new DeltaSummary(info.Name, theta0.Length, Math.Sqrt(baseSq), modelStats, cos, sign, conflict);
+        return (new DeltaSummary(info.Name, theta0.Length, Math.Sqrt(baseSq), modelStats, cos, sign, conflict), contribution);
     }
 
     internal static double ExactTopShare(float[] delta, double fraction)
@@ -149,33 +169,20 @@ public static class TaskVectorAnalysis
 
         public double[] DeltaSq => Enumerable.Range(0, _m).Select(i => _dot[i, i]).ToArray();
 
-        public void Add(long count, double baseSq, float[][] deltas)
+        public void Add(TensorContribution c)
         {
-            _count += count;
-            _baseSq += baseSq;
+            _count += c.Count;
+            _baseSq += c.BaseSq;
             for (int i = 0; i < _m; i++)
             {
-                _histograms?[i].Add(deltas[i]);
+                if (c.Histograms is not null) _histograms?[i].Add(c.Histograms[i]);
                 for (int j = i; j < _m; j++)
                 {
-                    _dot[i, j] += SpanMath.Dot(deltas[i], deltas[j]);
-                    var (same, opposite) = SignCounts(deltas[i], deltas[j]);
-                    _agree[i, j] += same;
-                    _conflict[i, j] += opposite;
+                    _dot[i, j] += c.Dot[i * _m + j];
+                    _agree[i, j] += c.Agree[i * _m + j];
+                    _conflict[i, j] += c.Conflict[i * _m + j];
                 }
             }
-        }
-
-        // Entries where both are non-zero, split by whether their signs agree.
-        private static (long Same, long Opposite) SignCounts(float[] a, float[] b)
-        {
-            long same = 0, opposite = 0;
-            for (int k = 0; k < a.Length; k++)
-            {
-                if (a[k] == 0 || b[k] == 0) continue;
-                if ((a[k] > 0) == (b[k] > 0)) same++; else opposite++;
-            }
-            return (same, opposite);
         }
 
         public (double[][] Cosine, double[][] Sign, double[][] Conflict) Matrices()

@@ -1,6 +1,10 @@
 using System.CommandLine;
+using WeightSpace.Analysis.Lora;
+using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.Sharding;
 using WeightSpace.Analysis.Spectra;
+using WeightSpace.Analysis.TaskVectors;
+using WeightSpace.Reports.TaskVectors;
 using WeightSpace.Reports.Html;
 using WeightSpace.Reports.Spectra;
 
@@ -13,7 +17,8 @@ internal static class CombineCommand
     public static Command Create(CliContext context)
     {
         var parts = new Argument<string[]>("parts") { Description = "The part files of one run (every shard once).", Arity = ArgumentArity.OneOrMore };
-        var output = new Option<string>("--output", "-o") { Description = "The combined result (JSON, as the single run's --json prints it), written atomically.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "The combined result (JSON, as the single run's --json prints it; for lora-extract parts the adapter folder), written atomically.", Required = true };
+        var force = new Option<bool>("--force") { Description = "lora-extract parts: replace a non-empty adapter folder." };
         var expect = new Option<int?>("--expect") { Description = "The run's shard count: a part of another count, or a shard without a part, is an error." };
         var logs = new Option<string?>("--logs") { Description = "Folder of the array tasks' logs, named in the message about a missing shard." };
         var reportPath = ReportOutput.CreateOption();
@@ -26,7 +31,13 @@ internal static class CombineCommand
               weightspace spectrum model.safetensors --shard 1/2 --part p1.json
               weightspace spectrum model.safetensors --shard 2/2 --part p2.json
               weightspace combine p1.json p2.json -o spectra.json --report spectra.html
-            """) { parts, output, expect, logs, reportPath };
+              weightspace diff base/ ft/ --shard 1/2 --part d1.json   (and 2/2)
+              weightspace combine d1.json d2.json -o diff.json
+              weightspace lora extract base/ ft/ -r 16 --shard 1/2 --part l1.json   (and 2/2)
+              weightspace combine l1.json l2.json -o adapter/
+
+            Verbs: spectrum, diff (task vectors or quantisation error), lora-extract (writes the PEFT adapter folder).
+            """) { parts, output, expect, logs, reportPath, force };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             string outPath = pr.GetValue(output)!;
@@ -34,19 +45,57 @@ internal static class CombineCommand
             ReportOutput.Validate(htmlPath);
             if (pr.GetValue(expect) is < 1) throw new UsageException($"--expect {pr.GetValue(expect)} must be at least 1");
             var combined = PartCombiner.Combine(pr.GetValue(parts)!, pr.GetValue(expect), pr.GetValue(logs));
-            if (combined.Header.Verb != SpectrumShards.Verb)
-                throw new InvalidPartException(null, $"parts of '{combined.Header.Verb}' cannot be combined by this WeightSpace (it combines: {SpectrumShards.Verb})");
-            var (report, layoutNote) = SpectrumShards.Combine(combined);
-            WeightSpace.IO.AtomicFile.Write(outPath, stream => SpectrumJson.Write(stream, report, layoutNote));
-            if (htmlPath is not null)
+            string verb = combined.Header.Verb;
+            if (htmlPath is not null && verb is not (SpectrumShards.Verb or TaskVectorShards.Verb))
+                throw new UsageException($"--report: parts of '{verb}' have no HTML report; drop --report");
+            switch (verb)
             {
-                var findings = new List<ReportFinding>();
-                var section = WeightSpace.Reports.Html.Sections.SpectraSection.Build(report, "spectra", $"Spectra: {Path.GetFileName(report.Path)}", context.CommandLine, findings);
-                ReportOutput.Write(context, htmlPath, "WeightSpace spectrum", $"{report.Path} (layout {layoutNote}; {combined.Header.Shard.Count} shards)", [section], findings);
+                case SpectrumShards.Verb:
+                    CombineSpectrum(context, combined, outPath, htmlPath);
+                    break;
+                case TaskVectorShards.Verb:
+                {
+                    var (report, fractions, ranking) = TaskVectorShards.Combine(combined);
+                    WeightSpace.IO.AtomicFile.Write(outPath, stream => TaskVectorReportJson.Write(stream, report, fractions, null, ranking));
+                    if (htmlPath is not null)
+                    {
+                        var findings = new List<ReportFinding>();
+                        var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(report, "task-vectors", "Task vectors", context.CommandLine, findings);
+                        ReportOutput.Write(context, htmlPath, "WeightSpace diff", $"{string.Join(", ", report.Models.Select(Path.GetFileName))} against {Path.GetFileName(report.BaseModel)} ({combined.Header.Shard.Count} shards)", [section], findings);
+                    }
+                    break;
+                }
+                case QuantizationShards.Verb:
+                {
+                    var report = QuantizationShards.Combine(combined);
+                    WeightSpace.IO.AtomicFile.Write(outPath, stream => WeightSpace.Reports.Json.QuantizationErrorJson.Write(stream, report));
+                    break;
+                }
+                case LoraExtractShards.Verb:
+                {
+                    MergeOutputRun.CheckOutput(outPath, pr.GetValue(force));
+                    var result = LoraExtractShards.Combine(combined, outPath, pr.GetValue(force));
+                    LoraCommand.WriteExtractResult(context, result, outPath, json: false, perModule: false);
+                    break;
+                }
+                default:
+                    throw new InvalidPartException(null, $"parts of '{verb}' cannot be combined by this WeightSpace (it combines: {SpectrumShards.Verb}, {TaskVectorShards.Verb}, {QuantizationShards.Verb}, {LoraExtractShards.Verb})");
             }
             context.Out.WriteLine($"combined {combined.Header.Shard.Count} parts ({combined.Items.Count} tensors) into {outPath}");
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
+    }
+
+    private static void CombineSpectrum(CliContext context, CombinedParts combined, string outPath, string? htmlPath)
+    {
+        var (report, layoutNote) = SpectrumShards.Combine(combined);
+        WeightSpace.IO.AtomicFile.Write(outPath, stream => SpectrumJson.Write(stream, report, layoutNote));
+        if (htmlPath is not null)
+        {
+            var findings = new List<ReportFinding>();
+            var section = WeightSpace.Reports.Html.Sections.SpectraSection.Build(report, "spectra", $"Spectra: {Path.GetFileName(report.Path)}", context.CommandLine, findings);
+            ReportOutput.Write(context, htmlPath, "WeightSpace spectrum", $"{report.Path} (layout {layoutNote}; {combined.Header.Shard.Count} shards)", [section], findings);
+        }
     }
 }

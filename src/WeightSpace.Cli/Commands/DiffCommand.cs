@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Analysis.Compatibility;
@@ -20,6 +21,8 @@ internal static class DiffCommand
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (relative change and top-1% mass by layer group, cosine and sign-agreement matrices, cosine by group, singular values of the most changed 2-D τ) into DIR." };
         var reportPath = ReportOutput.CreateOption();
         var skip = new Option<bool>("--skip-mismatched") { Description = "Analyse the tensors every model shares with the base instead of failing on mismatches (which are listed first)." };
+        var shard = new Option<string?>("--shard") { Description = "Analyse only shard I of N (I/N, 1-based; tensors split by estimated cost) and write the part to --part; `weightspace combine` joins the parts into the --json document (see `weightspace slurm diff`)." };
+        var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic)." };
         var command = new Command("diff", """
             What each fine-tune changed relative to a base: per tensor and layer group ‖Δ‖, ‖Δ‖/‖θ₀‖, top-1%/10% share of
             Σ|Δ|, effective rank and top singular values of 2-D Δ; pairwise cosine and sign agreement between the task
@@ -30,10 +33,11 @@ internal static class DiffCommand
               weightspace diff base/ ft/ --json --top 20 > diff.json
               weightspace diff base.safetensors ft_a.safetensors ft_b.safetensors --plots diff-plots/
               weightspace diff model-f32.gguf model-Q4_K_M.gguf     (quantisation error: relative L2, SNR, max |error|)
+              weightspace diff base/ lora-adapter/                  (a PEFT adapter folder: base vs base + s·B·A)
 
             With one model whose tensors are block-quantised (GGUF Q4_K, …) where the base's are not, the report is the
             quantisation error per tensor, by role and by layer instead.
-            """) { baseArg, models, json, top, plots, skip, reportPath };
+            """) { baseArg, models, json, top, plots, skip, reportPath, shard, part };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             string? htmlPath = pr.GetValue(reportPath);
@@ -42,13 +46,29 @@ internal static class DiffCommand
             if (k < 1) throw new UsageException($"--top {k} must be at least 1");
             string? plotDir = pr.GetValue(plots);
             if (plotDir is not null && File.Exists(plotDir)) throw new UsageException($"--plots {plotDir}: is a file; give a directory");
+            var shardSpec = SpectrumCommand.ParseShard(pr.GetValue(shard), pr.GetValue(part));
+            if (shardSpec is not null && (plotDir is not null || htmlPath is not null || pr.GetValue(json)))
+                throw new UsageException("--shard writes a part for `weightspace combine`; --json, --plots and --report belong to the combine step or a single run");
             {
-                using var all = OpenedModels.Open(new[] { pr.GetValue(baseArg)! }.Concat(pr.GetValue(models)!));
+                // A PEFT adapter folder stands for its base with the adapter merged in (issue #15), one tensor at a time.
+                string[] modelPaths = pr.GetValue(models)!;
+                using var all = OpenedModels.Open(new[] { pr.GetValue(baseArg)! }.Concat(modelPaths.Where(m => !AdaptedTensorStore.IsAdapterFolder(m))));
                 var baseStore = all[pr.GetValue(baseArg)!];
-                var fineTuned = pr.GetValue(models)!.Select(m => all[m]).ToList();
+                using var adapters = new AdapterStores();
+                var fineTuned = modelPaths.Select(m => AdaptedTensorStore.IsAdapterFolder(m) ? adapters.Open(baseStore, m) : all[m]).ToList();
                 var mismatches = ModelCompatibility.Check(baseStore, fineTuned);
                 if (mismatches.Count > 0 && !pr.GetValue(skip))
                     throw new ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
+                if (shardSpec is { } spec)
+                {
+                    bool quantized = fineTuned.Count == 1 && QuantizationErrorReport.Applies(baseStore, fineTuned[0]);
+                    var written = quantized
+                        ? QuantizationShards.AnalyzeShard(baseStore, fineTuned[0], spec)
+                        : TaskVectorShards.AnalyzeShard(baseStore, fineTuned, spec, new TaskVectorOptions { SkipMismatched = pr.GetValue(skip) }, k);
+                    written.Write(pr.GetValue(part)!);
+                    context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {written.AllItems.Count} tensors) to {pr.GetValue(part)}");
+                    return WeightSpaceCommandLine.Ok;
+                }
                 if (fineTuned.Count == 1 && QuantizationErrorReport.Applies(baseStore, fineTuned[0]))
                 {
                     var quantization = QuantizationErrorReport.Compute(baseStore, fineTuned[0]);
@@ -172,6 +192,24 @@ internal static class DiffCommand
         foreach (var t in report.Tensors.OrderByDescending(t => t.RelativeL2).ThenBy(t => t.Name, StringComparer.Ordinal).Take(k))
             tensors.AddRow(Markup.Escape(t.Name), $"{t.ReferenceDType.ToSafetensorsName()}→{t.QuantizedDType.ToSafetensorsName()}", G(t.RelativeL2), G(t.SnrDb), G(t.MaxAbsError));
         console.Write(tensors);
+    }
+
+    /// <summary>The adapter views a diff opened, closed together.</summary>
+    private sealed class AdapterStores : IDisposable
+    {
+        private readonly List<AdaptedTensorStore> _stores = [];
+
+        public TensorStore Open(TensorStore baseStore, string path)
+        {
+            var store = AdaptedTensorStore.Open(baseStore, path);
+            _stores.Add(store);
+            return store;
+        }
+
+        public void Dispose()
+        {
+            foreach (var s in _stores) s.Dispose();
+        }
     }
 
     private static Table Matrix(string title, string[] labels, double[][] values)

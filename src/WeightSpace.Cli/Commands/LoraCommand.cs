@@ -94,7 +94,7 @@ internal static class LoraCommand
     {
         var baseArg = new Argument<string>("base") { Description = "The base model (folder or file)." };
         var ftArg = new Argument<string>("finetuned") { Description = "The fine-tuned model (folder or file)." };
-        var output = new Option<string>("--output", "-o") { Description = "Output adapter folder (absent or empty unless --force).", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Output adapter folder (absent or empty unless --force); required unless --shard." };
         var rank = new Option<int?>("--rank", "--max-rank", "-r") { Description = "Rank of every module (with --energy: the largest allowed); default 16." };
         var energy = new Option<double?>("--energy") { Description = "Per module, the smallest rank keeping this fraction of ‖ΔW‖² (0 < E ≤ 1)." };
         var perModule = new Option<bool>("--per-module") { Description = "Print every module's rank, retained energy and relative error." };
@@ -109,6 +109,8 @@ internal static class LoraCommand
         var dtype = new Option<string?>("--dtype") { Description = "Adapter tensor dtype (f32, bf16, f16); default f32." };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty output folder." };
         var json = new Option<bool>("--json") { Description = "Print the per-module report as JSON." };
+        var shard = new Option<string?>("--shard") { Description = "Extract only shard I of N's modules (I/N, 1-based; split by estimated SVD cost) into --part (and its .factors.safetensors); `weightspace combine PARTS… -o ADAPTER` writes the adapter (see `weightspace slurm lora-extract`)." };
+        var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic); the factors go beside it." };
         var command = new Command("extract", """
             A PEFT LoRA adapter from the truncated SVD of ΔW = W_ft − W_base for every changed 2-D linear weight
             (B = U√Σ, A = √ΣVᵀ, α = r; rank_pattern/alpha_pattern where ranks differ). Norms and biases go to
@@ -119,12 +121,19 @@ internal static class LoraCommand
               weightspace lora extract base/ ft-python/ --rank 16 -o adapter/
               weightspace lora extract base/ ft-python/ --energy 0.9 --rank 128 --per-module -o adapter/
               weightspace lora extract base/ ft/ -r 64 -e 'lm_head' --skip-undecomposable --json -o adapter/
-            """) { baseArg, ftArg, output, rank, energy, perModule, epsilon, noDistribute, embedLora, saveModule, include, exclude, skip, exact, dtype, force, json };
+            """) { baseArg, ftArg, output, rank, energy, perModule, epsilon, noDistribute, embedLora, saveModule, include, exclude, skip, exact, dtype, force, json, shard, part };
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(output) is null && r.GetResult(shard) is null) r.AddError("Option '--output' is required (or --shard I/N --part FILE).");
+        });
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
-            string outDir = pr.GetValue(output)!;
+            var shardSpec = SpectrumCommand.ParseShard(pr.GetValue(shard), pr.GetValue(part));
+            string? outDir = pr.GetValue(output);
             bool overwrite = pr.GetValue(force);
-            MergeOutputRun.CheckOutput(outDir, overwrite);
+            if (shardSpec is not null && (outDir is not null || pr.GetValue(json) || pr.GetValue(perModule)))
+                throw new UsageException("--shard writes a part for `weightspace combine`; -o, --json and --per-module belong to the combine step or a single run");
+            if (outDir is not null) MergeOutputRun.CheckOutput(outDir, overwrite);
             int r = pr.GetValue(rank) ?? (pr.GetValue(energy) is null ? 16 : 65_536);
             if (r < 1) throw new UsageException($"--rank {r} must be ≥ 1");
             if (pr.GetValue(energy) is double e && !(e > 0 && e <= 1)) throw new UsageException($"--energy {e} must be in (0, 1]");
@@ -143,48 +152,62 @@ internal static class LoraCommand
                 DType = ParseDType(pr.GetValue(dtype)) ?? DType.F32,
                 Overwrite = overwrite,
             };
-            var result = LoraExtraction.Write(pr.GetValue(baseArg)!, pr.GetValue(ftArg)!, outDir, options);
-            if (pr.GetValue(json))
+            if (shardSpec is { } spec)
             {
-                WriteJson(context, w =>
-                {
-                    w.WriteString("output", Path.GetFullPath(outDir));
-                    w.WriteStartArray("modules");
-                    foreach (var m in result.Modules)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("module", m.Module);
-                        w.WriteStartArray("shape"); w.WriteNumberValue(m.Rows); w.WriteNumberValue(m.Columns); w.WriteEndArray();
-                        w.WriteNumber("rank", m.Rank);
-                        w.WriteNumber("delta_norm", m.DeltaNorm);
-                        w.WriteNumber("retained_energy", m.RetainedEnergy);
-                        w.WriteNumber("relative_error", m.RelativeError);
-                        w.WriteString("solver", m.Solver);
-                        w.WriteBoolean("embedding", m.IsEmbedding);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                    WriteMap(w, "saved_in_full", result.SavedInFull);
-                    WriteMap(w, "not_written", result.NotWritten);
-                    w.WriteNumber("unchanged_tensors", result.Unchanged);
-                    w.WriteStartArray("files");
-                    foreach (var f in result.Files) w.WriteStringValue(f);
-                    w.WriteEndArray();
-                });
+                using var baseStore = ModelFolder.Open(pr.GetValue(baseArg)!);
+                using var ftStore = ModelFolder.Open(pr.GetValue(ftArg)!);
+                var written = LoraExtractShards.ExtractShard(baseStore, ftStore, spec, pr.GetValue(part)!, options, pr.GetValue(baseArg));
+                context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {written.AllItems.Count} tensors) to {pr.GetValue(part)}");
                 return WeightSpaceCommandLine.Ok;
             }
-            if (pr.GetValue(perModule))
-                foreach (var m in result.Modules)
-                    context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{m.Module,-48} [{m.Rows}, {m.Columns}] r={m.Rank,-4} energy={m.RetainedEnergy:F4} rel.error={m.RelativeError:F4} ({m.Solver})"));
-            foreach (var (name, reason) in result.SavedInFull) context.Out.WriteLine($"saved in full: {name}: {reason}");
-            foreach (var (name, reason) in result.NotWritten) context.Out.WriteLine($"not written: {name}: {reason}");
-            double energySum = result.Modules.Sum(m => m.DeltaNorm * m.DeltaNorm * m.RetainedEnergy), normSum = result.Modules.Sum(m => m.DeltaNorm * m.DeltaNorm);
-            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {outDir}: {result.Modules.Count} LoRA modules (retained energy {(normSum > 0 ? energySum / normSum : 1):F4} of ‖ΔW‖² overall), {result.SavedInFull.Count} tensors in full, {result.NotWritten.Count} not written, {result.Unchanged} unchanged"));
+            var result = LoraExtraction.Write(pr.GetValue(baseArg)!, pr.GetValue(ftArg)!, outDir!, options);
+            WriteExtractResult(context, result, outDir!, pr.GetValue(json), pr.GetValue(perModule));
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
+    }
+
+    /// <summary>What <c>lora extract</c> prints (also after <c>combine</c> of its parts).</summary>
+    internal static void WriteExtractResult(CliContext context, LoraExtractResult result, string outDir, bool json, bool perModule)
+    {
+        if (json)
+        {
+            WriteJson(context, w =>
+            {
+                w.WriteString("output", Path.GetFullPath(outDir));
+                w.WriteStartArray("modules");
+                foreach (var m in result.Modules)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("module", m.Module);
+                    w.WriteStartArray("shape"); w.WriteNumberValue(m.Rows); w.WriteNumberValue(m.Columns); w.WriteEndArray();
+                    w.WriteNumber("rank", m.Rank);
+                    w.WriteNumber("delta_norm", m.DeltaNorm);
+                    w.WriteNumber("retained_energy", m.RetainedEnergy);
+                    w.WriteNumber("relative_error", m.RelativeError);
+                    w.WriteString("solver", m.Solver);
+                    w.WriteBoolean("embedding", m.IsEmbedding);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                WriteMap(w, "saved_in_full", result.SavedInFull);
+                WriteMap(w, "not_written", result.NotWritten);
+                w.WriteNumber("unchanged_tensors", result.Unchanged);
+                w.WriteStartArray("files");
+                foreach (var f in result.Files) w.WriteStringValue(f);
+                w.WriteEndArray();
+            });
+            return;
+        }
+        if (perModule)
+            foreach (var m in result.Modules)
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{m.Module,-48} [{m.Rows}, {m.Columns}] r={m.Rank,-4} energy={m.RetainedEnergy:F4} rel.error={m.RelativeError:F4} ({m.Solver})"));
+        foreach (var (name, reason) in result.SavedInFull) context.Out.WriteLine($"saved in full: {name}: {reason}");
+        foreach (var (name, reason) in result.NotWritten) context.Out.WriteLine($"not written: {name}: {reason}");
+        double energySum = result.Modules.Sum(m => m.DeltaNorm * m.DeltaNorm * m.RetainedEnergy), normSum = result.Modules.Sum(m => m.DeltaNorm * m.DeltaNorm);
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {outDir}: {result.Modules.Count} LoRA modules (retained energy {(normSum > 0 ? energySum / normSum : 1):F4} of ‖ΔW‖² overall), {result.SavedInFull.Count} tensors in full, {result.NotWritten.Count} not written, {result.Unchanged} unchanged"));
     }
 
     private static Command Combine(CliContext context)

@@ -9,11 +9,14 @@ namespace WeightSpace.Cli.Commands;
 internal static class SlurmCommand
 {
     /// <summary>The verbs that take <c>--shard</c> and <c>--part</c>.</summary>
-    private static readonly string[] ShardableVerbs = ["spectrum"];
+    private static readonly string[] ShardableVerbs = ["spectrum", "diff", "lora-extract"];
+
+    /// <summary>The folder the combine of <c>lora-extract</c> writes the adapter into, in the run folder.</summary>
+    internal const string AdapterFolderName = "adapter";
 
     public static Command Create(CliContext context)
     {
-        var words = new Argument<string[]>("verb-and-arguments") { Description = "The analysis and its arguments as you would run it on one machine: VERB MODEL [options…] (verbs: spectrum).", Arity = ArgumentArity.OneOrMore };
+        var words = new Argument<string[]>("verb-and-arguments") { Description = "The analysis and its arguments as you would run it on one machine: VERB MODEL [options…] (verbs: spectrum, diff, lora-extract).", Arity = ArgumentArity.OneOrMore };
         var array = new Option<int>("--array") { Description = "Number of array tasks (shards).", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Run folder on a filesystem every node sees: scripts, parts/, logs/, result.json.", Required = true };
         var partition = new Option<string?>("--partition") { Description = "Slurm partition." };
@@ -34,6 +37,9 @@ internal static class SlurmCommand
             Examples:
               weightspace slurm spectrum /shared/llama-70b --array 64 --cpus-per-task 8 --mem 64G --time 01:00:00 -o /shared/runs/70b
               weightspace slurm spectrum model.safetensors --compat ww --array 4 -o run/ --dry-run
+              weightspace slurm diff base/ ft-a/ ft-b/ --array 8 -o /shared/runs/diff      (result.json = diff --json)
+              weightspace slurm diff model-f32.gguf model-Q4_K_M.gguf --array 8 -o run/    (quantisation error)
+              weightspace slurm lora-extract base/ ft/ --rank 64 --array 16 -o run/        (run/adapter/ is the PEFT adapter)
               squeue --me                                   follow the jobs; the result lands in OUTDIR/result.json
             """) { words, array, output, partition, time, cpus, mem, account, weightspace, setup, reportPath, dryRun, sbatch };
         command.TreatUnmatchedTokensAsErrors = false;
@@ -44,6 +50,7 @@ internal static class SlurmCommand
             if (!ShardableVerbs.Contains(verb))
                 throw new UsageException($"'{verb}' cannot run as a Slurm array; verbs that can: {string.Join(", ", ShardableVerbs)}");
             if (given.Count < 2) throw new UsageException($"slurm {verb}: give the model to analyse");
+            if (verb == "lora-extract" && pr.GetValue(reportPath) is not null) throw new UsageException("slurm lora-extract writes an adapter folder; it has no --report");
             if (given.Any(w => w is "--shard" or "--part" or "--json" or "--csv" or "--plots" or "--report" || w.StartsWith("--shard=", StringComparison.Ordinal) || w.StartsWith("--part=", StringComparison.Ordinal)))
                 throw new UsageException("slurm sets --shard and --part itself; outputs (--json, --csv, --plots) come from the combine step (--report here)");
             int n = pr.GetValue(array);
@@ -51,7 +58,7 @@ internal static class SlurmCommand
             if (pr.GetValue(cpus) is < 1) throw new UsageException($"--cpus-per-task {pr.GetValue(cpus)} must be at least 1");
             // Nodes run in other folders: every argument that names an existing file or folder goes as an absolute path.
             var arguments = given.Skip(1).Select(w => File.Exists(w) || Directory.Exists(w) ? Path.GetFullPath(w) : w).ToList();
-            if (pr.GetValue(cpus) is { } c && !arguments.Contains("--threads")) arguments.AddRange(["--threads", c.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            if (pr.GetValue(cpus) is { } c && verb == "spectrum" && !arguments.Contains("--threads")) arguments.AddRange(["--threads", c.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             var options = new SlurmJobOptions
             {
                 ArrayCount = n,
@@ -63,10 +70,11 @@ internal static class SlurmCommand
                 Memory = pr.GetValue(mem),
                 Account = pr.GetValue(account),
                 Setup = pr.GetValue(setup) ?? [],
-                CombineArguments = pr.GetValue(reportPath) is { } report ? ["--report", Path.GetFullPath(report)] : [],
+                CombineArguments = pr.GetValue(reportPath) is { } report ? ["--report", Path.GetFullPath(report)] : verb == "lora-extract" ? ["--force"] : [],
+                CombineOutputName = verb == "lora-extract" ? AdapterFolderName : SlurmJob.ResultName,
             };
             SlurmScripts scripts;
-            try { scripts = SlurmJob.Prepare(verb, arguments, options); }
+            try { scripts = SlurmJob.Prepare(verb == "lora-extract" ? "lora extract" : verb, arguments, options); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
             if (pr.GetValue(dryRun))
             {
@@ -80,7 +88,7 @@ internal static class SlurmCommand
             var submission = SlurmJob.Submit(scripts, pr.GetValue(sbatch)!);
             context.Out.WriteLine($"submitted array job {submission.ArrayJobId} ({n} tasks) and combine job {submission.CombineJobId}");
             context.Out.WriteLine($"follow:  squeue -j {submission.ArrayJobId},{submission.CombineJobId}   logs: {Path.Combine(scripts.Directory, "logs")}");
-            context.Out.WriteLine($"result:  {Path.Combine(scripts.Directory, SlurmJob.ResultName)} (resubmit the same command to redo failed shards)");
+            context.Out.WriteLine($"result:  {Path.Combine(scripts.Directory, options.CombineOutputName)} (resubmit the same command to redo failed shards)");
             return WeightSpaceCommandLine.Ok;
         }));
         return command;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.Spectra;
 using WeightSpace.Formats;
 using WeightSpace.Reports.Spectra;
@@ -36,6 +37,7 @@ internal static class SpectrumCommand
         var reportPath = ReportOutput.CreateOption();
         var shard = new Option<string?>("--shard") { Description = "Analyse only shard I of N (I/N, 1-based; tensors split by estimated cost) and write the part to --part; `weightspace combine` joins the parts (see `weightspace slurm`)." };
         var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic)." };
+        var adapter = new Option<string?>("--adapter") { Description = "A PEFT adapter folder: analyse PATH with the adapter merged in (W + s·B·A, one module at a time, nothing written). An adapter folder as PATH with --against BASE compares base + adapter with the base." };
         var against = new Option<string?>("--against") { Description = "Compare PATH (fine-tuned) with this base checkpoint: per-layer Δα, Δλ_max, rank changes, subspace overlap, intruder dimensions." };
         var command = new Command("spectrum", """
             Spectral analysis of every weight matrix: eigenvalue spectra, power-law α, Marchenko–Pastur fit,
@@ -49,7 +51,9 @@ internal static class SpectrumCommand
               weightspace spectrum llama-7b/ --cache spectra-cache/     (Ctrl+C and rerun to resume)
               weightspace spectrum model.safetensors --fit csn --compat none
               weightspace spectrum finetuned.safetensors --against base.safetensors
-            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, cacheDir, fingers, against, reportPath, shard, part };
+              weightspace spectrum base/ --adapter lora-adapter/           (spectra of W + s·B·A)
+              weightspace spectrum lora-adapter/ --against base/           (Δα, intruder dimensions of the adapter)
+            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, cacheDir, fingers, against, reportPath, shard, part, adapter };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             bool wwCompat = ParseCompat(pr.GetValue(compat)!);
@@ -89,7 +93,16 @@ internal static class SpectrumCommand
             if (shardSpec is not null && (basePath is not null || csvPath is not null || plotDir is not null || htmlPath is not null || asJson))
                 throw new UsageException("--shard writes a part for `weightspace combine`; --against, --csv, --plots, --report and --json belong to the combine step or a single run");
 
-            using var store = Checkpoint.Open(pr.GetValue(path)!);
+            // An adapter (issue #15) is analysed merged into its base, one module at a time (AdaptedTensorStore).
+            string modelPath = pr.GetValue(path)!;
+            string? adapterPath = pr.GetValue(adapter);
+            bool pathIsAdapter = AdaptedTensorStore.IsAdapterFolder(modelPath);
+            if (pathIsAdapter && adapterPath is not null) throw new UsageException($"{modelPath} is itself a PEFT adapter; drop --adapter");
+            if (pathIsAdapter && basePath is null) throw new UsageException($"{modelPath} is a PEFT adapter: compare it with its base (--against BASE) or analyse BASE --adapter {modelPath}");
+            if ((pathIsAdapter || adapterPath is not null) && options.CacheDirectory is not null) throw new UsageException("--cache keys results by file; it does not apply to an adapter merged on read");
+            using var opened = Checkpoint.Open(pathIsAdapter ? basePath! : modelPath);
+            using var adapted = pathIsAdapter ? AdaptedTensorStore.Open(opened, modelPath) : adapterPath is not null ? AdaptedTensorStore.Open(opened, adapterPath) : null;
+            TensorStore store = adapted ?? opened;
             var (chosen, why) = forced is { } f ? (f, "--layout") : LayoutDetection.Detect(store);
             options = options with { Layout = chosen };
             string layoutNote = $"{LayoutName(chosen)} ({why})";
@@ -142,7 +155,8 @@ internal static class SpectrumCommand
         return command;
     }
 
-    private static WeightSpace.Analysis.Sharding.ShardSpec? ParseShard(string? text, string? partPath)
+    /// <summary>The <c>--shard I/N</c> and <c>--part FILE</c> pair every shardable verb takes (null when neither is given).</summary>
+    internal static WeightSpace.Analysis.Sharding.ShardSpec? ParseShard(string? text, string? partPath)
     {
         if (text is null) return partPath is null ? null : throw new UsageException("--part needs --shard I/N");
         if (partPath is null) throw new UsageException("--shard needs --part FILE (where this shard's result goes)");

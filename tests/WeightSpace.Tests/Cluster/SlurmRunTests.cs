@@ -60,6 +60,49 @@ public sealed class SlurmRunTests
         }
     }
 
+    /// <summary>A base and a fine-tune of it (every matrix changed, one norm changed), written by us.</summary>
+    private static (string Base, string FineTuned) MakePair()
+    {
+        var random = new Random(43);
+        using var b = new InMemoryTensorStore();
+        using var f = new InMemoryTensorStore();
+        foreach (var (name, rows, cols) in new[] { ("layers.0.up", 48, 32), ("layers.0.down", 32, 48), ("layers.1.q", 32, 32), ("layers.1.k", 16, 32) })
+        {
+            var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            b.Add(name + ".weight", w, rows, cols);
+            f.Add(name + ".weight", w.Select(x => x + (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), rows, cols);
+        }
+        b.Add("norm.weight", Enumerable.Repeat(1f, 32).ToArray(), 32);
+        f.Add("norm.weight", Enumerable.Range(0, 32).Select(i => 1f + 0.01f * i).ToArray(), 32);
+        string dir = SharedData.TempFolder();
+        string basePath = Path.Combine(dir, "base.safetensors"), ftPath = Path.Combine(dir, "ft.safetensors");
+        SafetensorsWriter.Copy(b, basePath);
+        SafetensorsWriter.Copy(f, ftPath);
+        return (basePath, ftPath);
+    }
+
+    [Fact]
+    public void DiffAndLoraExtractArrays_CombineToTheSingleRuns()
+    {
+        using var slurm = LocalSlurm.StartOrSkip();
+        var (b, f) = MakePair();
+        string diffRun = Path.Combine(SharedData.TempFolder(), "diff"), loraRun = Path.Combine(SharedData.TempFolder(), "lora");
+        using var _ = slurm.AsDefault();
+        var diff = CliRunner.Run("slurm", "diff", b, f, "--array", "2", "-o", diffRun, "--weightspace", WeightSpaceExecutable());
+        Assert.True(diff.ExitCode == 0, diff.Stderr + diff.Stdout);
+        var lora = CliRunner.Run("slurm", "lora-extract", b, f, "--rank", "4", "--array", "3", "-o", loraRun, "--weightspace", WeightSpaceExecutable());
+        Assert.True(lora.ExitCode == 0, lora.Stderr + lora.Stdout);
+        foreach (var submitted in new[] { diff, lora })
+            Assert.Equal("COMPLETED", slurm.WaitForJob(submitted.Stdout.Split("combine job ")[1].Split('\n')[0].Trim(), TimeSpan.FromSeconds(90)));
+
+        var single = CliRunner.Run("diff", b, f, "--json");
+        Assert.Equal(single.Stdout, File.ReadAllText(Path.Combine(diffRun, SlurmJob.ResultName)));
+        string adapter = Path.Combine(SharedData.TempFolder(), "single");
+        Assert.Equal(0, CliRunner.Run("lora", "extract", b, f, "--rank", "4", "-o", adapter).ExitCode);
+        foreach (var file in new[] { "adapter_model.safetensors", "adapter_config.json" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(adapter, file)), File.ReadAllBytes(Path.Combine(loraRun, "adapter", file)));
+    }
+
     [Fact]
     public void FailedTask_IsNamedInTheCombineStepsMessage()
     {
