@@ -141,8 +141,9 @@ public static class NeuronDecoder
             // Softmax ignores a shift of all logits, so the vectors are compared after removing their mean.
             var ca = l.sub(l.mean([0], keepdim: true));
             var cb = lb.sub(lb.mean([0], keepdim: true));
-            var dot = ca.mul(cb).sum(0);
-            var norms = ca.square().sum(0).mul(cb.square().sum(0)).sqrt();
+            // sum(0) would bind to sum(ScalarType): the dimension is spelled as an array.
+            var dot = ca.mul(cb).sum([0L]);
+            var norms = ca.square().sum([0L]).mul(cb.square().sum([0L])).sqrt();
             var cos = dot.div(norms.clamp_min(1e-30f)).contiguous();
             cos.data<float>().CopyTo(cosine.AsSpan(start, count));
         }
