@@ -18,6 +18,7 @@ internal static class OutliersCommand
         var list = new Option<int>("--list") { Description = "Outliers printed over all matrices, by |w| / RMS.", DefaultValueFactory = _ => 20 };
         var filter = CommonOptions.Filter();
         var text = new Option<string[]>("--text", "-t") { Description = "UTF-8 texts: detect the super weight on the first (Yu et al. 2024) and measure the perplexity of each with it, and with the top outlier, zeroed.", AllowMultipleArgumentsPerToken = true };
+        var maxWindows = new Option<int?>("--max-windows") { Description = "Score only the first N windows of each text (quick checks; the default scores all, as `eval`)." };
         var probe = new Option<int>("--probe-windows") { Description = "Windows of the first text fed to find the activation spikes.", DefaultValueFactory = _ => 4 };
         var json = CommonOptions.Json();
         var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per outlier to FILE." };
@@ -31,7 +32,7 @@ internal static class OutliersCommand
             Examples:
               weightspace outliers base/ --top 3
               weightspace outliers base/ --text eval/prose.txt eval/python.txt eval/c.txt --json
-            """) { model, top, list, filter, text, probe, json, csv, report };
+            """) { model, top, list, filter, text, probe, maxWindows, json, csv, report };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             int n = pr.GetValue(top);
@@ -44,6 +45,8 @@ internal static class OutliersCommand
             if (csvPath is not null && Path.GetDirectoryName(Path.GetFullPath(csvPath)) is { } csvDir && !Directory.Exists(csvDir))
                 throw new DirectoryNotFoundException($"--csv {csvPath}: folder {csvDir} does not exist");
             ReportOutput.Validate(htmlPath);
+            int? m = pr.GetValue(maxWindows);
+            if (m is < 1) throw new UsageException($"--max-windows {m} must be at least 1");
             string[] texts = pr.GetValue(text) ?? [];
             foreach (string t in texts) if (!File.Exists(t)) throw new FileNotFoundException($"--text {t}: no such file", t);
             string modelPath = pr.GetValue(model)!;
@@ -57,7 +60,7 @@ internal static class OutliersCommand
             }
             var ranked = matrices.SelectMany(m => m.Outliers).OrderByDescending(o => o.RatioToRms).ThenBy(o => o.Tensor, StringComparer.Ordinal).ToList();
             SuperWeightReport? super = texts.Length == 0 ? null
-                : SuperWeights.Detect(modelPath, texts, ranked.FirstOrDefault(), probeWindows: windows);
+                : SuperWeights.Detect(modelPath, texts, ranked.FirstOrDefault(), new WeightSpace.Analysis.Language.PerplexityOptions { MaxWindows = m }, windows);
 
             if (csvPath is not null) OutliersCsv.WriteFile(csvPath, matrices);
             if (htmlPath is not null)
@@ -93,7 +96,7 @@ internal static class OutliersCommand
         if (super is null) return;
         var spikes = new Table().Border(TableBorder.Simple).Title($"down_proj activations on {Markup.Escape(Path.GetFileName(super.ProbeText))} ({super.ProbeTokens} tokens)");
         foreach (string c in new[] { "layer", "out channel r", "max output", "÷ median", "in channel c", "max input", "down_proj[r, c]" })
-            spikes.AddColumn(new TableColumn(c).RightAligned());
+            spikes.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
         foreach (var s in super.Layers)
             spikes.AddRow(F(s.Layer), F(s.OutputChannel), F(s.MaxOutput), F(s.OutputRatioToMedian, "F0"), F(s.InputChannel), F(s.MaxInput), F(s.Weight));
         console.Write(spikes);
