@@ -184,8 +184,9 @@ public sealed class NeuronDecoderTests
         for (int l = 0; l < Layers; l++)
         {
             Assert.Equal(whole.Layers[l].TokenIds, chunked.Layers[l].TokenIds);
-            Assert.Equal(whole.Layers[l].Logits, chunked.Layers[l].Logits);
-            Assert.Equal(whole.Layers[l].LogitCosine, chunked.Layers[l].LogitCosine);
+            // BLAS may block a narrower product differently: the same sums to within float rounding.
+            Assert.Equal(whole.Layers[l].Logits, chunked.Layers[l].Logits, (a, b) => Math.Abs(a - b) < 1e-5f);
+            Assert.Equal(whole.Layers[l].LogitCosine!, chunked.Layers[l].LogitCosine!, (a, b) => Math.Abs(a - b) < 1e-5f);
         }
     }
 }

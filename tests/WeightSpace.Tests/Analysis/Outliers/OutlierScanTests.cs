@@ -27,10 +27,10 @@ public sealed class OutlierScanTests
         var matrix = Assert.Single(Scan(store, new OutlierScanOptions { TopPerMatrix = 1 }));
         Assert.Equal(TensorRole.Down, matrix.Role);
         Assert.Equal(2, matrix.Layer);
-        Assert.Equal(rms, matrix.Rms, 1e-9);
+        Assert.Equal(rms, matrix.Rms, rms * 1e-6);   // float sums within 4096-weight blocks
         var o = Assert.Single(matrix.Outliers);
         Assert.Equal((57L, 211L, -3.5f), (o.Row, o.Column, o.Value));
-        Assert.Equal(3.5 / rms, o.RatioToRms, 1e-9);
+        Assert.Equal(3.5 / rms, o.RatioToRms, 3.5 / rms * 1e-6);
     }
 
     [Fact]
