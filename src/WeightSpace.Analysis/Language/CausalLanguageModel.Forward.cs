@@ -97,7 +97,9 @@ public sealed partial class CausalLanguageModel
         h = RmsNorm(x, Load(p + "post_attention_layernorm.weight"));
         var gate = linear(h, Load(p + "mlp.gate_proj.weight"), OptionalBias(p + "mlp.gate_proj.bias", Config.MlpBias));
         var up = linear(h, Load(p + "mlp.up_proj.weight"), OptionalBias(p + "mlp.up_proj.bias", Config.MlpBias));
-        var mlp = linear(Activate(gate).mul(up), Load(p + "mlp.down_proj.weight"), OptionalBias(p + "mlp.down_proj.bias", Config.MlpBias));
+        var downInput = Activate(gate).mul(up);
+        var mlp = linear(downInput, Load(p + "mlp.down_proj.weight"), OptionalBias(p + "mlp.down_proj.bias", Config.MlpBias));
+        DownProjectionObserver?.Observe(layer, downInput, mlp);
         return x.add(mlp);
     }
 

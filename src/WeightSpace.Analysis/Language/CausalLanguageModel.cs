@@ -78,6 +78,10 @@ public sealed partial class CausalLanguageModel : INextTokenScorer, IDisposable
     /// <inheritdoc/>
     public int MaxSequenceLength => Config.MaxPositionEmbeddings;
 
+    /// <summary>Sees each layer's <c>mlp.down_proj</c> input and output during forward passes (activation analyses such as
+    /// super-weight detection); null, the default, costs nothing.</summary>
+    public IDownProjectionObserver? DownProjectionObserver { get; set; }
+
     /// <summary>The float32 rotary inverse frequencies (after any rope_scaling), one per rotated pair.</summary>
     public ReadOnlySpan<float> InverseFrequencies => _inverseFrequencies;
 

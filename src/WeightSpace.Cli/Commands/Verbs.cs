@@ -17,6 +17,8 @@ internal static class Verbs
         AlignCommand.Create(context),
         LmcCommand.Create(context),
         EvalCommand.Create(context),
+        NeuronsCommand.Create(context),
+        OutliersCommand.Create(context),
         CombineCommand.Create(context),
         SlurmCommand.Create(context),
         ReportCommand.Create(context),

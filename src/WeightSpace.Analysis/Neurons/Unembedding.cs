@@ -1,0 +1,58 @@
+using WeightSpace.Analysis.Naming;
+using WeightSpace.Analysis.Tensors;
+using static TorchSharp.torch;
+
+namespace WeightSpace.Analysis.Neurons;
+
+/// <summary>The map from the residual stream to logits, read from a checkpoint: U·diag(γ) in float32 [vocab, hidden],
+/// with U = <c>lm_head</c> (or the tied token embeddings) and γ the final norm's weight when asked for.</summary>
+internal sealed class Unembedding : IDisposable
+{
+    private Unembedding(Tensor matrix, string name, string? norm, bool centre)
+    {
+        Matrix = matrix;
+        Name = name;
+        FinalNorm = norm;
+        Centre = centre;
+    }
+
+    /// <summary>[vocab, hidden] float32.</summary>
+    public Tensor Matrix { get; }
+    public string Name { get; }
+    public string? FinalNorm { get; }
+    /// <summary>True when the final norm is a LayerNorm (it has a bias): directions are mean-centred first, as LayerNorm does.</summary>
+    public bool Centre { get; }
+    public long VocabularySize => Matrix.shape[0];
+    public long HiddenSize => Matrix.shape[1];
+
+    /// <exception cref="InvalidCheckpointException">No lm_head and no token embeddings, or they are not 2-D.</exception>
+    public static Unembedding Load(TensorStore store, bool applyFinalNorm)
+    {
+        var names = store.Tensors.Select(t => (Info: t, Name: TensorNames.Parse(t.Name))).ToList();
+        var head = names.FirstOrDefault(n => n.Name.Role == TensorRole.LmHead && n.Name.Parameter == "weight" && n.Info.Shape.Rank == 2);
+        if (head.Info is null)
+            head = names.FirstOrDefault(n => n.Name.Role == TensorRole.TokenEmbedding && n.Info.Shape.Rank == 2);
+        if (head.Info is null)
+            throw new InvalidCheckpointException(store.Path, null,
+                "has neither an output head (lm_head.weight, GGUF output.weight) nor token embeddings (embed_tokens, wte, word_embeddings, token_embd): there is no unembedding to decode neurons onto");
+        long hidden = head.Info.Shape[1];
+        var norm = applyFinalNorm
+            ? names.FirstOrDefault(n => n.Name.Role == TensorRole.FinalNorm && n.Name.Parameter == "weight" && n.Info.Shape.Rank == 1)
+            : default;
+        if (norm.Info is not null && norm.Info.Shape[0] != hidden)
+            throw new InvalidCheckpointException(store.Path, norm.Info.Name, $"has {norm.Info.Shape[0]} elements but the unembedding '{head.Info.Name}' {head.Info.Shape} has hidden size {hidden}");
+        bool centre = norm.Info is not null && store.Contains(norm.Info.Name[..^"weight".Length] + "bias");
+
+        using var scope = NewDisposeScope();
+        Tensor matrix;
+        using (var buffer = store.Read(head.Info.Name)) matrix = buffer.ToTorch(ScalarType.Float32);
+        if (norm.Info is not null)
+        {
+            using var buffer = store.Read(norm.Info.Name);
+            matrix = matrix.mul(buffer.ToTorch(ScalarType.Float32).unsqueeze(0));
+        }
+        return new Unembedding(matrix.contiguous().MoveToOuterDisposeScope(), head.Info.Name, norm.Info?.Name, centre);
+    }
+
+    public void Dispose() => Matrix.Dispose();
+}
