@@ -75,6 +75,7 @@ internal static class MergeCommand
             }
             string[] scoreTexts = pr.GetValue(evalTexts) ?? [];
             if (scoreTexts.Length > 0 && pr.GetValue(json)) throw new UsageException("--eval prints a table of scores; drop --json");
+            EvalCommand.RequireTexts("--eval", scoreTexts);
             MergeOutputRun.CheckOutput(outDir, pr.GetValue(force));
             var parsed = MergeConfig.Parse(yaml);
             {
