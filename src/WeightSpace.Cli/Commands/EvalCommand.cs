@@ -86,7 +86,8 @@ internal static class EvalCommand
         public void Report(T value) => report(value);
     }
 
-    private static LanguageModelReport WithProgress(CliContext context, Func<IProgress<LanguageModelProgress>?, LanguageModelReport> work)
+    /// <summary>Runs one evaluation with a bar per text on a terminal.</summary>
+    internal static LanguageModelReport WithProgress(CliContext context, Func<IProgress<LanguageModelProgress>?, LanguageModelReport> work)
     {
         if (!context.ErrorIsTerminal) return work(null);
         LanguageModelReport result = null!;

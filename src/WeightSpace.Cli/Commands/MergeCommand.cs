@@ -102,22 +102,31 @@ internal static class MergeCommand
                     TokenizerFilesFrom = MergeOutputRun.ModelDirectory(Resolve(plan.TokenizerSource ?? anchor, configDir)),
                 };
                 int code = MergeOutputRun.Write(context, plan, outDir, options, pr.GetValue(json), "merging");
-                if (code == WeightSpaceCommandLine.Ok && scoreTexts.Length > 0)
-                    EvalCommand.CompareModels(context, [.. parsed.ReferencedModels().Select(r => Resolve(r, configDir)), outDir], scoreTexts);
+                var inputPaths = parsed.ReferencedModels().Select(r => Resolve(r, configDir)).ToList();
+                var scoreReports = code == WeightSpaceCommandLine.Ok && scoreTexts.Length > 0
+                    ? EvalCommand.CompareModels(context, [.. inputPaths, outDir], scoreTexts) : null;
+                var sections = new List<WeightSpace.Reports.Html.ReportSection>();
+                var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
                 if (code == WeightSpaceCommandLine.Ok && htmlPath is not null && parsed.BaseModel is { } baseName)
                 {
                     // How the merge relates to what went in: task vectors of every input and of the merge itself.
                     using var merged = Checkpoint.Open(outDir);
                     var inputs = parsed.ReferencedModels().Where(r => r != baseName).Select(r => stores[r]).ToList();
                     var delta = TaskVectorAnalysis.Analyze(stores[baseName], [.. inputs, merged], new TaskVectorOptions { SkipMismatched = true });
-                    var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
                     var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(delta, "merge", $"{parsed.MergeMethod} merge against its base",
                         context.CommandLine, findings);
                     section.Notes.Add("The last model is the merge: its cosine with each input says how much of that fine-tune it kept.");
-                    ReportOutput.Write(context, htmlPath, "WeightSpace merge", $"{parsed.MergeMethod} of {string.Join(", ", inputs.Select(i => Path.GetFileName(i.Path)))} on {Path.GetFileName(stores[baseName].Path)}", [section], findings);
+                    sections.Add(section);
                 }
                 else if (htmlPath is not null && code == WeightSpaceCommandLine.Ok)
                     context.Error.WriteLine("--report: this method has no base model, so there are no task vectors to report");
+                if (htmlPath is not null && scoreReports is not null)
+                    sections.Add(WeightSpace.Reports.Html.Sections.LanguageModelScoreSection.Build(
+                        [.. parsed.ReferencedModels().Select((r, i) => (r, scoreReports[i])), ($"{parsed.MergeMethod} merge", scoreReports[^1])],
+                        "scores", "Scores of the inputs and the merge", "Bits per byte of every input and of the merge on each --eval text (weightspace eval; lower is better).",
+                        context.CommandLine, findings, outputs: 1));
+                if (htmlPath is not null && sections.Count > 0)
+                    ReportOutput.Write(context, htmlPath, "WeightSpace merge", $"{parsed.MergeMethod} of {string.Join(", ", parsed.ReferencedModels())}", sections, findings);
                 return code;
             }
         }));
