@@ -170,7 +170,9 @@ internal sealed class DemoRunner(string dataFolder, string outputFolder, Action<
         }).ToArray();
         double[] Score(TensorStore store)
         {
-            using var model = new CausalLanguageModel(store, config);
+            // One intra-op thread: a hidden size of 32 gains nothing from more, and on a busy machine OpenMP's
+            // barriers make two threads several times slower than one.
+            using var model = new CausalLanguageModel(store, config, new LanguageModelOptions { TorchThreads = 1 });
             return [.. texts.Select(t => Perplexity.Score(model, t.Ids, tokenizer.ByteLength, t.Path, t.Bytes, new PerplexityOptions(), null, ct).BitsPerByte)];
         }
         var stores = new Dictionary<string, TensorStore>();
