@@ -59,11 +59,10 @@ public static class LayerRolePlots
                 cells[r, c] = grid.Values[r][c];
         var heatmap = plot.Add.Heatmap(cells);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-        // Cell (r, c) is centred on (c, -r): block 0 at the top as in the checkpoint.
-        heatmap.Position = new CoordinateRect(-0.5, grid.Roles.Count - 0.5, -grid.Layers.Count + 0.5, 0.5);
+        // No Position: ScottPlot centres cell (r, c) of a unit grid on (c, rows − 1 − r), so row 0 (block 0) is on top.
         plot.Add.ColorBar(heatmap).Label = metric;
         plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, grid.Roles.Count).Select(i => (double)i)], [.. grid.Roles.Select(LayerRoleGrid.Label)]);
-        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, grid.Layers.Count).Select(i => (double)-i)], [.. grid.Layers.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, grid.Layers.Count).Select(i => (double)(grid.Layers.Count - 1 - i))], [.. grid.Layers.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         return plot;
     }
 
