@@ -18,6 +18,7 @@ using static TorchSharp.torch;
 //   widths     the rebasin barriers for each hidden width
 //   cnn        two CNNs with and without BatchNorm: naive, weight matching, weight matching + BN reset
 //   bench-lap  LAP solve time on random n×n matrices
+//   tinyllama  the demo's tiny Llama family from --data ../shared/data/llm into --out (default data/tinyllama)
 var options = Options.Parse(args);
 set_num_threads(options.Threads);
 // TorchSharp 0.107 marks use_deterministic_algorithms "not implemented"; CPU kernels with a fixed thread count are
@@ -33,6 +34,7 @@ switch (options.Experiment)
     case "widths": foreach (int w in options.Widths) Rebasin(w); break;
     case "cnn": Cnn(); break;
     case "bench-lap": BenchLap(); break;
+    case "tinyllama": TinyLlamaFamily.Make(options.Data, options.Out ?? "data/tinyllama", log); break;
     default: Console.Error.WriteLine($"unknown experiment '{options.Experiment}' (train, rebasin, widths, cnn, bench-lap)"); return 2;
 }
 return 0;

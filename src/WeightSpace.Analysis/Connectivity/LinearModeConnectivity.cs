@@ -74,35 +74,23 @@ public static class LinearModeConnectivity
         fa.CheckCompatible(fb);
         fa.CheckCompatible(fc);
 
-        // Gram–Schmidt in double over all float tensors: u = (B−A)/|B−A|, v = (C−A − ⟨C−A,u⟩u)/|…|.
-        double bb = FlatWeights.Dot(fa, fb, fb), cc = FlatWeights.Dot(fa, fc, fc), bc = FlatWeights.Dot(fa, fb, fc);
-        double normU = Math.Sqrt(bb);
-        double cu = bc / normU;
-        double cv2 = cc - cu * cu;
-        if (normU == 0 || cv2 <= 1e-12 * cc) throw new WeightSpaceException("θ_A, θ_B and θ_C are (nearly) collinear; they span no plane");
-        double cvNorm = Math.Sqrt(cv2);
-        double[] mx = [0, normU, cu], my = [0, 0, cvNorm];
-        double x0 = mx.Min(), x1 = mx.Max(), y0 = my.Min(), y1 = my.Max();
-        double padX = margin * (x1 - x0), padY = margin * (y1 - y0);
-        var xs = Linspace(x0 - padX, x1 + padX, resolution);
-        var ys = Linspace(y0 - padY, y1 + padY, resolution);
+        // Gram–Schmidt in double over all float tensors, then the grid as weights on A, B, C.
+        var grid = PlaneGrid.Create(FlatWeights.Dot(fa, fb, fb), FlatWeights.Dot(fa, fc, fc), FlatWeights.Dot(fa, fb, fc), resolution, margin);
         var loss = new double[resolution * resolution];
         var accuracy = new double[resolution * resolution];
         for (int j = 0; j < resolution; j++)
             for (int i = 0; i < resolution; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                // θ = A + x·u + y·v with u = (B−A)/normU and v = ((C−A) − cu·u)/cvNorm, written as weights on A, B, C.
-                double wc = ys[j] / cvNorm;
-                double wb = xs[i] / normU - wc * cu / normU;
-                TensorStore point = FlatWeights.Combine(fa, 1 - wb - wc, fb, wb, fc, wc, a.Path);
+                var (wa, wb, wc) = grid.Weights(i, j);
+                TensorStore point = FlatWeights.Combine(fa, wa, fb, wb, fc, wc, a.Path);
                 if (reset is not null) point = reset.ResetNormalization(point, normalizationResetData!, cancellationToken);
                 var e = evaluator.Evaluate(point, data, cancellationToken);
                 loss[j * resolution + i] = e.Loss;
                 accuracy[j * resolution + i] = e.Accuracy;
                 progress?.Report(j * resolution + i + 1);
             }
-        return new LossPlane(xs, ys, loss, accuracy, mx, my);
+        return new LossPlane(grid.X, grid.Y, loss, accuracy, grid.ModelX, grid.ModelY);
     }
 
     private static INormalizationReset? Resetter(IModelEvaluator evaluator, Dataset? data)
@@ -110,13 +98,6 @@ public static class LinearModeConnectivity
         if (data is null) return null;
         return evaluator as INormalizationReset
             ?? throw new ArgumentException($"{evaluator.GetType().Name} cannot recompute normalisation statistics (it does not implement INormalizationReset).", nameof(evaluator));
-    }
-
-    private static double[] Linspace(double from, double to, int count)
-    {
-        var r = new double[count];
-        for (int i = 0; i < count; i++) r[i] = i == count - 1 ? to : from + (to - from) * i / (count - 1);
-        return r;
     }
 
     /// <summary>All tensors of a store read once: floating ones as float32 arrays, others as raw bytes.</summary>

@@ -87,7 +87,12 @@ internal static class DiffCommand
                 IReadOnlyList<string> plotted = [];
                 if (plotDir is not null)
                 {
-                    try { plotted = TaskVectorPlots.WriteAll(report, plotDir); }
+                    try
+                    {
+                        var grids = WeightSpace.Reports.Transformer.LayerRolePlots.DiffGrids(report);
+                        plotted = [.. TaskVectorPlots.WriteAll(report, plotDir), .. WeightSpace.Reports.Transformer.LayerRolePlots.WriteAll(grids, plotDir)];
+                        if (grids.Count == 0) context.Error.WriteLine($"--plots: {WeightSpace.Reports.Transformer.LayerRolePlots.FallbackNote}");
+                    }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
                         throw new WeightSpaceException($"--plots {plotDir}: cannot write the plots: {e.Message}", e);

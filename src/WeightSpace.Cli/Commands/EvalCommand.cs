@@ -59,48 +59,9 @@ internal static class EvalCommand
         return command;
     }
 
-    /// <summary><c>lmc A B --text FILE…</c>: the loss of language models along θ(α), printed as a table or JSON.</summary>
-    internal static int RunConnectivity(CliContext context, string modelA, string modelB, string[] texts, int points, bool asJson)
-    {
-        LanguageModelConnectivityCurve curve = null!;
-        var options = new LanguageModelEvaluationOptions();
-        if (!context.ErrorIsTerminal) curve = LanguageModelConnectivity.Interpolate(modelA, modelB, texts, points, options);
-        else
-            context.ErrorConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("path", maxValue: points + (points % 2 == 0 ? 1 : 0));
-                    curve = LanguageModelConnectivity.Interpolate(modelA, modelB, texts, points, options, new Reporter<int>(done => task.Value = done));
-                });
-        if (asJson)
-        {
-            context.Out.Flush();
-            using (var stdout = new StreamWriterStream(context.Out))
-                JsonSerializer.Serialize(stdout, new
-                {
-                    alphas = curve.Alphas,
-                    texts = curve.Texts,
-                    nll_per_byte = curve.NllPerByte,
-                    mean_nll_per_byte = curve.MeanNllPerByte,
-                    barrier = curve.Barrier,
-                    barrier_midpoint = curve.BarrierMidpoint,
-                }, new JsonSerializerOptions { WriteIndented = true });
-            context.Out.WriteLine();
-            return WeightSpaceCommandLine.Ok;
-        }
-        var table = new Table().Border(TableBorder.Simple);
-        table.AddColumn(new TableColumn("α").RightAligned());
-        foreach (string t in curve.Texts) table.AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(t)) + " NLL/byte").RightAligned());
-        table.AddColumn(new TableColumn("mean").RightAligned());
-        for (int i = 0; i < curve.Alphas.Length; i++)
-            table.AddRow([curve.Alphas[i].ToString("F3", CultureInfo.InvariantCulture), .. curve.NllPerByte.Select(l => F(l[i])), F(curve.MeanNllPerByte[i])]);
-        context.Console.Write(table);
-        context.Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss barrier {curve.Barrier:F6} nats/byte (midpoint {curve.BarrierMidpoint:F6})"));
-        return WeightSpaceCommandLine.Ok;
-    }
-
-    /// <summary><c>merge … --eval FILE…</c>: bits per byte of each model (inputs, then the merge) on each text, one table.</summary>
-    internal static void CompareModels(CliContext context, IReadOnlyList<string> models, string[] texts)
+    /// <summary><c>merge|taskvec … --eval FILE…</c>: bits per byte of each model (inputs, then the output) on each text,
+    /// one table; the last model is labelled <paramref name="outputLabel"/>. Returns the reports in model order.</summary>
+    internal static IReadOnlyList<LanguageModelReport> CompareModels(CliContext context, IReadOnlyList<string> models, string[] texts, string outputLabel = "merged")
     {
         var reports = new List<LanguageModelReport>();
         foreach (string model in models) reports.Add(WithProgress(context, p => LanguageModelEvaluation.Evaluate(model, texts, null, p)));
@@ -108,8 +69,16 @@ internal static class EvalCommand
         table.AddColumn("model");
         foreach (string t in texts) table.AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(t)) + " bits/byte").RightAligned());
         for (int m = 0; m < models.Count; m++)
-            table.AddRow([Markup.Escape(m == models.Count - 1 ? models[m] + " (merged)" : models[m]), .. reports[m].Texts.Select(s => F(s.BitsPerByte))]);
+            table.AddRow([Markup.Escape(m == models.Count - 1 ? $"{models[m]} ({outputLabel})" : models[m]), .. reports[m].Texts.Select(s => F(s.BitsPerByte))]);
         context.Console.Write(table);
+        return reports;
+    }
+
+    /// <summary>The <c>--eval</c> texts exist: checked before a merge writes anything, so a typo costs no work.</summary>
+    internal static void RequireTexts(string option, IEnumerable<string> texts)
+    {
+        foreach (string t in texts)
+            if (!File.Exists(t)) throw new FileNotFoundException($"{option} {t}: text file not found", t);
     }
 
     private sealed class Reporter<T>(Action<T> report) : IProgress<T>
@@ -117,7 +86,8 @@ internal static class EvalCommand
         public void Report(T value) => report(value);
     }
 
-    private static LanguageModelReport WithProgress(CliContext context, Func<IProgress<LanguageModelProgress>?, LanguageModelReport> work)
+    /// <summary>Runs one evaluation with a bar per text on a terminal.</summary>
+    internal static LanguageModelReport WithProgress(CliContext context, Func<IProgress<LanguageModelProgress>?, LanguageModelReport> work)
     {
         if (!context.ErrorIsTerminal) return work(null);
         LanguageModelReport result = null!;

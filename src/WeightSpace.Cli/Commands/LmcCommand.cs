@@ -6,6 +6,8 @@ using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Analysis.Evaluation;
+using WeightSpace.Analysis.Language;
+using WeightSpace.Reports.Html.Sections;
 using WeightSpace.Formats;
 using WeightSpace.Reports.Connectivity;
 using WeightSpace.Reports.Json;
@@ -34,7 +36,8 @@ internal static class LmcCommand
         var plane = new Option<string?>("--plane") { Description = "A third model C: also evaluate the loss over the plane through A, B and C." };
         var planePlot = new Option<string?>("--plane-plot") { Description = "Where to write the plane heatmap (.svg/.png); default: the --plot name with _plane added." };
         var reportPath = ReportOutput.CreateOption();
-        var resolution = new Option<int>("--resolution") { Description = "Grid points per side of the plane.", DefaultValueFactory = _ => 21 };
+        var resolution = new Option<int?>("--resolution") { Description = $"Grid points per side of the plane (default {ClassifierResolution}; {LanguageModelResolution} with --text)." };
+        var maxWindows = new Option<int?>("--max-windows") { Description = "With --text: score only the first N windows of each text at every point (quick looks at the plane)." };
         var command = new Command("lmc", """
             Linear mode connectivity: loss and accuracy along θ(α) = (1−α)θ_A + αθ_B, with the loss and accuracy barriers.
 
@@ -43,14 +46,14 @@ internal static class LmcCommand
               weightspace lmc a.safetensors b.safetensors --arch mlp --data fashion-mnist/ --scale 1/255 --align --plot lmc.svg
               weightspace lmc a.safetensors b.safetensors --model a.onnx --data test.csv --plane c.safetensors --plot lmc.png
               weightspace lmc ft-prose/ ft-python/ --text prose.txt python.txt --points 11
-            """) { a, b, model, arch, data, scale, points, align, spec, bnReset, json, plot, plane, planePlot, resolution, reportPath, text };
+              weightspace lmc ft-prose/ ft-python/ --text prose.txt python.txt --plane ft-c/ --max-windows 64 --report lmc.html
+            """) { a, b, model, arch, data, scale, points, align, spec, bnReset, json, plot, plane, planePlot, resolution, maxWindows, reportPath, text };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             int pointCount = pr.GetValue(points);
             if (pointCount < 2 || pointCount > 10_000) throw new UsageException($"--points {pointCount} must be between 2 and 10000");
-            if (pr.GetValue(text) is { Length: > 0 } texts) return EvalCommand.RunConnectivity(context, pr.GetValue(a)!, pr.GetValue(b)!, texts, pointCount, pr.GetValue(json));
-            if (pr.GetValue(data) is null) throw new UsageException("lmc needs --data DIR|FILE (or --text FILE… for language models)");
-            int gridSize = pr.GetValue(resolution);
+            string[] texts = pr.GetValue(text) ?? [];
+            int gridSize = pr.GetValue(resolution) ?? (texts.Length > 0 ? LanguageModelResolution : ClassifierResolution);
             if (gridSize < 2 || gridSize > 1000) throw new UsageException($"--resolution {gridSize} must be between 2 and 1000");
             string? plotPath = pr.GetValue(plot);
             CheckPlotPath("--plot", plotPath);
@@ -60,6 +63,17 @@ internal static class LmcCommand
             CheckPlotPath("--plane-plot", planePlotPath);
             string? htmlPath = pr.GetValue(reportPath);
             ReportOutput.Validate(htmlPath);
+            int? windows = pr.GetValue(maxWindows);
+            if (windows is < 1) throw new UsageException($"--max-windows {windows} must be at least 1");
+            if (texts.Length > 0)
+            {
+                if (pr.GetValue(align) || pr.GetValue(bnReset) || pr.GetValue(model) is not null || pr.GetValue(arch) is not null || pr.GetValue(data) is not null)
+                    throw new UsageException("--text scores language models with their own forward pass; drop --model/--arch/--data/--align/--bn-reset");
+                var run = new LanguageModelRun(pr.GetValue(a)!, pr.GetValue(b)!, planePath, texts, pointCount, gridSize, windows);
+                return RunLanguageModels(context, run, pr.GetValue(json), plotPath, planePlotPath, htmlPath);
+            }
+            if (windows is not null) throw new UsageException("--max-windows applies to --text (language models)");
+            if (pr.GetValue(data) is null) throw new UsageException("lmc needs --data DIR|FILE (or --text FILE… for language models)");
             string? modelPath = pr.GetValue(model);
             string? archName = pr.GetValue(arch);
             if (modelPath is null && archName is null) throw new UsageException("lmc needs --model M.onnx or --arch mlp|cnn to evaluate the models");
@@ -115,6 +129,76 @@ internal static class LmcCommand
         }));
         return command;
     }
+
+    private const int ClassifierResolution = 21;
+    // Every grid point scores every text with a full forward pass: 9² = 81 points keep the plane to minutes on a tiny model.
+    private const int LanguageModelResolution = 9;
+
+    private sealed record LanguageModelRun(string A, string B, string? C, string[] Texts, int Points, int Resolution, int? MaxWindows);
+
+    /// <summary><c>lmc A B --text FILE… [--plane C]</c>: the loss of language models along θ(α) and over the plane,
+    /// as a table or JSON, with optional figures and report.</summary>
+    private static int RunLanguageModels(CliContext context, LanguageModelRun run, bool asJson, string? plotPath, string? planePlotPath, string? htmlPath)
+    {
+        var options = new LanguageModelEvaluationOptions { Protocol = new PerplexityOptions { MaxWindows = run.MaxWindows } };
+        int pathPoints = run.Points + (run.Points % 2 == 0 ? 1 : 0);
+        var curve = WithProgress(context, "path", pathPoints, p => LanguageModelConnectivity.Interpolate(run.A, run.B, run.Texts, run.Points, options, p));
+        var lossPlane = run.C is null ? null
+            : WithProgress(context, "plane", run.Resolution * run.Resolution, p => LanguageModelConnectivity.Plane(run.A, run.B, run.C, run.Texts, run.Resolution, options: options, progress: p));
+        if (plotPath is not null) ConnectivityPlots.Save(LanguageModelConnectivitySection.CurvePlot(curve), plotPath);
+        if (lossPlane is not null && planePlotPath is not null) ConnectivityPlots.Save(ConnectivityPlots.Plane(lossPlane.ToLossPlane()), planePlotPath);
+        string Label(string m) => Path.GetFileName(Path.TrimEndingDirectorySeparator(m));
+        if (htmlPath is not null)
+        {
+            var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
+            var section = LanguageModelConnectivitySection.Build(curve, lossPlane, "lmc", Label(run.A), Label(run.B), run.C is null ? null : Label(run.C), context.CommandLine, findings);
+            ReportOutput.Write(context, htmlPath, "WeightSpace lmc", $"{run.A} ↔ {run.B} on {string.Join(", ", run.Texts.Select(Path.GetFileName))}", [section], findings);
+        }
+        if (asJson)
+        {
+            JsonStdout.WriteObject(context, w =>
+            {
+                w.WritePropertyName("alphas");
+                JsonSerializer.Serialize(w, curve.Alphas);
+                w.WritePropertyName("texts");
+                JsonSerializer.Serialize(w, curve.Texts);
+                w.WritePropertyName("nll_per_byte");
+                JsonSerializer.Serialize(w, curve.NllPerByte);
+                w.WritePropertyName("mean_nll_per_byte");
+                JsonSerializer.Serialize(w, curve.MeanNllPerByte);
+                w.WriteNumber("barrier", curve.Barrier);
+                w.WriteNumber("barrier_midpoint", curve.BarrierMidpoint);
+                if (lossPlane is not null)
+                {
+                    w.WritePropertyName("plane");
+                    JsonSerializer.Serialize(w, new
+                    {
+                        x = lossPlane.X,
+                        y = lossPlane.Y,
+                        nll_per_byte = lossPlane.NllPerByte,
+                        mean_nll_per_byte = lossPlane.MeanNllPerByte,
+                        model_x = lossPlane.ModelX,
+                        model_y = lossPlane.ModelY,
+                    });
+                }
+            });
+            return WeightSpaceCommandLine.Ok;
+        }
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumn(new TableColumn("α").RightAligned());
+        foreach (string t in curve.Texts) table.AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(t)) + " NLL/byte").RightAligned());
+        table.AddColumn(new TableColumn("mean").RightAligned());
+        for (int i = 0; i < curve.Alphas.Length; i++)
+            table.AddRow([curve.Alphas[i].ToString("F3", CultureInfo.InvariantCulture), .. curve.NllPerByte.Select(l => F6(l[i])), F6(curve.MeanNllPerByte[i])]);
+        context.Console.Write(table);
+        context.Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss barrier {curve.Barrier:F6} nats/byte (midpoint {curve.BarrierMidpoint:F6})"));
+        if (lossPlane is not null)
+            context.Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"plane through {Label(run.C!)}: {lossPlane.X.Length}×{lossPlane.Y.Length} grid, mean NLL/byte {lossPlane.MeanNllPerByte.Min():F6} … {lossPlane.MeanNllPerByte.Max():F6}"));
+        return WeightSpaceCommandLine.Ok;
+    }
+
+    private static string F6(double v) => v.ToString("F6", CultureInfo.InvariantCulture);
 
     private static void CheckPlotPath(string option, string? path)
     {

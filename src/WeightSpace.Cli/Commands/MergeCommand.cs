@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using WeightSpace.Analysis.Language;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.Merging.Inputs;
@@ -116,6 +117,7 @@ internal static class MergeCommand
             }
             string[] scoreTexts = pr.GetValue(evalTexts) ?? [];
             if (scoreTexts.Length > 0 && pr.GetValue(json)) throw new UsageException("--eval prints a table of scores; drop --json");
+            EvalCommand.RequireTexts("--eval", scoreTexts);
             var documents = MergeConfig.ParseDocuments(yaml, pr.GetValue(strict));
             var run = new RunSettings(context, configDir, pr.GetValue(shardSize) ?? MergeDirectoryOptions.DefaultShardSizeBytes, pr.GetValue(threads),
                 pr.GetValue(seed), pr.GetValue(force), pr.GetValue(json), !pr.GetValue(noCopyTokenizer), !pr.GetValue(noWriteCard), pr.GetValue(allowCrimes),
@@ -131,15 +133,17 @@ internal static class MergeCommand
             using var opened = Open(run, parsed);
             int code = RunOne(run, parsed, yaml, opened, outDir);
             if (run.DryRun || code != WeightSpaceCommandLine.Ok) return code;
+            List<(string Model, LanguageModelReport Report)>? scores = null;
             if (scoreTexts.Length > 0)
             {
                 // A MODEL+ADAPTER input has no folder of its own to score; its LoRA-merged weights exist only in the stream.
                 var scored = parsed.ReferencedModels().Where(r => !opened.HasAdapter(r)).ToList();
                 foreach (string skipped in parsed.ReferencedModels().Except(scored))
                     context.Error.WriteLine($"note: --eval: '{skipped}' is a MODEL+ADAPTER input and is not scored (apply it with 'lora apply' to score it)");
-                EvalCommand.CompareModels(context, [.. scored.Select(r => opened.FolderOf(r) ?? r), outDir], scoreTexts);
+                var reports = EvalCommand.CompareModels(context, [.. scored.Select(r => opened.FolderOf(r) ?? r), outDir], scoreTexts);
+                scores = [.. scored.Select((r, i) => (r, reports[i])), ($"{parsed.MergeMethod} merge", reports[^1])];
             }
-            if (htmlPath is not null) WriteReport(context, htmlPath, parsed, opened, outDir);
+            if (htmlPath is not null) WriteReport(context, htmlPath, parsed, opened, outDir, scores);
             return code;
         }));
         return command;
@@ -304,23 +308,30 @@ internal static class MergeCommand
                 $"the models have different architectures ({string.Join(", ", seen.Select(s => $"{s.Model}: {s.Architecture}"))}); mergekit refuses this too; pass --allow-crimes to merge anyway");
     }
 
-    private static void WriteReport(CliContext context, string htmlPath, MergeConfig parsed, MergeModelSet opened, string outDir)
+    private static void WriteReport(CliContext context, string htmlPath, MergeConfig parsed, MergeModelSet opened, string outDir,
+        IReadOnlyList<(string Model, LanguageModelReport Report)>? scores)
     {
-        if (parsed.BaseModel is not { } baseName)
-        {
-            context.Error.WriteLine("--report: this method has no base model, so there are no task vectors to report");
-            return;
-        }
-        // How the merge relates to what went in: task vectors of every input and of the merge itself.
-        var stores = opened.Stores;
-        using var merged = Checkpoint.Open(outDir);
-        var inputs = parsed.ReferencedModels().Where(r => r != baseName).Select(r => stores[r]).ToList();
-        var delta = TaskVectorAnalysis.Analyze(stores[baseName], [.. inputs, merged], new TaskVectorOptions { SkipMismatched = true });
+        var sections = new List<WeightSpace.Reports.Html.ReportSection>();
         var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
-        var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(delta, "merge", $"{parsed.MergeMethod} merge against its base",
-            context.CommandLine, findings);
-        section.Notes.Add("The last model is the merge: its cosine with each input says how much of that fine-tune it kept.");
-        ReportOutput.Write(context, htmlPath, "WeightSpace merge", $"{parsed.MergeMethod} of {string.Join(", ", inputs.Select(i => Path.GetFileName(i.Path)))} on {Path.GetFileName(stores[baseName].Path)}", [section], findings);
+        var stores = opened.Stores;
+        if (parsed.BaseModel is { } baseName)
+        {
+            // How the merge relates to what went in: task vectors of every input and of the merge itself.
+            using var merged = Checkpoint.Open(outDir);
+            var inputs = parsed.ReferencedModels().Where(r => r != baseName).Select(r => stores[r]).ToList();
+            var delta = TaskVectorAnalysis.Analyze(stores[baseName], [.. inputs, merged], new TaskVectorOptions { SkipMismatched = true });
+            var section = WeightSpace.Reports.Html.Sections.TaskVectorSection.Build(delta, "merge", $"{parsed.MergeMethod} merge against its base",
+                context.CommandLine, findings);
+            section.Notes.Add("The last model is the merge: its cosine with each input says how much of that fine-tune it kept.");
+            sections.Add(section);
+        }
+        else context.Error.WriteLine("--report: this method has no base model, so there are no task vectors to report");
+        if (scores is not null)
+            sections.Add(WeightSpace.Reports.Html.Sections.LanguageModelScoreSection.Build(scores,
+                "scores", "Scores of the inputs and the merge", "Bits per byte of every input and of the merge on each --eval text (weightspace eval; lower is better).",
+                context.CommandLine, findings, outputs: 1));
+        if (sections.Count > 0)
+            ReportOutput.Write(context, htmlPath, "WeightSpace merge", $"{parsed.MergeMethod} of {string.Join(", ", parsed.ReferencedModels())}", sections, findings);
     }
 
     // mergekit resolves local paths against the working directory; a config kept beside its models also works.

@@ -6,6 +6,7 @@ using WeightSpace.Formats;
 using WeightSpace.Reports.Html;
 using WeightSpace.Reports.Html.Sections;
 using WeightSpace.Analysis.Compatibility;
+using WeightSpace.Analysis.Language;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -17,20 +18,24 @@ internal static class ReportCommand
         var models = new Argument<string[]>("models") { Description = "Checkpoints to analyse (any supported format).", Arity = ArgumentArity.OneOrMore };
         var baseModel = new Option<string?>("--base") { Description = "A base checkpoint: adds the task vectors of every model against it." };
         var output = new Option<string>("--output", "-o") { Description = "The .html file to write (its .json and .csv files go beside it).", Required = true };
+        var text = new Option<string[]>("--text") { Description = "Language models (Hugging Face folders): also score every model on these UTF-8 texts (weightspace eval's default protocol).", AllowMultipleArgumentsPerToken = true };
         var command = new Command("report", """
-            Write one self-contained HTML report over checkpoints: what they hold, the spectra of each, and with --base the
-            task vectors of each against the base. The same data is written as JSON and CSV next to the page.
+            Write one self-contained HTML report over checkpoints: what they hold, the spectra of each, with --base the
+            task vectors of each against the base, and with --text each language model's perplexity on each text. The same data is written as JSON and CSV next to the page.
 
             Examples:
               weightspace report model.safetensors -o report.html
               weightspace report ft_a.safetensors ft_b.safetensors --base base.safetensors -o finetunes.html
-            """) { models, baseModel, output };
+              weightspace report ft-prose/ ft-python/ --base base/ --text prose.txt python.txt -o llm.html
+            """) { models, baseModel, output, text };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             string path = pr.GetValue(output)!;
             ReportOutput.Validate(path);
             string[] paths = pr.GetValue(models)!;
             string? basePath = pr.GetValue(baseModel);
+            string[] texts = pr.GetValue(text) ?? [];
+            EvalCommand.RequireTexts("--text", texts);
             using var opened = OpenedModels.Open(paths.Select((p, i) => ($"model{i}", p)));
             var stores = paths.Select((_, i) => opened[$"model{i}"]).ToList();
             {
@@ -53,6 +58,18 @@ internal static class ReportCommand
                     var delta = TaskVectorAnalysis.Analyze(baseline, stores);
                     sections.Add(TaskVectorSection.Build(delta, "task-vectors", "Task vectors against the base",
                         $"weightspace diff {baseline.Path} {string.Join(' ', paths)}", findings));
+                }
+                if (texts.Length > 0)
+                {
+                    string[] scored = basePath is null ? paths : [basePath, .. paths];
+                    var reports = scored.Select((m, i) =>
+                    {
+                        context.Error.WriteLine($"[{i + 1}/{scored.Length}] scoring {m} on {texts.Length} text(s)");
+                        return (Path.GetFileName(Path.TrimEndingDirectorySeparator(m)), EvalCommand.WithProgress(context, p => LanguageModelEvaluation.Evaluate(m, texts, null, p)));
+                    }).ToList();
+                    sections.Add(LanguageModelScoreSection.Build(reports, "perplexity", "Perplexity on the texts",
+                        "Each model's mean NLL, perplexity and bits per byte on each text (weightspace eval; lower is better).",
+                        $"weightspace eval MODEL --text {string.Join(' ', texts)}", findings));
                 }
                 ReportOutput.Write(context, path, "WeightSpace report", string.Join(", ", paths.Select(Path.GetFileName)), sections, findings);
                 context.Out.WriteLine($"report: {Path.GetFullPath(path)}");

@@ -137,6 +137,12 @@ internal static class SpectrumCommand
             finally { Console.CancelKeyPress -= onCancel; }
             if (csvPath is not null) SpectrumCsv.WriteFile(csvPath, report);
             IReadOnlyList<string> plotted = plotDir is null ? [] : SpectrumPlots.WriteAll(report, plotDir);
+            if (plotDir is not null)
+            {
+                var grids = WeightSpace.Reports.Transformer.LayerRolePlots.SpectrumGrids(report);
+                plotted = [.. plotted, .. WeightSpace.Reports.Transformer.LayerRolePlots.WriteAll(grids, plotDir)];
+                if (grids.Count == 0) context.Error.WriteLine($"--plots: {WeightSpace.Reports.Transformer.LayerRolePlots.FallbackNote}");
+            }
             if (htmlPath is not null)
             {
                 var findings = new List<WeightSpace.Reports.Html.ReportFinding>();

@@ -20,6 +20,7 @@ internal static class TaskVecCommand
               weightspace taskvec add base.safetensors ft1.safetensors ft2.safetensors -o multi/
               weightspace taskvec negate base.safetensors toxic.safetensors -o forgot/
               weightspace taskvec scale base.safetensors ft.safetensors --lambda 0.5 -o half/
+              weightspace taskvec add base/ ft-prose/ ft-python/ -o multi/ --eval prose.txt python.txt
             """);
         command.Subcommands.Add(Apply(context));
         command.Subcommands.Add(Add(context));
@@ -28,7 +29,8 @@ internal static class TaskVecCommand
         return command;
     }
 
-    private sealed record Common(Argument<string> Base, Option<string> Output, Option<long?> ShardSize, Option<int> Threads, Option<bool> Force, Option<bool> Json)
+    private sealed record Common(Argument<string> Base, Option<string> Output, Option<long?> ShardSize, Option<int> Threads, Option<bool> Force, Option<bool> Json,
+        Option<string[]> Eval)
     {
         public static Common Make() => new(
             new Argument<string>("base") { Description = "The base model θ₀." },
@@ -36,12 +38,13 @@ internal static class TaskVecCommand
             MergeOutputRun.ShardSizeOption(),
             CommonOptions.Threads(2),
             new Option<bool>("--force") { Description = "Replace a non-empty output directory." },
-            CommonOptions.Json("Print a JSON summary."));
+            CommonOptions.Json("Print a JSON summary."),
+            new Option<string[]>("--eval") { Description = "Language models: after writing, score these UTF-8 texts with the base, every fine-tune and the output (see weightspace eval).", AllowMultipleArgumentsPerToken = true });
 
         public void AddTo(Command c)
         {
             c.Arguments.Insert(0, Base);
-            foreach (var o in new Option[] { Output, ShardSize, Threads, Force, Json }) c.Options.Add(o);
+            foreach (var o in new Option[] { Output, ShardSize, Threads, Force, Json, Eval }) c.Options.Add(o);
         }
     }
 
@@ -117,6 +120,9 @@ internal static class TaskVecCommand
             long shard = pr.GetValue(common.ShardSize) ?? MergeDirectoryOptions.DefaultShardSizeBytes;
             int workers = pr.GetValue(common.Threads);
             bool force = pr.GetValue(common.Force);
+            string[] scoreTexts = pr.GetValue(common.Eval) ?? [];
+            if (scoreTexts.Length > 0 && pr.GetValue(common.Json)) throw new UsageException("--eval prints a table of scores; drop --json");
+            EvalCommand.RequireTexts("--eval", scoreTexts);
             MergeOutputRun.CheckOutput(output, force);
             string basePath = pr.GetValue(common.Base)!;
             {
@@ -140,7 +146,10 @@ internal static class TaskVecCommand
                     ConfigFilesFrom = MergeOutputRun.ModelDirectory(basePath),
                     TokenizerFilesFrom = MergeOutputRun.ModelDirectory(basePath),
                 };
-                return MergeOutputRun.Write(context, plan, output, options, pr.GetValue(common.Json), verb);
+                int code = MergeOutputRun.Write(context, plan, output, options, pr.GetValue(common.Json), verb);
+                if (code == WeightSpaceCommandLine.Ok && scoreTexts.Length > 0)
+                    EvalCommand.CompareModels(context, [basePath, .. models.Distinct(StringComparer.Ordinal), output], scoreTexts, "output");
+                return code;
             }
         });
 }

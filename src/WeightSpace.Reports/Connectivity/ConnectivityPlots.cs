@@ -81,8 +81,8 @@ public static class ConnectivityPlots
                 intensities[ny - 1 - j, i] = plane.Loss[j * nx + i];
         var plot = ReportPlots.Create("Loss over the plane through θ_A, θ_B, θ_C", "u (along θ_B − θ_A)", "v");
         var heatmap = plot.Add.Heatmap(intensities);
-        double dx = (plane.X[^1] - plane.X[0]) / Math.Max(1, nx - 1), dy = (plane.Y[^1] - plane.Y[0]) / Math.Max(1, ny - 1);
-        heatmap.Position = new CoordinateRect(plane.X[0] - dx / 2, plane.X[^1] + dx / 2, plane.Y[0] - dy / 2, plane.Y[^1] + dy / 2);
+        // ScottPlot's Position is the rectangle through the centres of the edge cells (the drawn area is one cell larger).
+        heatmap.Position = new CoordinateRect(plane.X[0], plane.X[^1], plane.Y[0], plane.Y[^1]);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         plot.Add.ColorBar(heatmap);
         string[] names = ["A", "B", "C"];

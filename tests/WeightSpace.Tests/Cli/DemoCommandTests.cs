@@ -10,7 +10,7 @@ public sealed class DemoCommandTests(DemoReportFixture demo)
     {
         Assert.True(demo.Result.ExitCode == 0, demo.Result.Stderr);
         Assert.Contains(demo.ReportPath, demo.Result.Stdout);
-        Assert.Contains("[6/6]", demo.Result.Stdout);
+        Assert.Contains("[7/7]", demo.Result.Stdout);
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class DemoCommandTests(DemoReportFixture demo)
     {
         using var json = JsonDocument.Parse(File.ReadAllText(demo.JsonPath));
         var findings = json.RootElement.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("text").GetString()!).ToList();
-        Assert.Contains(findings, f => f.StartsWith("10 checkpoints in 3 formats", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.StartsWith("14 checkpoints in 3 formats", StringComparison.Ordinal));
         Assert.Contains(findings, f => f.Contains("after weight matching", StringComparison.Ordinal));
         Assert.Contains(findings, f => f.StartsWith("Best merge:", StringComparison.Ordinal));
     }
@@ -55,5 +55,33 @@ public sealed class DemoCommandTests(DemoReportFixture demo)
         Assert.Equal(torchBarrier, midpoint, 1e-4);   // same weights and data; only float32 summation order differs
         var aligned = rebasin.GetProperty("tables")[0].GetProperty("rows")[1];
         Assert.True(aligned[1].GetDouble() < naive[1].GetDouble() / 2, "weight matching should at least halve the barrier");
+    }
+
+    [Fact]
+    public void Demo_LlmSection_ReferenceScoresMatchTheTrainersForwardPassAndEachFineTuneWinsItsDomain()
+    {
+        // data/tinyllama/expected.json: NLL per byte of each model on each held-out text from the training tool's own
+        // autograd forward pass (tools/WeightSpace.Train), an implementation independent of CausalLanguageModel.
+        using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(SharedData.RepositoryRoot, "data", "tinyllama", "expected.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(demo.JsonPath));
+        var section = json.RootElement.GetProperty("sections").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "llm-merges");
+        var rows = section.GetProperty("tables")[0].GetProperty("rows").EnumerateArray().ToList();
+        string[] domains = ["prose", "python", "c"];
+        foreach (var (label, model) in new[] { ("base", "base"), ("fine-tune: prose", "ft-prose"), ("fine-tune: python", "ft-python"), ("fine-tune: c", "ft-c") })
+        {
+            var row = rows.Single(r => r[0].GetString() == label);
+            for (int d = 0; d < domains.Length; d++)
+            {
+                double trainer = expected.RootElement.GetProperty("models").GetProperty(model).GetProperty(domains[d]).GetProperty("trainer_nll_per_byte").GetDouble();
+                Assert.Equal(trainer / Math.Log(2), row[2 + d].GetDouble(), 1e-4);
+            }
+        }
+        for (int d = 0; d < domains.Length; d++)
+        {
+            var best = rows.Take(4).MinBy(r => r[2 + d].GetDouble());
+            Assert.Equal($"fine-tune: {domains[d]}", best[0].GetString());
+        }
+        Assert.Equal(4 + 5, rows.Count);   // base, 3 fine-tunes, 5 merges
+        Assert.All(rows.Skip(4), r => Assert.InRange(r[r.GetArrayLength() - 1].GetDouble(), 0.5, 8));
     }
 }

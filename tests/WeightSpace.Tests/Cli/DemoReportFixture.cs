@@ -16,7 +16,7 @@ public sealed class DemoReportFixture
     public string JsonPath => Path.Combine(OutputFolder, "report.json");
 
     /// <summary>Section ids the demo must produce, in order.</summary>
-    public static readonly string[] Sections = ["inspect", "spectra", "task-vectors", "silero-diff", "merges", "rebasin"];
+    public static readonly string[] Sections = ["inspect", "spectra", "task-vectors", "silero-diff", "merges", "rebasin", "llm-merges"];
 }
 
 [CollectionDefinition(Name)]

@@ -63,6 +63,7 @@ public static class SpectraSection
             if (over.Count == 0 && under.Count == 0 && fitted.Count > 0)
                 findings.Add(new ReportFinding(string.Create(CultureInfo.InvariantCulture, $"{model}: none of the {fitted.Count} fitted layers is flagged over- or under-trained (median α {s.Alpha.Median:F2})"), FindingLevel.Good, id));
         }
+        AddLayerRoleFigures(section, WeightSpace.Reports.Transformer.LayerRolePlots.SpectrumGrids(report));
         return section;
     }
 
@@ -98,4 +99,22 @@ public static class SpectraSection
 
     internal static string List(IReadOnlyList<string> names) =>
         names.Count <= 4 ? string.Join(", ", names) : string.Join(", ", names.Take(4)) + $" and {names.Count - 4} more";
+
+    /// <summary>The transformer view: a block × role heatmap and per-role profiles per metric, or a note saying the
+    /// naming is unknown and the flat view stands. Shared with <see cref="TaskVectorSection"/>.</summary>
+    internal static void AddLayerRoleFigures(ReportSection section, IReadOnlyList<(string Stem, string Metric, WeightSpace.Analysis.Naming.LayerRoleGrid Grid)> grids)
+    {
+        if (grids.Count == 0)
+        {
+            section.Notes.Add($"Layer × role view: {WeightSpace.Reports.Transformer.LayerRolePlots.FallbackNote}.");
+            return;
+        }
+        foreach (var (stem, metric, grid) in grids)
+        {
+            section.Figures.Add(new ReportFigure($"layer-role-{stem.Replace('.', '-')}", $"{metric} of each block's tensors by role (blank: no such tensor or not analysed).",
+                ReportPlots.ToSvg(WeightSpace.Reports.Transformer.LayerRolePlots.Heatmap(grid, metric))));
+            section.Figures.Add(new ReportFigure($"layer-role-{stem.Replace('.', '-')}-profiles", $"{metric} across depth, one line per role.",
+                ReportPlots.ToSvg(WeightSpace.Reports.Transformer.LayerRolePlots.Profiles(grid, metric))));
+        }
+    }
 }

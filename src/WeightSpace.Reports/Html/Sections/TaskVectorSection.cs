@@ -55,6 +55,7 @@ public static class TaskVectorSection
                     report.Whole.ConflictsHeavily(0, 1) ? FindingLevel.Warning : FindingLevel.Info, id));
             }
         }
+        SpectraSection.AddLayerRoleFigures(section, WeightSpace.Reports.Transformer.LayerRolePlots.DiffGrids(report));
         return section;
     }
 }
