@@ -36,3 +36,22 @@ public sealed class GgufEvalTests
         Assert.Contains("plain-types.gguf", bad.Stderr, StringComparison.Ordinal);
     }
 }
+
+/// <summary><c>lora apply base.gguf adapter</c>: a quantised GGUF base is merged in float32.</summary>
+public sealed class GgufLoraTests
+{
+    [Fact]
+    public void LoraApply_OnAQ8_0Gguf_WritesF32_WithTheDequantisedBaseWhereNoModuleApplies()
+    {
+        string gguf = Path.Combine(SharedData.TempFolder(), "base-q8_0.gguf");
+        GgufHfImport.Write(SharedData.Require("llm/base-f32"), gguf, DType.Q8_0);
+        string output = Path.Combine(SharedData.TempFolder(), "merged");
+        var run = CliRunner.Run("lora", "apply", gguf, SharedData.Require("llm/lora-python"), "-o", output);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var merged = WeightSpace.Formats.Checkpoint.Open(output);
+        using var source = GgufReader.Open(gguf);
+        Assert.All(merged.Tensors, t => Assert.Equal(DType.F32, t.DType));
+        Assert.Equal(source.ReadSingle("lm_head.weight"), merged.ReadSingle("lm_head.weight"));
+        Assert.NotEqual(source.ReadSingle("model.layers.0.self_attn.q_proj.weight"), merged.ReadSingle("model.layers.0.self_attn.q_proj.weight"));
+    }
+}
