@@ -35,6 +35,13 @@ internal static class FuzzTargets
             // GGUF: header, metadata (nested arrays), tensor infos, and every tensor dequantised; the default HF view
             // also runs the q/k un-permutation for llama-architecture inputs.
             ["gguf"] = data => ReadAll(GgufReader.Open(Scratch.Write(data))),
+            // A GGUF as a language model: llama.* metadata → LlamaConfig, tokenizer.ggml.* → tokenizer, then an encode.
+            ["gguf-lm"] = data =>
+            {
+                using var store = GgufReader.Open(Scratch.Write(data));
+                GgufModelConfig.Config(store);
+                GgufModelConfig.Tokenizer(store).Encode("Hello, wörld!\n\tdef f(x): return x ** 2  # ✓"u8, "text");
+            },
             // The model folder's config.json (LLM architecture) parser.
             ["llm-config"] = data => LlamaConfig.Parse(data.ToArray(), "config.json"),
             // tokenizer.json, then encoding a fixed text with the parsed tokenizer.

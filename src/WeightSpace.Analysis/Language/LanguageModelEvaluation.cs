@@ -1,4 +1,5 @@
 using WeightSpace.Formats;
+using WeightSpace.Formats.Gguf;
 
 namespace WeightSpace.Analysis.Language;
 
@@ -48,12 +49,14 @@ public static class LanguageModelEvaluation
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         ArgumentNullException.ThrowIfNull(textPaths);
         options ??= new LanguageModelEvaluationOptions();
-        var (configPath, weightsPath) = ModelFolder.Resolve(modelPath);
-        var config = LlamaConfig.Load(configPath);
+        // A GGUF file carries its config and tokenizer as metadata (GgufModelConfig); a folder has them as files.
+        using var gguf = GgufModelConfig.IsGguf(modelPath) ? GgufReader.Open(modelPath) : null;
+        var (configPath, weightsPath) = gguf is null ? ModelFolder.Resolve(modelPath) : (modelPath, modelPath);
+        var config = gguf is null ? LlamaConfig.Load(configPath) : GgufModelConfig.Config(gguf);
         var protocol = options.Protocol;
         if (protocol.Window > config.MaxPositionEmbeddings)
             throw new InvalidModelConfigException(configPath, "max_position_embeddings", $"is {config.MaxPositionEmbeddings}; a window of {protocol.Window} tokens does not fit");
-        var tokenizer = HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(modelPath));
+        var tokenizer = gguf is null ? HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(modelPath)) : GgufModelConfig.Tokenizer(gguf);
         if (tokenizer.VocabularySize > config.VocabularySize)
             throw new InvalidModelConfigException(tokenizer.Source, "model.vocab", $"has ids up to {tokenizer.VocabularySize - 1} but {configPath} has vocab_size {config.VocabularySize}");
 
@@ -66,7 +69,8 @@ public static class LanguageModelEvaluation
             texts.Add((path, bytes.Length, tokenizer.Encode(bytes, path)));
         }
 
-        using var store = Checkpoint.Open(weightsPath);
+        using var opened = gguf is null ? Checkpoint.Open(weightsPath) : null;
+        TensorStore store = gguf is null ? opened! : new DequantizedTensorStore(gguf);
         INextTokenScorer model = options.OnnxModelPath is { } onnx
             ? new OnnxLanguageModel(onnx, store, config.MaxPositionEmbeddings, options.Model.TorchThreads ?? 0)
             : new CausalLanguageModel(store, config, options.Model);

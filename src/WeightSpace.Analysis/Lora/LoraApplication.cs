@@ -94,7 +94,8 @@ public static class LoraApplication
                 throw new InvalidAdapterException(replacements[name].Adapter.Adapter.Path, $"tensor '{name}'", $"is replaced by one adapter and changed by LoRA factors of {users[0].Adapter.Adapter.Path}");
 
         var outputs = baseModel.Tensors
-            .Select(t => options.DType is { } d && t.DType.IsFloatingPoint() ? t with { DType = d } : t).ToArray();
+            // A block-quantised base (GGUF Q8_0, …) is written as float32: safetensors has no block types.
+            .Select(t => options.DType is { } d && t.DType.IsFloatingPoint() ? t with { DType = d } : t.DType.IsBlockQuantized() ? t with { DType = DType.F32 } : t).ToArray();
         int merged = 0, replaced = 0, copied = 0;
         var directoryOptions = new MergeDirectoryOptions
         {

@@ -15,7 +15,8 @@ internal static class ConvertCommand
         var input = new Argument<string>("input") { Description = "Any checkpoint WeightSpace reads (safetensors, torch.save, GGUF, ONNX)." };
         var output = new Argument<string>("output") { Description = "The .safetensors file to write, or a directory when --shard-size is given; for a llama GGUF, a directory gets a Hugging Face folder (model.safetensors, config.json, tokenizer.json)." };
         var dtype = new Option<string?>("--dtype") { Description = "Convert floating-point tensors to f32, f16, bf16 or f64 (integer tensors are kept)." };
-        var ggufType = new Option<string?>("--type") { Description = "For a .gguf OUTPUT (from a GGUF input): the type of the matrices, f32, f16, bf16, q8_0 or q4_0 (llama.cpp's reference quantisation; 1-D tensors stay f32)." };
+        var ggufType = new Option<string?>("--type") { Description = "For a .gguf OUTPUT: the type of the matrices, f32, f16, bf16, q8_0 or q4_0 (llama.cpp's reference quantisation; 1-D tensors stay f32). Required for a GGUF input; f16 (convert_hf_to_gguf.py's default) for a Hugging Face folder." };
+        var ggufName = new Option<string?>("--name") { Description = "For a .gguf OUTPUT from a Hugging Face folder: general.name (default: the folder's name)." };
         var shardSize = new Option<string?>("--shard-size") { Description = "Write shards of at most this size (e.g. 2GB, 500MB) plus model.safetensors.index.json into OUTPUT as a directory." };
         var command = new Command("convert", """
             Write any supported checkpoint as safetensors, one tensor at a time.
@@ -26,23 +27,15 @@ internal static class ConvertCommand
               weightspace convert big.pt out_dir --shard-size 2GB
               weightspace convert model-Q4_K_M.gguf hf_model/      (dequantised, HF names, config.json, tokenizer.json)
               weightspace convert model-f32.gguf model-q8_0.gguf --type q8_0
-            """) { input, output, dtype, ggufType, shardSize };
+              weightspace convert hf_llama_folder/ model-f16.gguf --type f16   (llama.cpp-loadable, as convert_hf_to_gguf.py)
+            """) { input, output, dtype, ggufType, ggufName, shardSize };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             DType? target = ParseDType(pr.GetValue(dtype));
             long? shard = pr.GetValue(shardSize) is { } s ? ParseSize(s) : null;
             string outPath = pr.GetValue(output)!;
             if (outPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-            {
-                string type = pr.GetValue(ggufType) ?? throw new UsageException("--type is required for a .gguf output (f32, f16, bf16, q8_0 or q4_0)");
-                if (!DTypes.TryParse(type, out var quantType) && !Enum.TryParse(type, ignoreCase: true, out quantType) || !GgufRequantizer.IsWritable(quantType))
-                    throw new UsageException($"--type '{type}' is not one of f32, f16, bf16, q8_0, q4_0");
-                if (Checkpoint.Identify(pr.GetValue(input)!).Format != CheckpointFormat.Gguf)
-                    throw new UsageException("writing GGUF from a non-GGUF checkpoint is not supported yet; the input must be a .gguf file");
-                GgufRequantizer.Write(pr.GetValue(input)!, outPath, quantType);
-                context.Out.WriteLine($"wrote {outPath}: matrices as {quantType.ToShortName()}, 1-D tensors as f32, metadata kept");
-                return WeightSpaceCommandLine.Ok;
-            }
+                return WriteGguf(context, pr.GetValue(input)!, outPath, pr.GetValue(ggufType), pr.GetValue(ggufName));
             using var store = Checkpoint.Open(pr.GetValue(input)!);
             if (store is GgufStore gguf && !outPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             {
@@ -77,6 +70,32 @@ internal static class ConvertCommand
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
+    }
+
+    private static int WriteGguf(CliContext context, string input, string outPath, string? typeText, string? name)
+    {
+        bool ggufInput = Checkpoint.Identify(input).Format == CheckpointFormat.Gguf;
+        if (typeText is null && ggufInput) throw new UsageException("--type is required to rewrite a GGUF file (f32, f16, bf16, q8_0 or q4_0)");
+        typeText ??= "f16";
+        if (!DTypes.TryParse(typeText, out var quantType) && !Enum.TryParse(typeText, ignoreCase: true, out quantType) || !GgufRequantizer.IsWritable(quantType))
+            throw new UsageException($"--type '{typeText}' is not one of f32, f16, bf16, q8_0, q4_0");
+        if (ggufInput)
+        {
+            if (name is not null) throw new UsageException("--name applies to a Hugging Face folder input; a GGUF input keeps its general.name");
+            GgufRequantizer.Write(input, outPath, quantType);
+            context.Out.WriteLine($"wrote {outPath}: matrices as {quantType.ToShortName()}, 1-D tensors as f32, metadata kept");
+            return WeightSpaceCommandLine.Ok;
+        }
+        // A weights file inside a Hugging Face folder stands for the folder (config.json and tokenizer.json are beside it).
+        string folder = Directory.Exists(input) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
+        if (!File.Exists(Path.Combine(folder, "config.json")))
+            throw new UsageException($"writing GGUF needs a Hugging Face model folder (config.json, tokenizer.json, weights) or a GGUF file; {input} is neither");
+        long total = 0;
+        using (var probe = Checkpoint.Open(folder)) total = probe.ByteCount;
+        var result = WithProgress(context, total, p => GgufHfImport.Write(folder, outPath, quantType, name, p));
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {outPath}: {result.TensorCount} tensors ({string.Join(", ", result.TypeCounts.OrderBy(kv => kv.Key).Select(kv => $"{kv.Value} {kv.Key.ToShortName()}"))}), {result.MetadataCount} metadata keys, llama architecture, gpt2 tokenizer"));
+        return WeightSpaceCommandLine.Ok;
     }
 
     private static T WithProgress<T>(CliContext context, long total, Func<IProgress<long>?, T> run)

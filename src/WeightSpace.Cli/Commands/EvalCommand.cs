@@ -11,7 +11,7 @@ internal static class EvalCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Argument<string>("model") { Description = "A Hugging Face model folder (config.json, tokenizer.json, weights) or a weights file in one." };
+        var model = new Argument<string>("model") { Description = "A Hugging Face model folder (config.json, tokenizer.json, weights), a weights file in one, or a llama GGUF file (config and tokenizer from its metadata, quantised weights dequantised)." };
         var text = new Option<string[]>("--text", "-t") { Description = "UTF-8 text files to score.", Required = true, AllowMultipleArgumentsPerToken = true };
         var window = new Option<int>("--window") { Description = "Tokens per window (≤ max_position_embeddings).", DefaultValueFactory = _ => 128 };
         var stride = new Option<int?>("--stride") { Description = "Tokens between window starts; default = --window (independent windows). Smaller: sliding windows, each scoring only the tokens it adds." };

@@ -49,6 +49,15 @@ public static class GgufHfExport
         return new GgufHfExportResult(directory, files, skipped is null ? [] : [skipped]);
     }
 
+    /// <summary>The config.json that <see cref="Write"/> writes for <paramref name="store"/>.</summary>
+    /// <exception cref="InvalidGgufException">A needed key is missing or malformed.</exception>
+    public static string ConfigJsonOf(GgufStore store) => ConfigJson(store);
+
+    /// <summary>The tokenizer.json that <see cref="Write"/> writes, or null (reason in <paramref name="skipped"/>) for a
+    /// tokenizer model other than gpt2.</summary>
+    /// <exception cref="InvalidGgufException">The token list is missing or malformed.</exception>
+    public static string? TokenizerJsonOf(GgufStore store, out string? skipped) => TokenizerJson(store, out skipped);
+
     /// <summary>transformers' <c>LlamaConfig</c> as JSON, from the GGUF metadata.</summary>
     internal static string ConfigJson(GgufStore store)
     {

@@ -49,6 +49,40 @@ internal static partial class GgufHfNames
         return h * perHead + 2 * i + j;
     }
 
+    /// <summary>The GGUF name of Hugging Face tensor <paramref name="hfName"/> (the inverse of <see cref="Map"/>) and
+    /// how many heads its rows are permuted over; null for a name convert_hf_to_gguf.py cannot map.</summary>
+    public static (string Name, int PermuteHeads)? ToGguf(string hfName, int headCount, int headCountKv)
+    {
+        switch (hfName)
+        {
+            case "model.embed_tokens.weight": return ("token_embd.weight", 0);
+            case "model.norm.weight": return ("output_norm.weight", 0);
+            case "lm_head.weight": return ("output.weight", 0);
+        }
+        var m = HfLayerName().Match(hfName);
+        if (!m.Success) return null;
+        foreach (var (gguf, role) in LayerRoles)
+        {
+            if (role != m.Groups[2].Value) continue;
+            int heads = gguf switch { "attn_q" => headCount, "attn_k" => headCountKv, _ => 0 };
+            return ($"blk.{m.Groups[1].Value}.{gguf}.{m.Groups[3].Value}", heads);
+        }
+        return null;
+    }
+
+    /// <summary>The Hugging Face row that GGUF row <paramref name="row"/> holds after the converter's forward permute
+    /// (the inverse of <see cref="SourceRow"/>): GGUF row h·R + 2i + j takes HF row h·R + j·R/2 + i.</summary>
+    public static long HfRowOf(long row, long rows, int heads)
+    {
+        long perHead = rows / heads, half = perHead / 2;
+        long h = row / perHead, within = row % perHead;
+        long i = within / 2, j = within % 2;
+        return h * perHead + j * half + i;
+    }
+
+    [GeneratedRegex(@"^model\.layers\.(\d+)\.([a-z_]+\.[a-z_]+|[a-z_]+)\.(weight|bias)$")]
+    private static partial Regex HfLayerName();
+
     [GeneratedRegex(@"^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$")]
     private static partial Regex BlockName();
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 
 namespace WeightSpace.Formats.Gguf;
 
@@ -20,60 +19,12 @@ public static class GgufRequantizer
     {
         if (!IsWritable(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "GGUF output types are F32, F16, BF16, Q8_0 and Q4_0.");
         using var source = GgufReader.Open(sourcePath, (options ?? new GgufOptions()) with { Naming = GgufNaming.Gguf });
-        int alignment = source.Alignment;
-        var plan = source.StoredTensors.Select(t => (Entry: t, Type: OutputType(t, type))).ToList();
-
-        string full = Path.GetFullPath(outputPath);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
+        var tensors = source.StoredTensors.Select(t =>
         {
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                var metadata = Metadata(source.KeyValues, type);
-                var head = new MemoryStream();
-                head.Write("GGUF"u8);
-                U32(head, 3);
-                U64(head, (ulong)plan.Count);
-                U64(head, (ulong)metadata.Count);
-                foreach (var (key, value) in metadata)
-                {
-                    Str(head, key);
-                    U32(head, (uint)value.Type);
-                    Value(head, value);
-                }
-                long offset = 0;
-                var offsets = new List<long>();
-                foreach (var (entry, outType) in plan)
-                {
-                    Str(head, entry.Name);
-                    U32(head, (uint)entry.Ne.Count);
-                    foreach (long d in entry.Ne) U64(head, (ulong)d);
-                    GgmlTypes.TryGetId(outType, out uint id);
-                    U32(head, id);
-                    U64(head, (ulong)offset);
-                    offsets.Add(offset);
-                    offset = Align(checked(offset + outType.ByteCount(entry.Ne.Aggregate(1L, (a, b) => checked(a * b)))), alignment);
-                }
-                head.Write(new byte[Align(head.Length, alignment) - head.Length]);
-                head.Position = 0;
-                head.CopyTo(stream);
-                long dataStart = stream.Position;
-                for (int i = 0; i < plan.Count; i++)
-                {
-                    var (entry, outType) = plan[i];
-                    stream.Write(new byte[dataStart + offsets[i] - stream.Position]);
-                    float[] values = source.ReadSingle(entry.Name);
-                    stream.Write(Encode(values, outType));
-                }
-                stream.Write(new byte[Align(stream.Position - dataStart, alignment) - (stream.Position - dataStart)]);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            DType outType = OutputType(t, type);
+            return new GgufTensorToWrite(t.Name, [.. t.Ne], outType, () => Encode(source.ReadSingle(t.Name), outType));
+        }).ToList();
+        GgufFileWriter.Write(outputPath, Metadata(source.KeyValues, type), tensors, source.Alignment);
     }
 
     // llama-quantize keeps 1-D tensors in F32; rows that are not whole blocks cannot take a block type.
@@ -82,12 +33,15 @@ public static class GgufRequantizer
 
     private static List<KeyValuePair<string, GgufValue>> Metadata(IReadOnlyList<KeyValuePair<string, GgufValue>> source, DType type)
     {
-        uint fileType = type switch { DType.F32 => 0, DType.F16 => 1, DType.Q4_0 => 2, DType.Q8_0 => 7, _ => 32 };   // llama_ftype; 32 = MOSTLY_BF16
+        uint fileType = FileType(type);
         var result = source.Where(kv => kv.Key is not ("general.file_type" or "general.quantization_version")).ToList();
         result.Add(new("general.quantization_version", new GgufValue(GgufValueType.UInt32, 2u)));   // llama-quantize always writes it
         result.Add(new("general.file_type", new GgufValue(GgufValueType.UInt32, fileType)));
         return result;
     }
+
+    /// <summary>llama.cpp's <c>llama_ftype</c> of a file whose matrices are <paramref name="type"/> (32 = MOSTLY_BF16).</summary>
+    internal static uint FileType(DType type) => type switch { DType.F32 => 0, DType.F16 => 1, DType.Q4_0 => 2, DType.Q8_0 => 7, _ => 32 };
 
     internal static byte[] Encode(ReadOnlySpan<float> values, DType type)
     {
@@ -134,48 +88,6 @@ public static class GgufRequantizer
             int q0 = Math.Min(15, (int)(sbyte)(x[j] * id + 8.5f));
             int q1 = Math.Min(15, (int)(sbyte)(x[16 + j] * id + 8.5f));
             y[2 + j] = (byte)(q0 | (q1 << 4));
-        }
-    }
-
-    private static long Align(long n, int alignment) => checked(n + (alignment - n % alignment) % alignment);
-
-    private static void U32(Stream s, uint v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteUInt32LittleEndian(b, v); s.Write(b); }
-    private static void U64(Stream s, ulong v) { Span<byte> b = stackalloc byte[8]; BinaryPrimitives.WriteUInt64LittleEndian(b, v); s.Write(b); }
-    private static void Str(Stream s, string v) { var b = Encoding.UTF8.GetBytes(v); U64(s, (ulong)b.Length); s.Write(b); }
-
-    private static void Value(Stream s, GgufValue v)
-    {
-        if (v.Type == GgufValueType.Array)
-        {
-            var array = (Array)v.Value;
-            U32(s, (uint)v.ElementType!.Value);
-            U64(s, (ulong)array.Length);
-            foreach (object item in array)
-                if (item is GgufValue nested) Value(s, nested);
-                else Scalar(s, item);
-            return;
-        }
-        Scalar(s, v.Value);
-    }
-
-    private static void Scalar(Stream s, object value)
-    {
-        Span<byte> b = stackalloc byte[8];
-        switch (value)
-        {
-            case byte x: s.WriteByte(x); break;
-            case sbyte x: s.WriteByte((byte)x); break;
-            case bool x: s.WriteByte(x ? (byte)1 : (byte)0); break;
-            case ushort x: BinaryPrimitives.WriteUInt16LittleEndian(b, x); s.Write(b[..2]); break;
-            case short x: BinaryPrimitives.WriteInt16LittleEndian(b, x); s.Write(b[..2]); break;
-            case uint x: U32(s, x); break;
-            case int x: BinaryPrimitives.WriteInt32LittleEndian(b, x); s.Write(b[..4]); break;
-            case float x: BinaryPrimitives.WriteSingleLittleEndian(b, x); s.Write(b[..4]); break;
-            case ulong x: U64(s, x); break;
-            case long x: BinaryPrimitives.WriteInt64LittleEndian(b, x); s.Write(b); break;
-            case double x: BinaryPrimitives.WriteDoubleLittleEndian(b, x); s.Write(b); break;
-            case string x: Str(s, x); break;
-            default: throw new InvalidOperationException($"Unexpected metadata value {value.GetType()}.");
         }
     }
 }

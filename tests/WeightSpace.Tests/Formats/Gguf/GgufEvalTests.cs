@@ -1,0 +1,57 @@
+using WeightSpace.Analysis.Language;
+using WeightSpace.Formats.Gguf;
+using WeightSpace.Tests.Cli;
+
+namespace WeightSpace.Tests.Formats.Gguf;
+
+/// <summary><c>eval model.gguf</c>: config and tokenizer from the GGUF metadata, quantised weights dequantised.</summary>
+public sealed class GgufEvalTests
+{
+    private static readonly LanguageModelEvaluationOptions Quick = new() { Protocol = new PerplexityOptions { MaxWindows = 4 }, Model = new LanguageModelOptions { TorchThreads = 1 } };
+
+    [Fact]
+    public void GgufWeWrote_ScoresExactlyAsTheHfFolderItCameFrom()
+    {
+        string folder = SharedData.Require("llm/base-f32");
+        string text = SharedData.Require("llm/eval/python.txt");
+        string gguf = Path.Combine(SharedData.TempFolder(), "base.gguf");
+        GgufHfImport.Write(folder, gguf, DType.F32);
+        var a = LanguageModelEvaluation.Evaluate(folder, [text], Quick, null, TestContext.Current.CancellationToken).Texts[0];
+        var b = LanguageModelEvaluation.Evaluate(gguf, [text], Quick, null, TestContext.Current.CancellationToken).Texts[0];
+        Assert.Equal(a.Tokens, b.Tokens);
+        Assert.Equal(a.NllPerToken, b.NllPerToken);   // same weights bit for bit after un-permutation, same tokenizer ids
+    }
+
+    [Fact]
+    public void QuantisedSharedGguf_Evaluates_AndANonGpt2TokenizerIsRefusedByName()
+    {
+        string text = SharedData.Require("llm/eval/prose.txt");
+        var score = LanguageModelEvaluation.Evaluate(SharedData.Require("gguf/tinyllama/tinyllama-q4_k_m.gguf"), [text], Quick, null, TestContext.Current.CancellationToken).Texts[0];
+        // Seeded-random weights: the model is close to uniform over 256 bytes, NLL near ln 256 = 5.545.
+        Assert.InRange(score.NllPerToken, 5.3, 5.8);
+        var cli = CliRunner.Run("eval", SharedData.Require("gguf/tinyllama/tinyllama-q8_0.gguf"), "--text", text, "--max-windows", "2", "--threads", "1");
+        Assert.Equal(0, cli.ExitCode);
+        var bad = CliRunner.Run("eval", SharedData.Require("gguf/synthetic/plain-types.gguf"), "--text", text, "--max-windows", "1");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("plain-types.gguf", bad.Stderr, StringComparison.Ordinal);
+    }
+}
+
+/// <summary><c>lora apply base.gguf adapter</c>: a quantised GGUF base is merged in float32.</summary>
+public sealed class GgufLoraTests
+{
+    [Fact]
+    public void LoraApply_OnAQ8_0Gguf_WritesF32_WithTheDequantisedBaseWhereNoModuleApplies()
+    {
+        string gguf = Path.Combine(SharedData.TempFolder(), "base-q8_0.gguf");
+        GgufHfImport.Write(SharedData.Require("llm/base-f32"), gguf, DType.Q8_0);
+        string output = Path.Combine(SharedData.TempFolder(), "merged");
+        var run = CliRunner.Run("lora", "apply", gguf, SharedData.Require("llm/lora-python"), "-o", output);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var merged = WeightSpace.Formats.Checkpoint.Open(output);
+        using var source = GgufReader.Open(gguf);
+        Assert.All(merged.Tensors, t => Assert.Equal(DType.F32, t.DType));
+        Assert.Equal(source.ReadSingle("lm_head.weight"), merged.ReadSingle("lm_head.weight"));
+        Assert.NotEqual(source.ReadSingle("model.layers.0.self_attn.q_proj.weight"), merged.ReadSingle("model.layers.0.self_attn.q_proj.weight"));
+    }
+}
