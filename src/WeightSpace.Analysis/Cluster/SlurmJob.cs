@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using WeightSpace.IO;
 
 namespace WeightSpace.Analysis.Cluster;
 
@@ -131,11 +132,19 @@ public static partial class SlurmJob
 
     private static void WriteScript(string path, string text)
     {
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
-        File.Move(temp, path, overwrite: true);
+        // Executable before it is published: sbatch may read the script the moment it has its name.
+        string temp = AtomicFile.TempPathFor(path);
+        try
+        {
+            File.WriteAllText(temp, text);
+            if (!OperatingSystem.IsWindows())
+                File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+            AtomicFile.Commit(temp, path);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
     }
 
     /// <summary>POSIX shell single-quoting.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.IO;
 
 namespace WeightSpace.Formats.Gguf;
 
@@ -184,22 +185,5 @@ public static class GgufHfExport
         w.WriteEndObject();
     }
 
-    // Temp file beside the target, flushed to disk, renamed over it.
-    private static void WriteText(string path, string text)
-    {
-        string tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(text));
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+    private static void WriteText(string path, string text) => AtomicFile.WriteAllText(path, text);
 }
