@@ -17,6 +17,7 @@ internal static class Verbs
         AlignCommand.Create(context),
         LmcCommand.Create(context),
         EvalCommand.Create(context),
+        HeadsCommand.Create(context),
         CombineCommand.Create(context),
         SlurmCommand.Create(context),
         ReportCommand.Create(context),
