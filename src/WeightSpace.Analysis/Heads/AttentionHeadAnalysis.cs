@@ -83,6 +83,31 @@ public static class AttentionHeadAnalysis
         return new AttentionHeadReport(model.Path, baseline?.Path, layout, hidden, layers.Count, heads);
     }
 
+    /// <summary>One head's circuit as an explicit d × d matrix, row-major float64 (for inspection and small models: it
+    /// takes d² values; the analysis itself never forms it).</summary>
+    /// <param name="model">The checkpoint.</param>
+    /// <param name="layer">Block index.</param>
+    /// <param name="head">Query head index.</param>
+    /// <param name="circuit">W_QK or W_OV.</param>
+    /// <param name="options">Head counts; defaults if null.</param>
+    /// <exception cref="InvalidHeadLayoutException">The layer or head does not exist, or the shapes do not fit the layout.</exception>
+    public static double[] CircuitMatrix(TensorStore model, int layer, int head, HeadCircuit circuit, AttentionHeadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var layers = Projections(model);
+        var layout = ResolveLayout(model, options);
+        if (!layers.TryGetValue(layer, out var p))
+            throw new InvalidHeadLayoutException("--layer", $"{layer} is out of range: {model.Path} has attention layers {layers.Keys.First()}…{layers.Keys.Last()}");
+        if (head < 0 || head >= layout.HeadCount) throw new InvalidHeadLayoutException("head", $"{head} is out of range 0…{layout.HeadCount - 1}");
+        long hidden = p.HiddenSize(model);
+        p.Validate(model, layout, hidden);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var (xq, yk, xo, yv) = Factors(p.Load(model, layout), layout, hidden, head, 1);
+        var product = circuit == HeadCircuit.QueryKey ? xq[0].matmul(yk[0].mT) : xo[0].matmul(yv[0].mT);
+        return product.contiguous().data<double>().ToArray();
+    }
+
     private static SortedDictionary<int, AttentionProjections> Projections(TensorStore store)
     {
         var layers = AttentionProjections.Find(store);

@@ -1,0 +1,28 @@
+using WeightSpace.Analysis.Naming;
+
+namespace WeightSpace.Analysis.RankProfile;
+
+/// <summary>Which matrices a rank profile (or a compression) covers, and in what precision.</summary>
+public sealed record RankProfileOptions
+{
+    /// <summary>The roles covered; null: every 2-D floating-point tensor except embeddings (see <see cref="IncludeEmbeddings"/>).</summary>
+    public IReadOnlySet<TensorRole>? Roles { get; init; }
+
+    /// <summary>Also profile token/position embeddings (large and rarely compressed).</summary>
+    public bool IncludeEmbeddings { get; init; }
+
+    /// <summary>Matrices up to this many elements get float64 singular values (numerically exact for the stored
+    /// values); larger ones float32, with float32's ε in the numerical-rank tolerance. 2²⁶ elements keep the float64
+    /// copy at 512 MiB, within the memory budget of a 7B layer.</summary>
+    public long MaxFloat64Elements { get; init; } = 1L << 26;
+
+    /// <summary>True when <paramref name="info"/> is covered.</summary>
+    public bool Covers(TensorInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (info.Shape.Rank != 2 || !info.DType.IsFloatingPoint() || info.Shape[0] < 1 || info.Shape[1] < 1) return false;
+        var role = TensorNames.Parse(info.Name).Role;
+        if (Roles is not null) return Roles.Contains(role);
+        return IncludeEmbeddings || role is not (TensorRole.TokenEmbedding or TensorRole.PositionEmbedding or TensorRole.TokenTypeEmbedding);
+    }
+}
