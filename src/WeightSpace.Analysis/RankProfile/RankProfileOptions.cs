@@ -12,9 +12,10 @@ public sealed record RankProfileOptions
     public bool IncludeEmbeddings { get; init; }
 
     /// <summary>Matrices up to this many elements get float64 singular values (numerically exact for the stored
-    /// values); larger ones float32, with float32's ε in the numerical-rank tolerance. 2²⁶ elements keep the float64
-    /// copy at 512 MiB, within the memory budget of a 7B layer.</summary>
-    public long MaxFloat64Elements { get; init; } = 1L << 26;
+    /// values); larger ones float32, with float32's ε in the numerical-rank tolerance. 2²⁴ elements (a 4096 × 4096
+    /// projection) keep the float64 copy and LAPACK's own at 128 MiB each, so a 7B layer's MLP matrices (11008 × 4096,
+    /// float32) stay within two float32 matrices of memory.</summary>
+    public long MaxFloat64Elements { get; init; } = 1L << 24;
 
     /// <summary>True when <paramref name="info"/> is covered.</summary>
     public bool Covers(TensorInfo info)
