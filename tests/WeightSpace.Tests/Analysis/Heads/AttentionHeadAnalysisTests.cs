@@ -108,8 +108,8 @@ public sealed class AttentionHeadAnalysisTests
         var report = AttentionHeadAnalysis.Analyze(model, baseline, new AttentionHeadOptions { HeadCount = 4, KeyValueHeadCount = 2 }, ct: TestContext.Current.CancellationToken);
         for (int h = 0; h < 4; h++)
         {
-            Assert.Equal(0, report.Heads[h].OutputValueChange!.Value, 15);
-            if (h != 2) Assert.Equal(0, report.Heads[h].QueryKeyChange!.Value, 15);
+            Assert.Equal(0, report.Heads[h].OutputValueChange!.Value, 12);
+            if (h != 2) Assert.Equal(0, report.Heads[h].QueryKeyChange!.Value, 12);
         }
         var base2 = ExplicitQk(q, k, 2);
         double expected = (ExplicitQk(q1, k, 2) - base2).FrobeniusNorm() / base2.FrobeniusNorm();
@@ -120,7 +120,7 @@ public sealed class AttentionHeadAnalysisTests
     [Theory]
     [InlineData(3, 2, "does not divide")]
     [InlineData(2, 3, "must be between 1 and num_attention_heads")]
-    [InlineData(3, 3, "has shape [4, 4] but 3 heads")]
+    [InlineData(3, 3, "has 4 rows, not a multiple of 3")]
     public void Head_counts_that_do_not_fit_are_one_error_naming_the_count_or_tensor(int heads, int kv, string message)
     {
         using var store = HandBuilt();
