@@ -38,17 +38,17 @@ internal static class TransformerViewBenchmark
             Generate(path, layers);
             File.WriteAllText(Path.Combine(dir, "config.json"), $$"""{"model_type": "llama", "hidden_size": {{Hidden}}, "num_attention_heads": {{Heads}}, "num_key_value_heads": {{Heads}}, "num_hidden_layers": {{layers}}}""");
             var results = new Dictionary<string, List<(double Seconds, long Peak)>>();
-            string[] modes = ["read-attention", "heads", "svdvals", "ranks"];
-            foreach (string m in modes) results[m] = [];
+            string[] modes = (Option(args, "--modes") ?? "read-attention,heads,svdvals,ranks").Split(',');
+            foreach (string m in (string[])["read-attention", "heads", "svdvals", "ranks"]) results[m] = [];
             for (int r = 0; r < runs; r++)
                 foreach (string m in r % 2 == 0 ? modes : modes.Reverse())
                     results[m].Add(RunChild(m, path));
-            double Med(string m) => results[m].Select(x => x.Seconds).Order().ElementAt(runs / 2);
-            long Peak(string m) => results[m].Max(x => x.Peak) >> 20;
+            double Med(string m) => results[m].Count == 0 ? double.NaN : results[m].Select(x => x.Seconds).Order().ElementAt(runs / 2);
+            long Peak(string m) => results[m].Count == 0 ? 0 : results[m].Max(x => x.Peak) >> 20;
             string load = File.ReadAllText("/proc/loadavg").Split(' ')[0..3].Aggregate((x, y) => x + " " + y);
             long largest = (long)Intermediate * Hidden * 4 >> 20;
             Console.WriteLine($"""
-                ### heads and rank profile, {layers} Llama-2-7B-shaped layer(s) ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --project tools/WeightSpace.Benchmarks -- transformer-view --layers {layers} --runs {runs}`)
+                ### heads and rank profile, {layers} Llama-2-7B-shaped layer(s) ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --project tools/WeightSpace.Benchmarks -- transformer-view --layers {layers} --runs {runs} --modes {string.Join(',', modes)}`)
                 | measure | value |
                 |---|---|
                 | input | {new FileInfo(path).Length / 1e9:F2} GB BF16, {layers * Modules.Length} matrices, {layers * Heads} heads |
@@ -107,7 +107,7 @@ internal static class TransformerViewBenchmark
                     using var scope = torch.NewDisposeScope();
                     using var buffer = store.Read(info.Name);
                     var type = info.ElementCount <= options.MaxFloat64Elements ? ScalarType.Float64 : ScalarType.Float32;
-                    sink += linalg.svdvals(buffer.ToTorch(type).view(info.Shape[0], info.Shape[1]))[0].item<double>();
+                    sink += linalg.svdvals(buffer.ToTorch(type).view(info.Shape[0], info.Shape[1]))[0].to_type(ScalarType.Float64).item<double>();
                 }
                 break;
         }
