@@ -53,8 +53,10 @@ public sealed partial class CausalLanguageModel
         }
     }
 
-    /// <summary>The final-norm hidden states [rows, length, hidden] in the compute type, in the caller's scope.</summary>
-    private Tensor Hidden(ReadOnlySpan<int> ids, int rows, int length)
+    /// <summary>The final-norm hidden states [rows, length, hidden] in the compute type, in the caller's scope.
+    /// <paramref name="observe"/>, if given, sees the residual stream entering each block (index 0…L−1) and the last
+    /// block's output before the final norm (index L).</summary>
+    private Tensor Hidden(ReadOnlySpan<int> ids, int rows, int length, Action<int, Tensor>? observe = null)
     {
         var x = Embed(ids, rows, length);
         if (Config.Family == LanguageModelFamily.Gemma)
@@ -63,11 +65,13 @@ public sealed partial class CausalLanguageModel
         var mask = CausalMask(length);
         for (int layer = 0; layer < Config.LayerCount; layer++)
         {
+            observe?.Invoke(layer, x);
             using var layerScope = NewDisposeScope();
             var next = DecoderLayer(x, layer, cos, sin, mask).MoveToOuterDisposeScope();
             x.Dispose();
             x = next;
         }
+        observe?.Invoke(Config.LayerCount, x);
         using var norm = Load("model.norm.weight");
         return RmsNorm(x, norm);
     }

@@ -95,6 +95,22 @@ public sealed partial class CausalLanguageModel : INextTokenScorer, IDisposable
         return ForwardLogits(tokenIds, rows, length);
     }
 
+    /// <summary>The residual stream of <paramref name="rows"/> sequences, as float32 row-major [rows · length, hidden]:
+    /// index l &lt; L is the input of block l (index 0: the embeddings), index L the last block's output before the final
+    /// norm, so states l and l + 1 are one block's input and output. (Hugging Face's <c>output_hidden_states</c> differs
+    /// only in its last entry, which it takes after the final norm.)</summary>
+    /// <exception cref="ArgumentException">As <see cref="Logits"/>.</exception>
+    public float[][] HiddenStates(ReadOnlySpan<int> tokenIds, int rows)
+    {
+        int length = CheckBatch(tokenIds, rows);
+        var states = new float[Config.LayerCount + 1][];
+        using var threads = TorchThreadScope.Set(Options.TorchThreads);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var noGrad = TorchSharp.torch.no_grad();
+        Hidden(tokenIds, rows, length, (layer, x) => states[layer] = x.to_type(TorchSharp.torch.ScalarType.Float32).contiguous().data<float>().ToArray());
+        return states;
+    }
+
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">As <see cref="Logits"/>, or <paramref name="destination"/> is too short.</exception>
     public void ScoreNextTokens(ReadOnlySpan<int> tokenIds, int rows, Span<float> destination)

@@ -4,6 +4,7 @@ using WeightSpace.Analysis.Statistics;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
 using WeightSpace.Reports.Html;
+using WeightSpace.Analysis.RankProfile;
 using WeightSpace.Reports.Html.Sections;
 using WeightSpace.Analysis.Compatibility;
 using WeightSpace.Analysis.Language;
@@ -58,6 +59,17 @@ internal static class ReportCommand
                     var delta = TaskVectorAnalysis.Analyze(baseline, stores);
                     sections.Add(TaskVectorSection.Build(delta, "task-vectors", "Task vectors against the base",
                         $"weightspace diff {baseline.Path} {string.Join(' ', paths)}", findings));
+                }
+                // Transformer view (issue 13): attention heads and rank profiles where the names show attention blocks.
+                for (int i = 0; i < stores.Count; i++)
+                {
+                    if (!TransformerView.HasAttention(stores[i])) continue;
+                    var heads = TransformerView.TryHeads(stores[i], baseline);
+                    if (heads is not null)
+                        sections.Add(TransformerSections.Heads(heads, $"heads-{i + 1}", $"Attention heads: {Path.GetFileName(stores[i].Path)}",
+                            $"weightspace heads {stores[i].Path}" + (baseline is null ? "" : $" --against {baseline.Path}")));
+                    sections.Add(TransformerSections.Ranks(RankProfiler.Profile(stores[i]), $"ranks-{i + 1}", $"Rank profile: {Path.GetFileName(stores[i].Path)}",
+                        $"weightspace ranks {stores[i].Path}"));
                 }
                 if (texts.Length > 0)
                 {
