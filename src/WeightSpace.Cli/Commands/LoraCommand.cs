@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.Merging.Output;
+using WeightSpace.Reports.Html;
+using WeightSpace.Reports.Html.Sections;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -270,6 +272,7 @@ internal static class LoraCommand
         var baseArg = new Argument<string>("base") { Description = "The base model." };
         var adapter = new Argument<string>("adapter") { Description = "A PEFT adapter folder." };
         var json = new Option<bool>("--json") { Description = "Print the analysis as JSON." };
+        var reportPath = ReportOutput.CreateOption();
         var command = new Command("analyze", """
             What an adapter changes, one module at a time: ‖ΔW‖, ‖ΔW‖/‖W‖, ΔW's effective rank, intruder dimensions
             of W + ΔW against the base's singular vectors (top 10, |cos| < 0.5), and the layers it changes most.
@@ -277,10 +280,19 @@ internal static class LoraCommand
             Examples:
               weightspace lora analyze base/ lora-python/
               weightspace lora analyze base/ lora-python/ --json
-            """) { baseArg, adapter, json };
+              weightspace lora analyze base/ lora-python/ --report adapter.html
+            """) { baseArg, adapter, json, reportPath };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
+            string? htmlPath = pr.GetValue(reportPath);
+            ReportOutput.Validate(htmlPath);
             var (modules, layers) = LoraAnalysis.Analyze(pr.GetValue(baseArg)!, pr.GetValue(adapter)!);
+            if (htmlPath is not null)
+            {
+                var findings = new List<ReportFinding>();
+                var section = LoraSection.Build(modules, layers, context.CommandLine, findings);
+                ReportOutput.Write(context, htmlPath, "WeightSpace LoRA adapter", $"{pr.GetValue(adapter)} on {pr.GetValue(baseArg)}", [section], findings);
+            }
             if (pr.GetValue(json))
             {
                 WriteJson(context, j =>

@@ -49,6 +49,9 @@ public static class SpectraSection
         var s = report.Summary;
         section.Notes.Add(string.Create(CultureInfo.InvariantCulture,
             $"{s.LayersOk} layers analysed, {s.LayersSkipped} skipped (each with its reason), {s.LayersFailed} failed. Mean α {s.Alpha.Mean:F2}, median {s.Alpha.Median:F2}."));
+        // Users read α against WeightWatcher's 2–6 band, so the report says which x_min search produced it.
+        foreach (var group in fitted.GroupBy(l => (l.AlphaEstimator ?? "unknown", l.Solver ?? "unknown")))
+            section.Notes.Add($"α of {Count(group.Count(), "layer")}: estimator {EstimatorName(group.Key.Item1)}, eigenvalues by {SolverName(group.Key.Item2)}.");
 
         if (findings is not null)
         {
@@ -66,6 +69,20 @@ public static class SpectraSection
         AddLayerRoleFigures(section, WeightSpace.Reports.Transformer.LayerRolePlots.SpectrumGrids(report));
         return section;
     }
+
+    private static string EstimatorName(string estimator) => estimator switch
+    {
+        "ww" => "ww (WeightWatcher 0.7.5.5's WWFit: one-sided KS, every eigenvalue a candidate x_min)",
+        "csn" => "csn (Clauset–Shalizi–Newman: two-sided KS, minimum tail of 10)",
+        _ => estimator,
+    };
+
+    private static string SolverName(string solver) => solver switch
+    {
+        "gram" => "gram (eigvalsh of the smaller Gram matrix)",
+        "svd" => "svd (svdvals)",
+        _ => solver,
+    };
 
     private static string EsdSvg(LayerSpectrum layer, IReadOnlyList<double> eigenvalues)
     {

@@ -57,3 +57,29 @@ public sealed class LoraCommandTests
         Assert.True(File.Exists(Path.Combine(extracted, "adapter_config.json")));
     }
 }
+
+/// <summary><c>lora analyze --report</c> on the real adapter: the section's table and findings agree with the JSON.</summary>
+public sealed class LoraAnalyzeReportTests
+{
+    [Fact]
+    public void Report_ListsEveryModule_AndCountsTheJsonsIntruders()
+    {
+        string baseDir = SharedData.Require("llm/base"), adapter = SharedData.Require("llm/lora-python");
+        string html = Path.Combine(SharedData.TempFolder(), "adapter.html");
+
+        var json = CliRunner.Run("lora", "analyze", baseDir, adapter, "--json");
+        var report = CliRunner.Run("lora", "analyze", baseDir, adapter, "--report", html);
+
+        Assert.Equal(0, json.ExitCode);
+        Assert.Equal(0, report.ExitCode);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var modules = doc.RootElement.GetProperty("modules").EnumerateArray().ToList();
+        int intruders = modules.Sum(m => m.GetProperty("intruders").GetArrayLength());
+        int withIntruders = modules.Count(m => m.GetProperty("intruders").GetArrayLength() > 0);
+        string text = File.ReadAllText(html);
+        Assert.Contains($"{intruders} intruder dimension(s) in {withIntruders} of {modules.Count} adapted modules", text);
+        foreach (var m in modules) Assert.Contains(m.GetProperty("module").GetString()!, text);
+        int top = doc.RootElement.GetProperty("layers_by_change")[0].GetProperty("layer").GetInt32();
+        Assert.Contains($"The adapter changes layer {top} most", text);
+    }
+}
