@@ -5,7 +5,8 @@ namespace WeightSpace.Analysis.Lora;
 /// <summary>A base model with a PEFT adapter merged in on read: every tensor is the one <c>lora apply BASE ADAPTER</c>
 /// writes (W + s·B·A, PEFT's DoRA and <c>lora_B.bias</c> merges, modules_to_save replacements), in the base's dtype,
 /// computed when read, one tensor at a time. So any per-tensor analysis (<c>diff BASE ADAPTER</c>) sees the adapter as
-/// a fine-tune of its base without a merged copy on disk.</summary>
+/// a fine-tune of its base without a merged copy on disk. A merge config's <c>MODEL+ADAPTER</c> input is the same store
+/// (mergekit merges the LoRA into the model before merging, in the model's dtype or <c>--lora-merge-dtype</c>).</summary>
 public sealed class AdaptedTensorStore : TensorStore
 {
     private readonly TensorStore _base;
@@ -13,18 +14,42 @@ public sealed class AdaptedTensorStore : TensorStore
     private readonly Dictionary<string, BoundModule> _weights = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BoundModule> _biases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TensorInfo> _replacements = new(StringComparer.Ordinal);
+    private readonly TensorInfo[] _tensors;
+    private readonly bool _ownsBase;
 
-    private AdaptedTensorStore(TensorStore baseModel, PeftAdapter adapter, BoundAdapter bound) : base(adapter.Path)
+    private AdaptedTensorStore(string path, TensorStore baseModel, PeftAdapter adapter, BoundAdapter bound, DType? changedDType, bool ownsBase)
+        : base(path)
     {
         _base = baseModel;
         _adapter = adapter;
+        _ownsBase = ownsBase;
         foreach (var m in bound.Modules)
         {
             _weights[m.BaseWeight.Name] = m;
             if (m.BaseBias is { } bias) _biases[bias.Name] = m;
         }
         foreach (var (target, tensor) in bound.Replacements) _replacements[target.Name] = tensor;
+        _tensors = baseModel.Tensors
+            .Select(t => changedDType is { } d && t.DType.IsFloatingPoint() && IsChanged(t.Name) ? t with { DType = d } : t).ToArray();
     }
+
+    /// <summary>Binds an opened <paramref name="adapter"/> to <paramref name="baseModel"/>; the store owns the adapter,
+    /// and the base when <paramref name="ownsBase"/>.</summary>
+    /// <param name="path">The store's path (a merge config's <c>MODEL+ADAPTER</c> reference, say).</param>
+    /// <param name="baseModel">The base.</param>
+    /// <param name="adapter">The adapter.</param>
+    /// <param name="changedDType">The dtype of the tensors the adapter changes (mergekit's <c>--lora-merge-dtype</c>);
+    /// null keeps the base's.</param>
+    /// <param name="ownsBase">Dispose the base with the store.</param>
+    /// <exception cref="InvalidAdapterException">The adapter does not fit the base (checked from headers, before any work).</exception>
+    public static AdaptedTensorStore Create(string path, TensorStore baseModel, PeftAdapter adapter, DType? changedDType, bool ownsBase)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        ArgumentNullException.ThrowIfNull(adapter);
+        return new AdaptedTensorStore(path, baseModel, adapter, BoundAdapter.Bind(adapter, baseModel), changedDType, ownsBase);
+    }
+
+    private bool IsChanged(string name) => _weights.ContainsKey(name) || _biases.ContainsKey(name) || _replacements.ContainsKey(name);
 
     /// <summary>Opens the adapter folder <paramref name="adapterPath"/> and binds it to <paramref name="baseModel"/>
     /// (which stays the caller's to dispose). The store's path is the adapter's.</summary>
@@ -33,7 +58,7 @@ public sealed class AdaptedTensorStore : TensorStore
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         var adapter = PeftAdapter.Open(adapterPath);
-        try { return new AdaptedTensorStore(baseModel, adapter, BoundAdapter.Bind(adapter, baseModel)); }
+        try { return new AdaptedTensorStore(adapter.Path, baseModel, adapter, BoundAdapter.Bind(adapter, baseModel), null, ownsBase: false); }
         catch { adapter.Dispose(); throw; }
     }
 
@@ -47,7 +72,7 @@ public sealed class AdaptedTensorStore : TensorStore
     public override CheckpointFormat Format => _base.Format;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<TensorInfo> Tensors => _base.Tensors;
+    public override IReadOnlyList<TensorInfo> Tensors => _tensors;
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> Metadata => _base.Metadata;
@@ -59,16 +84,16 @@ public sealed class AdaptedTensorStore : TensorStore
         if (_replacements.TryGetValue(info.Name, out var replacement)) values = LoraMath.Read(_adapter.Store, replacement);
         else if (_weights.TryGetValue(info.Name, out var module))
         {
-            values = LoraMath.Read(_base, info);
+            values = LoraMath.Read(_base, _base.GetInfo(info.Name));
             LoraMath.Merge(_adapter.Store, module, 1, values);
         }
         else if (_biases.TryGetValue(info.Name, out module))
         {
-            values = LoraMath.Read(_base, info);
+            values = LoraMath.Read(_base, _base.GetInfo(info.Name));
             LoraMath.MergeBias(_adapter.Store, module, 1, values);
         }
         else return _base.Read(info.Name);
-        var bytes = new byte[checked(values.LongLength * info.DType.SizeInBytes())];
+        var bytes = new byte[info.ByteCount];
         DTypeConversion.FromSingle(values, info.DType, bytes);
         return TensorBuffer.FromBytes(info, bytes);
     }
@@ -76,7 +101,11 @@ public sealed class AdaptedTensorStore : TensorStore
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _adapter.Dispose();
+        if (disposing)
+        {
+            _adapter.Dispose();
+            if (_ownsBase) _base.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

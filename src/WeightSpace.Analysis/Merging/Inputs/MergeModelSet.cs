@@ -1,3 +1,4 @@
+using WeightSpace.Analysis.Lora;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Hub;
 using WeightSpace.Formats.Peft;
@@ -22,7 +23,7 @@ public sealed class MergeModelSet : IDisposable
     public string? FolderOf(string reference) => _folders.GetValueOrDefault(reference);
 
     /// <summary>True when <paramref name="reference"/> was opened as <c>MODEL+ADAPTER</c> (its LoRA merged in while reading).</summary>
-    public bool HasAdapter(string reference) => _stores.TryGetValue(reference, out var store) && store is LoraMergedStore;
+    public bool HasAdapter(string reference) => _stores.TryGetValue(reference, out var store) && store is AdaptedTensorStore;
 
     /// <summary>Opens every reference. All references that name nothing are reported together before any is opened.</summary>
     /// <param name="references">The config's model references.</param>
@@ -64,7 +65,7 @@ public sealed class MergeModelSet : IDisposable
                 try
                 {
                     peft = PeftAdapter.Open(adapter);
-                    set._stores[reference] = new LoraMergedStore(reference, store, peft, loraMergeDType);
+                    set._stores[reference] = AdaptedTensorStore.Create(reference, store, peft, loraMergeDType, ownsBase: true);
                 }
                 catch
                 {
