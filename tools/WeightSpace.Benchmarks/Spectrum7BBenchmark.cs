@@ -15,14 +15,16 @@ namespace WeightSpace.Benchmarks;
 /// </summary>
 /// <remarks>Entries are N(0, 1/cols) noise from torch's seeded generator: the solvers' cost depends on the shapes, not
 /// the values, and the power-law and MP fits still run on every layer. <c>--blocks</c> scales the run down for a
-/// quick check (the time then covers that many blocks).</remarks>
+/// quick check (the time then covers that many blocks); <c>--parallel P</c> solves P matrices at once (torch threads =
+/// cores ÷ P), as <c>SpectrumOptions.MaxDegreeOfParallelism</c> does.</remarks>
 internal static class Spectrum7BBenchmark
 {
     private const long Hidden = 4096, Intermediate = 11008, Vocab = 32000;
 
     public static int Run(string[] args)
     {
-        if (args.Length > 0 && args[0] == "child") return Child(args[1]);
+        if (args.Length > 0 && args[0] == "child") return Child(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+        int parallel = int.Parse(Option(args, "--parallel") ?? "1", CultureInfo.InvariantCulture);
         int blocks = int.Parse(Option(args, "--blocks") ?? "32", CultureInfo.InvariantCulture);
         string root = Option(args, "--dir") ?? Path.GetTempPath();
         string dir = Path.Combine(root, $"weightspace-spectrum-7b-{Environment.ProcessId}");
@@ -34,7 +36,7 @@ internal static class Spectrum7BBenchmark
             Console.Error.WriteLine($"generated {blocks} blocks in {generate.Elapsed.TotalSeconds:F0} s");
             string loadBefore = LoadAverage();
             var watch = Stopwatch.StartNew();
-            var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["spectrum-7b", "child", model]) { RedirectStandardOutput = true })!;
+            var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["spectrum-7b", "child", model, parallel.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true })!;
             string output = child.StandardOutput.ReadToEnd();
             child.WaitForExit();
             double seconds = watch.Elapsed.TotalSeconds;
@@ -47,7 +49,7 @@ internal static class Spectrum7BBenchmark
             long bound = 3 * largest + 300_000_000;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
                 ### spectrum-7b ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average before {loadBefore}, after {LoadAverage()})
-                `dotnet run -c Release --project tools/WeightSpace.Benchmarks -- spectrum-7b{(blocks != 32 ? $" --blocks {blocks}" : "")}`
+                `dotnet run -c Release --project tools/WeightSpace.Benchmarks -- spectrum-7b{(blocks != 32 ? $" --blocks {blocks}" : "")}{(parallel != 1 ? $" --parallel {parallel}" : "")}`
 
                 | quantity | value | target |
                 |---|---|---|
@@ -67,12 +69,13 @@ internal static class Spectrum7BBenchmark
 
     /// <summary>The analysis as <c>weightspace spectrum MODEL</c> runs it by default; prints peak RSS, analysed layers,
     /// tensors and the analysis' seconds.</summary>
-    private static int Child(string model)
+    private static int Child(string model, int parallel)
     {
         using var store = Checkpoint.Open(model);
         var options = new SpectrumOptions
         {
             WeightWatcherCompat = true, Estimator = PowerLawEstimator.WeightWatcher, Solver = SpectralSolverKind.Gram, KeepEigenvalues = false,
+            MaxDegreeOfParallelism = parallel,
         };
         var watch = Stopwatch.StartNew();
         var report = SpectrumAnalyzer.Analyze(store, options);

@@ -25,7 +25,8 @@ internal static class SpectrumCommand
         var randomize = new Option<bool>("--randomize") { Description = "Also analyse each layer with its entries shuffled (correlation traps, rand distance)." };
         var layout = new Option<string>("--layout") { Description = "Weight layout: torch ([out,in,kh,kw], dense [out,in]), tf ([kh,kw,in,out], dense [in,out]) or auto (file metadata, else a shape heuristic).", DefaultValueFactory = _ => "auto" };
         var filter = new Option<string?>("--filter") { Description = "Only tensors whose name matches this regular expression (others are listed as skipped)." };
-        var threads = CommonOptions.OptionalThreads("Torch threads for the SVDs (default: all cores).");
+        var threads = CommonOptions.OptionalThreads("Torch threads for the SVDs (default: all cores, shared among --parallel solves).");
+        var parallel = new Option<int>("--parallel") { Description = "Matrices solved at once, each on cores ÷ N torch threads. 2 overlaps one matrix's memory-bound eigvalsh with another's GEMM (≈ 1.2× faster on 7B-shaped layers, about one more matrix in memory).", DefaultValueFactory = _ => 1 };
         var precision = new Option<string>("--precision") { Description = "SVD precision: f32 or f64.", DefaultValueFactory = _ => "f32" };
         var seed = new Option<int>("--seed") { Description = "Seed of the --randomize shuffle.", DefaultValueFactory = _ => 0 };
         var fit = new Option<string?>("--fit") { Description = "α estimator: ww (WeightWatcher 0.7.5.5's WWFit, the default under --compat ww) or csn (Clauset–Shalizi–Newman with a 10-value minimum tail)." };
@@ -53,7 +54,7 @@ internal static class SpectrumCommand
               weightspace spectrum finetuned.safetensors --against base.safetensors
               weightspace spectrum base/ --adapter lora-adapter/           (spectra of W + s·B·A)
               weightspace spectrum lora-adapter/ --against base/           (Δα, intruder dimensions of the adapter)
-            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, precision, seed, fit, compat, solver, includeEmbeddings, cacheDir, fingers, against, reportPath, shard, part, adapter };
+            """) { path, json, jsonEigenvalues, csv, plots, conv, randomize, layout, filter, threads, parallel, precision, seed, fit, compat, solver, includeEmbeddings, cacheDir, fingers, against, reportPath, shard, part, adapter };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             bool wwCompat = ParseCompat(pr.GetValue(compat)!);
@@ -71,6 +72,7 @@ internal static class SpectrumCommand
                 ClipFingers = pr.GetValue(fingers),
                 Filter = InspectCommand.ParseFilter(pr.GetValue(filter))?.ToString(),
                 TorchThreads = pr.GetValue(threads) is { } t ? (t >= 1 ? t : throw new UsageException($"--threads {t} must be at least 1")) : null,
+                MaxDegreeOfParallelism = pr.GetValue(parallel) is var n and >= 1 ? n : throw new UsageException($"--parallel {pr.GetValue(parallel)} must be at least 1"),
             };
             string? layoutText = pr.GetValue(layout);
             WeightLayout? forced = ParseLayout(layoutText!);

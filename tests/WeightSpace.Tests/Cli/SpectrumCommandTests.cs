@@ -284,4 +284,29 @@ public sealed class SpectrumCommandTests
         var store = new InMemoryTensorStore().Add("w", new float[32 * 16 * 9], 32, 16, 3, 3).WithMetadata("layout", "tf: [kh,kw,in,out]");
         Assert.Equal(WeightLayout.TensorFlow, LayoutDetection.Detect(store).Layout);
     }
+
+    [Fact]
+    public void Parallel_TwoSolvesAtOnce_SameLayersAsOne_AndZeroIsAUsageError()
+    {
+        string path = SharedData.Require("digits_mlp/mlp_seed0.safetensors");
+
+        var one = CliRunner.Run("spectrum", path, "--json", "--parallel", "1");
+        var two = CliRunner.Run("spectrum", path, "--json", "--parallel", "2");
+        var zero = CliRunner.Run("spectrum", path, "--parallel", "0");
+
+        Assert.Equal(0, one.ExitCode);
+        Assert.Equal(0, two.ExitCode);
+        // Results in file order either way; values equal up to float32 rounding (torch's thread count, process-wide and
+        // shared with other tests, sets the GEMM's summation order).
+        using var a = JsonDocument.Parse(one.Stdout);
+        using var b = JsonDocument.Parse(two.Stdout);
+        var la = a.RootElement.GetProperty("layers").EnumerateArray().ToList();
+        var lb = b.RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(la.Select(l => l.GetProperty("name").GetString()), lb.Select(l => l.GetProperty("name").GetString()));
+        for (int i = 0; i < la.Count; i++)
+            if (la[i].TryGetProperty("lambda_max", out var x) && x.ValueKind == JsonValueKind.Number)
+                Assert.Equal(x.GetDouble(), lb[i].GetProperty("lambda_max").GetDouble(), 1e-5 * x.GetDouble());
+        Assert.Equal(2, zero.ExitCode);
+        Assert.Contains("--parallel 0", zero.Stderr);
+    }
 }
