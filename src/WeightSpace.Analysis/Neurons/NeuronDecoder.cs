@@ -30,14 +30,17 @@ public static class NeuronDecoder
     /// without a hidden-size dimension, or a baseline whose tensors differ in shape or are missing.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static NeuronDecoding Decode(TensorStore model, TensorStore? baseline = null, NeuronDecodingOptions? options = null,
-        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<int>? progress = null, CancellationToken cancellationToken = default) =>
+        DecodeMatrices(model, baseline, options, include: null, progress, cancellationToken);
+
+    /// <summary><see cref="Decode(TensorStore, TensorStore?, NeuronDecodingOptions?, IProgress{int}?, CancellationToken)"/>
+    /// restricted to the matrices <paramref name="include"/> keeps (one shard); every check of the whole run still applies.</summary>
+    internal static NeuronDecoding DecodeMatrices(TensorStore model, TensorStore? baseline, NeuronDecodingOptions? options, Func<string, bool>? include,
+        IProgress<int>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new NeuronDecodingOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.TopK, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TopK, 1024);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MostChanged, 0);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkElements, 1);
+        Validate(options);
 
         using var noGrad = no_grad();
         using var unembedding = Unembedding.Load(model, options.ApplyFinalNorm);
@@ -49,9 +52,9 @@ public static class NeuronDecoder
 
         var matrices = Select(model, options, unembedding.HiddenSize);
         var layers = new List<NeuronLayer>(matrices.Count);
-        var changes = new List<NeuronChange>();
         foreach (var (info, layer, neuronsAreRows) in matrices)
         {
+            if (include is not null && !include(info.Name)) continue;
             cancellationToken.ThrowIfCancellationRequested();
             if (baseline is not null)
             {
@@ -60,16 +63,9 @@ public static class NeuronDecoder
                 if (other.Shape != info.Shape)
                     throw new InvalidCheckpointException(baseline.Path, info.Name, $"shape {other.Shape} differs from {info.Shape} in {model.Path}");
             }
-            var result = DecodeMatrix(model, baseline, info, layer, neuronsAreRows, unembedding, baseUnembedding, k, options.ChunkElements);
-            layers.Add(result);
-            if (baseline is not null)
-                for (int j = 0; j < result.NeuronCount; j++)
-                    changes.Add(new NeuronChange(result.Tensor, layer, j, result.TopKOverlap![j], result.LogitCosine![j],
-                        result.Tokens(j).ToArray(), result.BaselineTokens(j).ToArray()));
+            layers.Add(DecodeMatrix(model, baseline, info, layer, neuronsAreRows, unembedding, baseUnembedding, k, options.ChunkElements));
             progress?.Report(layers.Count);
         }
-        var mostChanged = changes.OrderBy(c => c.TopKOverlap).ThenBy(c => c.LogitCosine).ThenBy(c => c.Layer).ThenBy(c => c.Neuron)
-            .Take(options.MostChanged).ToList();
         return new NeuronDecoding
         {
             Model = model.Path,
@@ -78,8 +74,38 @@ public static class NeuronDecoder
             FinalNorm = unembedding.FinalNorm,
             TopK = k,
             Layers = layers,
-            MostChanged = mostChanged,
+            MostChanged = baseline is null ? [] : MostChanged(layers, options.MostChanged),
         };
+    }
+
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    internal static void Validate(NeuronDecodingOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TopK, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TopK, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MostChanged, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkElements, 1);
+    }
+
+    /// <summary>The <paramref name="count"/> neurons that changed most over <paramref name="layers"/> (compared layers, in
+    /// block order): lowest top-k overlap, then lowest logit cosine, then layer and neuron; a combine of shards ranks
+    /// the same list the same way.</summary>
+    internal static List<NeuronChange> MostChanged(IReadOnlyList<NeuronLayer> layers, int count)
+    {
+        var changes = new List<NeuronChange>();
+        foreach (var l in layers)
+            for (int j = 0; j < l.NeuronCount; j++)
+                changes.Add(new NeuronChange(l.Tensor, l.Layer, j, l.TopKOverlap![j], l.LogitCosine![j], l.Tokens(j).ToArray(), l.BaselineTokens(j).ToArray()));
+        return changes.OrderBy(c => c.TopKOverlap).ThenBy(c => c.LogitCosine).ThenBy(c => c.Layer).ThenBy(c => c.Neuron).Take(count).ToList();
+    }
+
+    /// <summary>The matrices a run decodes, from the headers alone, with the unembedding's vocabulary size: a shard
+    /// plan's work items (the cost of a matrix is vocabulary × its elements, the multiply-adds of its projection).</summary>
+    /// <exception cref="InvalidCheckpointException">As for <see cref="Decode(TensorStore, TensorStore?, NeuronDecodingOptions?, IProgress{int}?, CancellationToken)"/>.</exception>
+    internal static (IReadOnlyList<TensorInfo> Matrices, long VocabularySize) Plan(TensorStore model, NeuronDecodingOptions options)
+    {
+        var (head, _) = Unembedding.Locate(model, options.ApplyFinalNorm);
+        return (Select(model, options, head.Shape[1]).Select(m => m.Info).ToList(), head.Shape[0]);
     }
 
     /// <summary>The matrices to decode, in block order, and whether their neurons are rows (Conv1D, [intermediate, hidden]).</summary>

@@ -25,8 +25,9 @@ internal sealed class Unembedding : IDisposable
     public long VocabularySize => Matrix.shape[0];
     public long HiddenSize => Matrix.shape[1];
 
-    /// <exception cref="InvalidCheckpointException">No lm_head and no token embeddings, or they are not 2-D.</exception>
-    public static Unembedding Load(TensorStore store, bool applyFinalNorm)
+    /// <summary>The unembedding and final norm tensors, from the header alone (a shard plan needs the shapes, not the data).</summary>
+    /// <exception cref="InvalidCheckpointException">No lm_head and no token embeddings, or the norm does not fit them.</exception>
+    public static (TensorInfo Head, TensorInfo? Norm) Locate(TensorStore store, bool applyFinalNorm)
     {
         var names = store.Tensors.Select(t => (Info: t, Name: TensorNames.Parse(t.Name))).ToList();
         var head = names.FirstOrDefault(n => n.Name.Role == TensorRole.LmHead && n.Name.Parameter == "weight" && n.Info.Shape.Rank == 2);
@@ -41,17 +42,24 @@ internal sealed class Unembedding : IDisposable
             : default;
         if (norm.Info is not null && norm.Info.Shape[0] != hidden)
             throw new InvalidCheckpointException(store.Path, norm.Info.Name, $"has {norm.Info.Shape[0]} elements but the unembedding '{head.Info.Name}' {head.Info.Shape} has hidden size {hidden}");
-        bool centre = norm.Info is not null && store.Contains(norm.Info.Name[..^"weight".Length] + "bias");
+        return (head.Info, norm.Info);
+    }
+
+    /// <exception cref="InvalidCheckpointException">No lm_head and no token embeddings, or they are not 2-D.</exception>
+    public static Unembedding Load(TensorStore store, bool applyFinalNorm)
+    {
+        var (head, norm) = Locate(store, applyFinalNorm);
+        bool centre = norm is not null && store.Contains(norm.Name[..^"weight".Length] + "bias");
 
         using var scope = NewDisposeScope();
         Tensor matrix;
-        using (var buffer = store.Read(head.Info.Name)) matrix = buffer.ToTorch(ScalarType.Float32);
-        if (norm.Info is not null)
+        using (var buffer = store.Read(head.Name)) matrix = buffer.ToTorch(ScalarType.Float32);
+        if (norm is not null)
         {
-            using var buffer = store.Read(norm.Info.Name);
+            using var buffer = store.Read(norm.Name);
             matrix = matrix.mul(buffer.ToTorch(ScalarType.Float32).unsqueeze(0));
         }
-        return new Unembedding(matrix.contiguous().MoveToOuterDisposeScope(), head.Info.Name, norm.Info?.Name, centre);
+        return new Unembedding(matrix.contiguous().MoveToOuterDisposeScope(), head.Name, norm?.Name, centre);
     }
 
     public void Dispose() => Matrix.Dispose();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using WeightSpace.Analysis.Lora;
+using WeightSpace.Analysis.Neurons;
 using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.Sharding;
 using WeightSpace.Analysis.Spectra;
@@ -35,8 +36,11 @@ internal static class CombineCommand
               weightspace combine d1.json d2.json -o diff.json
               weightspace lora extract base/ ft/ -r 16 --shard 1/2 --part l1.json   (and 2/2)
               weightspace combine l1.json l2.json -o adapter/
+              weightspace neurons ft/ --against base/ --shard 1/2 --part n1.json   (and 2/2)
+              weightspace combine n1.json n2.json -o neurons.json --report neurons.html
 
-            Verbs: spectrum, diff (task vectors or quantisation error), lora-extract (writes the PEFT adapter folder).
+            Verbs: spectrum, diff (task vectors or quantisation error), lora-extract (writes the PEFT adapter folder),
+            neurons.
             """) { parts, output, expect, logs, reportPath, force };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
@@ -46,7 +50,7 @@ internal static class CombineCommand
             if (pr.GetValue(expect) is < 1) throw new UsageException($"--expect {pr.GetValue(expect)} must be at least 1");
             var combined = PartCombiner.Combine(pr.GetValue(parts)!, pr.GetValue(expect), pr.GetValue(logs));
             string verb = combined.Header.Verb;
-            if (htmlPath is not null && verb is not (SpectrumShards.Verb or TaskVectorShards.Verb))
+            if (htmlPath is not null && verb is not (SpectrumShards.Verb or TaskVectorShards.Verb or NeuronShards.Verb))
                 throw new UsageException($"--report: parts of '{verb}' have no HTML report; drop --report");
             switch (verb)
             {
@@ -71,6 +75,14 @@ internal static class CombineCommand
                     WeightSpace.IO.AtomicFile.Write(outPath, stream => WeightSpace.Reports.Json.QuantizationErrorJson.Write(stream, report));
                     break;
                 }
+                case NeuronShards.Verb:
+                {
+                    var result = NeuronShards.Combine(combined);
+                    var vocabulary = TokenVocabulary.TryLoadBeside(result.Model);
+                    WeightSpace.IO.AtomicFile.Write(outPath, stream => NeuronsCommand.WriteJson(stream, result, vocabulary));
+                    if (htmlPath is not null) NeuronsCommand.WriteReport(context, htmlPath, result, vocabulary);
+                    break;
+                }
                 case LoraExtractShards.Verb:
                 {
                     MergeOutputRun.CheckOutput(outPath, pr.GetValue(force));
@@ -79,7 +91,7 @@ internal static class CombineCommand
                     break;
                 }
                 default:
-                    throw new InvalidPartException(null, $"parts of '{verb}' cannot be combined by this WeightSpace (it combines: {SpectrumShards.Verb}, {TaskVectorShards.Verb}, {QuantizationShards.Verb}, {LoraExtractShards.Verb})");
+                    throw new InvalidPartException(null, $"parts of '{verb}' cannot be combined by this WeightSpace (it combines: {SpectrumShards.Verb}, {TaskVectorShards.Verb}, {QuantizationShards.Verb}, {LoraExtractShards.Verb}, {NeuronShards.Verb})");
             }
             context.Out.WriteLine($"combined {combined.Header.Shard.Count} parts ({combined.Items.Count} tensors) into {outPath}");
             return WeightSpaceCommandLine.Ok;

@@ -26,6 +26,8 @@ internal static class NeuronsCommand
         var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per neuron to FILE." };
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots into DIR." };
         var report = ReportOutput.CreateOption();
+        var shard = new Option<string?>("--shard") { Description = "Decode only shard I of N (I/N, 1-based; layers split by estimated cost) and write the part to --part; `weightspace combine` joins the parts into the --json document (see `weightspace slurm neurons`)." };
+        var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic)." };
         var command = new Command("neurons", """
             Read each MLP neuron as tokens, without data: its output direction (a column of down_proj) projected onto the
             unembedding (lm_head, or the tied embeddings) after the final norm's weight, top-k tokens per neuron. With
@@ -36,7 +38,8 @@ internal static class NeuronsCommand
               weightspace neurons base/ --layer 0 --top 5
               weightspace neurons ft-python/ --against base/ --csv neurons.csv --plots plots/
               weightspace neurons model/ --matrix 'up_proj' --json
-            """) { model, against, layer, top, matrix, noNorm, changed, show, json, csv, plots, report };
+              weightspace neurons ft/ --against base/ --shard 1/2 --part n1.json   (and 2/2; then combine n1.json n2.json -o n.json)
+            """) { model, against, layer, top, matrix, noNorm, changed, show, json, csv, plots, report, shard, part };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             int k = pr.GetValue(top);
@@ -49,6 +52,9 @@ internal static class NeuronsCommand
             if (csvPath is not null && Path.GetDirectoryName(Path.GetFullPath(csvPath)) is { } csvDir && !Directory.Exists(csvDir))
                 throw new DirectoryNotFoundException($"--csv {csvPath}: folder {csvDir} does not exist");
             ReportOutput.Validate(htmlPath);
+            var shardSpec = SpectrumCommand.ParseShard(pr.GetValue(shard), pr.GetValue(part));
+            if (shardSpec is not null && (csvPath is not null || plotDir is not null || htmlPath is not null || pr.GetValue(json)))
+                throw new UsageException("--shard writes a part for `weightspace combine`; --json, --csv, --plots and --report belong to the combine step or a single run");
             var options = new NeuronDecodingOptions
             {
                 TopK = k,
@@ -61,6 +67,13 @@ internal static class NeuronsCommand
             using var models = OpenedModels.Open(basePath.Length > 0 ? [("model", modelPath), ("base", basePath)] : [("model", modelPath)]);
             var store = models["model"];
             var baseline = basePath.Length > 0 ? models["base"] : null;
+            if (shardSpec is { } spec)
+            {
+                var written = NeuronShards.AnalyzeShard(store, baseline, options, spec);
+                written.Write(pr.GetValue(part)!);
+                context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {written.AllItems.Count} matrices) to {pr.GetValue(part)}");
+                return WeightSpaceCommandLine.Ok;
+            }
             var vocabulary = TokenVocabulary.TryLoadBeside(store.Path);
             int matrices = store.Tensors.Count(t => t.Name.Contains("down", StringComparison.Ordinal) || t.Name.Contains("c_proj", StringComparison.Ordinal));
             var result = ProgressBars.Run<int, NeuronDecoding>(context, "neurons", Math.Max(1, matrices),
@@ -68,15 +81,10 @@ internal static class NeuronsCommand
 
             if (csvPath is not null) NeuronsCsv.WriteFile(csvPath, result, vocabulary);
             IReadOnlyList<string> plotted = plotDir is null ? [] : NeuronPlots.WriteAll(result, vocabulary, plotDir);
-            if (htmlPath is not null)
-            {
-                var findings = new List<ReportFinding>();
-                var section = NeuronsSection.Build(result, vocabulary, context.CommandLine, findings);
-                ReportOutput.Write(context, htmlPath, "WeightSpace neurons", result.Baseline is null ? result.Model : $"{result.Model} vs {result.Baseline}", [section], findings);
-            }
+            if (htmlPath is not null) WriteReport(context, htmlPath, result, vocabulary);
             if (pr.GetValue(json))
             {
-                JsonStdout.Write(context, s => { NeuronsJson.Write(result, vocabulary, s); s.Write("\n"u8); });
+                JsonStdout.Write(context, s => WriteJson(s, result, vocabulary));
                 return WeightSpaceCommandLine.Ok;
             }
             WriteTables(context.Console, result, vocabulary, shown);
@@ -85,6 +93,21 @@ internal static class NeuronsCommand
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The <c>--json</c> document (and its final newline): what <c>combine</c> writes for neuron parts.</summary>
+    internal static void WriteJson(Stream stream, NeuronDecoding result, TokenVocabulary? vocabulary)
+    {
+        NeuronsJson.Write(result, vocabulary, stream);
+        stream.Write("\n"u8);
+    }
+
+    /// <summary>The <c>--report</c> page, for a single run and for <c>combine</c>.</summary>
+    internal static void WriteReport(CliContext context, string htmlPath, NeuronDecoding result, TokenVocabulary? vocabulary)
+    {
+        var findings = new List<ReportFinding>();
+        var section = NeuronsSection.Build(result, vocabulary, context.CommandLine, findings);
+        ReportOutput.Write(context, htmlPath, "WeightSpace neurons", result.Baseline is null ? result.Model : $"{result.Model} vs {result.Baseline}", [section], findings);
     }
 
     private static void WriteTables(IAnsiConsole console, NeuronDecoding result, TokenVocabulary? vocabulary, int shown)

@@ -9,14 +9,14 @@ namespace WeightSpace.Cli.Commands;
 internal static class SlurmCommand
 {
     /// <summary>The verbs that take <c>--shard</c> and <c>--part</c>.</summary>
-    private static readonly string[] ShardableVerbs = ["spectrum", "diff", "lora-extract"];
+    private static readonly string[] ShardableVerbs = ["spectrum", "diff", "lora-extract", "neurons"];
 
     /// <summary>The folder the combine of <c>lora-extract</c> writes the adapter into, in the run folder.</summary>
     internal const string AdapterFolderName = "adapter";
 
     public static Command Create(CliContext context)
     {
-        var words = new Argument<string[]>("verb-and-arguments") { Description = "The analysis and its arguments as you would run it on one machine: VERB MODEL [options…] (verbs: spectrum, diff, lora-extract).", Arity = ArgumentArity.OneOrMore };
+        var words = new Argument<string[]>("verb-and-arguments") { Description = "The analysis and its arguments as you would run it on one machine: VERB MODEL [options…] (verbs: spectrum, diff, lora-extract, neurons).", Arity = ArgumentArity.OneOrMore };
         var array = new Option<int>("--array") { Description = "Number of array tasks (shards).", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Run folder on a filesystem every node sees: scripts, parts/, logs/, result.json.", Required = true };
         var partition = new Option<string?>("--partition") { Description = "Slurm partition." };
@@ -40,6 +40,7 @@ internal static class SlurmCommand
               weightspace slurm diff base/ ft-a/ ft-b/ --array 8 -o /shared/runs/diff      (result.json = diff --json)
               weightspace slurm diff model-f32.gguf model-Q4_K_M.gguf --array 8 -o run/    (quantisation error)
               weightspace slurm lora-extract base/ ft/ --rank 64 --array 16 -o run/        (run/adapter/ is the PEFT adapter)
+              weightspace slurm neurons ft/ --against base/ --array 8 -o run/              (result.json = neurons --json)
               squeue --me                                   follow the jobs; the result lands in OUTDIR/result.json
             """) { words, array, output, partition, time, cpus, mem, account, weightspace, setup, reportPath, dryRun, sbatch };
         command.TreatUnmatchedTokensAsErrors = false;
