@@ -20,25 +20,38 @@ public static class OutlierScan
     /// <exception cref="InvalidCheckpointException">A tensor's data is malformed, or no tensor qualifies.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="OutlierScanOptions.TopPerMatrix"/> is out of range.</exception>
     public static IReadOnlyList<MatrixOutliers> Scan(TensorStore store, OutlierScanOptions? options = null, IProgress<int>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        ScanMatrices(store, options, include: null, progress, cancellationToken);
+
+    /// <summary>The scan restricted to the tensors <paramref name="include"/> keeps (one shard), in the whole scan's order.</summary>
+    internal static IReadOnlyList<MatrixOutliers> ScanMatrices(TensorStore store, OutlierScanOptions? options, Func<string, bool>? include,
+        IProgress<int>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         options ??= new OutlierScanOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TopPerMatrix, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TopPerMatrix, 10_000);
         var result = new List<MatrixOutliers>();
-        var tensors = store.Tensors.Where(t => t.Shape.Rank == 2 && t.DType.IsFloatingPoint() && t.ElementCount > 0 && (options.Filter?.IsMatch(t.Name) ?? true))
-            .OrderBy(t => t.Name, NaturalOrder.Instance).ToList();
-        if (tensors.Count == 0)
-            throw new InvalidCheckpointException(store.Path, null, options.Filter is null ? "has no 2-D floating-point tensor to scan" : $"no 2-D floating-point tensor matches '{options.Filter}'");
-        foreach (var info in tensors)
+        foreach (var info in Scanned(store, options))
         {
+            if (include is not null && !include(info.Name)) continue;
             cancellationToken.ThrowIfCancellationRequested();
             float[] values = store.ReadSingle(info.Name);
             result.Add(ScanMatrix(info, values, options.TopPerMatrix));
             progress?.Report(result.Count);
         }
         return result;
+    }
+
+    /// <summary>The tensors a scan reads, in its order (natural order of names), from the header alone.</summary>
+    /// <exception cref="InvalidCheckpointException">No tensor qualifies.</exception>
+    internal static List<TensorInfo> Scanned(TensorStore store, OutlierScanOptions options)
+    {
+        var tensors = store.Tensors.Where(t => t.Shape.Rank == 2 && t.DType.IsFloatingPoint() && t.ElementCount > 0 && (options.Filter?.IsMatch(t.Name) ?? true))
+            .OrderBy(t => t.Name, NaturalOrder.Instance).ToList();
+        if (tensors.Count == 0)
+            throw new InvalidCheckpointException(store.Path, null, options.Filter is null ? "has no 2-D floating-point tensor to scan" : $"no 2-D floating-point tensor matches '{options.Filter}'");
+        return tensors;
     }
 
     /// <summary>The top <paramref name="top"/> weights by magnitude of one matrix given as float32 values in C order.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.Neurons;
+using WeightSpace.Analysis.Outliers;
 using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.Sharding;
 using WeightSpace.Analysis.Spectra;
@@ -40,17 +41,20 @@ internal static class CombineCommand
               weightspace combine n1.json n2.json -o neurons.json --report neurons.html
 
             Verbs: spectrum, diff (task vectors or quantisation error), lora-extract (writes the PEFT adapter folder),
-            neurons.
+            neurons, outliers (without --text).
             """) { parts, output, expect, logs, reportPath, force };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             string outPath = pr.GetValue(output)!;
             string? htmlPath = pr.GetValue(reportPath);
             ReportOutput.Validate(htmlPath);
+            // The report writes its data as STEM.json beside the page: that must not be the result it is reporting.
+            if (htmlPath is not null && string.Equals(Path.GetFullPath(Path.ChangeExtension(htmlPath, ".json")), Path.GetFullPath(outPath), StringComparison.Ordinal))
+                throw new UsageException($"--report {htmlPath} writes its data to {Path.ChangeExtension(htmlPath, ".json")}, which is -o {outPath}: give the report another name");
             if (pr.GetValue(expect) is < 1) throw new UsageException($"--expect {pr.GetValue(expect)} must be at least 1");
             var combined = PartCombiner.Combine(pr.GetValue(parts)!, pr.GetValue(expect), pr.GetValue(logs));
             string verb = combined.Header.Verb;
-            if (htmlPath is not null && verb is not (SpectrumShards.Verb or TaskVectorShards.Verb or NeuronShards.Verb))
+            if (htmlPath is not null && verb is not (SpectrumShards.Verb or TaskVectorShards.Verb or NeuronShards.Verb or OutlierShards.Verb))
                 throw new UsageException($"--report: parts of '{verb}' have no HTML report; drop --report");
             switch (verb)
             {
@@ -83,6 +87,14 @@ internal static class CombineCommand
                     if (htmlPath is not null) NeuronsCommand.WriteReport(context, htmlPath, result, vocabulary);
                     break;
                 }
+                case OutlierShards.Verb:
+                {
+                    var (model, matrices, listed) = OutlierShards.Combine(combined);
+                    var ranked = OutliersCommand.Rank(matrices);
+                    WeightSpace.IO.AtomicFile.Write(outPath, stream => OutliersCommand.WriteJson(stream, model, matrices, ranked, listed, super: null));
+                    if (htmlPath is not null) OutliersCommand.WriteReport(context, htmlPath, model, matrices, ranked, listed, super: null);
+                    break;
+                }
                 case LoraExtractShards.Verb:
                 {
                     MergeOutputRun.CheckOutput(outPath, pr.GetValue(force));
@@ -91,7 +103,7 @@ internal static class CombineCommand
                     break;
                 }
                 default:
-                    throw new InvalidPartException(null, $"parts of '{verb}' cannot be combined by this WeightSpace (it combines: {SpectrumShards.Verb}, {TaskVectorShards.Verb}, {QuantizationShards.Verb}, {LoraExtractShards.Verb}, {NeuronShards.Verb})");
+                    throw new InvalidPartException(null, $"parts of '{verb}' cannot be combined by this WeightSpace (it combines: {SpectrumShards.Verb}, {TaskVectorShards.Verb}, {QuantizationShards.Verb}, {LoraExtractShards.Verb}, {NeuronShards.Verb}, {OutlierShards.Verb})");
             }
             context.Out.WriteLine($"combined {combined.Header.Shard.Count} parts ({combined.Items.Count} tensors) into {outPath}");
             return WeightSpaceCommandLine.Ok;

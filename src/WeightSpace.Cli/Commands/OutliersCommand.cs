@@ -23,6 +23,8 @@ internal static class OutliersCommand
         var json = CommonOptions.Json();
         var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per outlier to FILE." };
         var report = ReportOutput.CreateOption();
+        var shard = new Option<string?>("--shard") { Description = "Scan only shard I of N (I/N, 1-based; matrices split by size) and write the part to --part; `weightspace combine` joins the parts into the --json document (see `weightspace slurm outliers`). Not with --text." };
+        var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic)." };
         var command = new Command("outliers", """
             Outlier weights: the largest-magnitude weights of every matrix with their coordinates and |w| / RMS (data-free).
             With --text, the super weight of Yu et al. 2024: the down_proj weight [r, c] behind the largest down_proj output
@@ -32,7 +34,8 @@ internal static class OutliersCommand
             Examples:
               weightspace outliers base/ --top 3
               weightspace outliers base/ --text eval/prose.txt eval/python.txt eval/c.txt --json
-            """) { model, top, list, filter, text, probe, maxWindows, json, csv, report };
+              weightspace outliers base/ --shard 1/2 --part o1.json   (and 2/2; then combine o1.json o2.json -o outliers.json)
+            """) { model, top, list, filter, text, probe, maxWindows, json, csv, report, shard, part };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             int n = pr.GetValue(top);
@@ -49,29 +52,36 @@ internal static class OutliersCommand
             if (m is < 1) throw new UsageException($"--max-windows {m} must be at least 1");
             string[] texts = pr.GetValue(text) ?? [];
             foreach (string t in texts) if (!File.Exists(t)) throw new FileNotFoundException($"--text {t}: no such file", t);
+            var shardSpec = SpectrumCommand.ParseShard(pr.GetValue(shard), pr.GetValue(part));
+            if (shardSpec is not null && (csvPath is not null || htmlPath is not null || pr.GetValue(json)))
+                throw new UsageException("--shard writes a part for `weightspace combine`; --json, --csv and --report belong to the combine step or a single run");
+            if (shardSpec is not null && texts.Length > 0)
+                throw new UsageException("--text runs the whole model on text (the super weight) and cannot be split: drop --shard, or --text");
             string modelPath = pr.GetValue(model)!;
             IReadOnlyList<MatrixOutliers> matrices;
             using (var models = OpenedModels.Open([("model", modelPath)]))
             {
                 var store = models["model"];
                 var options = new OutlierScanOptions { TopPerMatrix = n, Filter = pr.GetValue(filter) };
+                if (shardSpec is { } spec)
+                {
+                    var written = OutlierShards.AnalyzeShard(store, modelPath, options, listed, spec);
+                    written.Write(pr.GetValue(part)!);
+                    context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {written.AllItems.Count} matrices) to {pr.GetValue(part)}");
+                    return WeightSpaceCommandLine.Ok;
+                }
                 matrices = ProgressBars.Run<int, IReadOnlyList<MatrixOutliers>>(context, "outliers", store.Tensors.Count(t => t.Shape.Rank == 2),
                     p => OutlierScan.Scan(store, options, p), done => done);
             }
-            var ranked = matrices.SelectMany(m => m.Outliers).OrderByDescending(o => o.RatioToRms).ThenBy(o => o.Tensor, StringComparer.Ordinal).ToList();
+            var ranked = Rank(matrices);
             SuperWeightReport? super = texts.Length == 0 ? null
                 : SuperWeights.Detect(modelPath, texts, ranked.FirstOrDefault(), new WeightSpace.Analysis.Language.PerplexityOptions { MaxWindows = m }, windows);
 
             if (csvPath is not null) OutliersCsv.WriteFile(csvPath, matrices);
-            if (htmlPath is not null)
-            {
-                var findings = new List<ReportFinding>();
-                var section = OutliersSection.Build(matrices, ranked.Take(Math.Max(listed, 1)).ToList(), super, context.CommandLine, findings);
-                ReportOutput.Write(context, htmlPath, "WeightSpace outliers", modelPath, [section], findings);
-            }
+            if (htmlPath is not null) WriteReport(context, htmlPath, modelPath, matrices, ranked, listed, super);
             if (pr.GetValue(json))
             {
-                JsonStdout.Write(context, s => { OutliersJson.Write(modelPath, matrices, ranked.Take(listed).ToList(), super, s); s.Write("\n"u8); });
+                JsonStdout.Write(context, s => WriteJson(s, modelPath, matrices, ranked, listed, super));
                 return WeightSpaceCommandLine.Ok;
             }
             WriteTables(context.Console, ranked.Take(listed).ToList(), super);
@@ -79,6 +89,25 @@ internal static class OutliersCommand
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
+    }
+
+    /// <summary>Every matrix's outliers ranked by |w| / RMS (ties: tensor name, then the matrices' order).</summary>
+    internal static List<WeightOutlier> Rank(IReadOnlyList<MatrixOutliers> matrices) =>
+        matrices.SelectMany(m => m.Outliers).OrderByDescending(o => o.RatioToRms).ThenBy(o => o.Tensor, StringComparer.Ordinal).ToList();
+
+    /// <summary>The <c>--json</c> document (and its final newline): what <c>combine</c> writes for outlier parts.</summary>
+    internal static void WriteJson(Stream stream, string model, IReadOnlyList<MatrixOutliers> matrices, IReadOnlyList<WeightOutlier> ranked, int listed, SuperWeightReport? super)
+    {
+        OutliersJson.Write(model, matrices, ranked.Take(listed).ToList(), super, stream);
+        stream.Write("\n"u8);
+    }
+
+    /// <summary>The <c>--report</c> page, for a single run and for <c>combine</c>.</summary>
+    internal static void WriteReport(CliContext context, string htmlPath, string model, IReadOnlyList<MatrixOutliers> matrices, IReadOnlyList<WeightOutlier> ranked, int listed, SuperWeightReport? super)
+    {
+        var findings = new List<ReportFinding>();
+        var section = OutliersSection.Build(matrices, ranked.Take(Math.Max(listed, 1)).ToList(), super, context.CommandLine, findings);
+        ReportOutput.Write(context, htmlPath, "WeightSpace outliers", model, [section], findings);
     }
 
     private static void WriteTables(IAnsiConsole console, IReadOnlyList<WeightOutlier> top, SuperWeightReport? super)

@@ -9,14 +9,14 @@ namespace WeightSpace.Cli.Commands;
 internal static class SlurmCommand
 {
     /// <summary>The verbs that take <c>--shard</c> and <c>--part</c>.</summary>
-    private static readonly string[] ShardableVerbs = ["spectrum", "diff", "lora-extract", "neurons"];
+    private static readonly string[] ShardableVerbs = ["spectrum", "diff", "lora-extract", "neurons", "outliers"];
 
     /// <summary>The folder the combine of <c>lora-extract</c> writes the adapter into, in the run folder.</summary>
     internal const string AdapterFolderName = "adapter";
 
     public static Command Create(CliContext context)
     {
-        var words = new Argument<string[]>("verb-and-arguments") { Description = "The analysis and its arguments as you would run it on one machine: VERB MODEL [options…] (verbs: spectrum, diff, lora-extract, neurons).", Arity = ArgumentArity.OneOrMore };
+        var words = new Argument<string[]>("verb-and-arguments") { Description = "The analysis and its arguments as you would run it on one machine: VERB MODEL [options…] (verbs: spectrum, diff, lora-extract, neurons, outliers).", Arity = ArgumentArity.OneOrMore };
         var array = new Option<int>("--array") { Description = "Number of array tasks (shards).", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Run folder on a filesystem every node sees: scripts, parts/, logs/, result.json.", Required = true };
         var partition = new Option<string?>("--partition") { Description = "Slurm partition." };
@@ -41,6 +41,7 @@ internal static class SlurmCommand
               weightspace slurm diff model-f32.gguf model-Q4_K_M.gguf --array 8 -o run/    (quantisation error)
               weightspace slurm lora-extract base/ ft/ --rank 64 --array 16 -o run/        (run/adapter/ is the PEFT adapter)
               weightspace slurm neurons ft/ --against base/ --array 8 -o run/              (result.json = neurons --json)
+              weightspace slurm outliers model/ --top 10 --array 4 -o run/                 (result.json = outliers --json)
               squeue --me                                   follow the jobs; the result lands in OUTDIR/result.json
             """) { words, array, output, partition, time, cpus, mem, account, weightspace, setup, reportPath, dryRun, sbatch };
         command.TreatUnmatchedTokensAsErrors = false;
@@ -54,6 +55,8 @@ internal static class SlurmCommand
             if (verb == "lora-extract" && pr.GetValue(reportPath) is not null) throw new UsageException("slurm lora-extract writes an adapter folder; it has no --report");
             if (given.Any(w => w is "--shard" or "--part" or "--json" or "--csv" or "--plots" or "--report" || w.StartsWith("--shard=", StringComparison.Ordinal) || w.StartsWith("--part=", StringComparison.Ordinal)))
                 throw new UsageException("slurm sets --shard and --part itself; outputs (--json, --csv, --plots) come from the combine step (--report here)");
+            if (verb == "outliers" && given.Any(w => w is "--text" or "-t" || w.StartsWith("--text=", StringComparison.Ordinal)))
+                throw new UsageException("slurm outliers: --text (the super weight) runs the whole model on text and cannot be split; run `outliers --text` on one machine");
             int n = pr.GetValue(array);
             if (n is < 1 or > 100_000) throw new UsageException($"--array {n} must be 1 to 100000");
             if (pr.GetValue(cpus) is < 1) throw new UsageException($"--cpus-per-task {pr.GetValue(cpus)} must be at least 1");
