@@ -4,8 +4,8 @@ using WeightSpace.Tests.Cli;
 
 namespace WeightSpace.Tests.Cluster;
 
-/// <summary>The sharded spectrum run for real: a 4-task job array and its combine job on a one-node Slurm, compared
-/// with a single-process run of the same analysis.</summary>
+/// <summary>The sharded runs for real: job arrays (spectrum; diff, lora extract and neurons) and their combine jobs on a
+/// one-node Slurm, compared with single-process runs of the same analyses.</summary>
 public sealed class SlurmRunTests
 {
     /// <summary>A small checkpoint with matrices of different costs (and a vector, which is skipped), written by us.</summary>
@@ -81,18 +81,46 @@ public sealed class SlurmRunTests
         return (basePath, ftPath);
     }
 
+    /// <summary>A Llama-named base and fine-tune with an unembedding and three down projections, for <c>neurons</c>.</summary>
+    private static (string Base, string FineTuned) MakeLlamaPair()
+    {
+        var random = new Random(44);
+        using var b = new InMemoryTensorStore();
+        using var f = new InMemoryTensorStore();
+        var shapes = new List<(string, int, int)> { ("model.embed_tokens", 40, 16), ("lm_head", 40, 16) };
+        for (int l = 0; l < 3; l++) shapes.Add(($"model.layers.{l}.mlp.down_proj", 16, 24 + 8 * l));
+        foreach (var (name, rows, cols) in shapes)
+        {
+            var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            b.Add(name + ".weight", w, rows, cols);
+            f.Add(name + ".weight", w.Select(x => x + (float)(random.NextDouble() - 0.5) * 0.4f).ToArray(), rows, cols);
+        }
+        b.Add("model.norm.weight", Enumerable.Repeat(1f, 16).ToArray(), 16);
+        f.Add("model.norm.weight", Enumerable.Range(0, 16).Select(i => 1f + 0.02f * i).ToArray(), 16);
+        string dir = SharedData.TempFolder();
+        string basePath = Path.Combine(dir, "base.safetensors"), ftPath = Path.Combine(dir, "ft.safetensors");
+        SafetensorsWriter.Copy(b, basePath);
+        SafetensorsWriter.Copy(f, ftPath);
+        return (basePath, ftPath);
+    }
+
     [Fact]
-    public void DiffAndLoraExtractArrays_CombineToTheSingleRuns()
+    public void DiffLoraExtractAndNeuronsArrays_CombineToTheSingleRuns()
     {
         using var slurm = LocalSlurm.StartOrSkip();
         var (b, f) = MakePair();
+        var (lb, lf) = MakeLlamaPair();
         string diffRun = Path.Combine(SharedData.TempFolder(), "diff"), loraRun = Path.Combine(SharedData.TempFolder(), "lora");
+        string neuronsRun = Path.Combine(SharedData.TempFolder(), "neurons");
         using var _ = slurm.AsDefault();
         var diff = CliRunner.Run("slurm", "diff", b, f, "--array", "2", "-o", diffRun, "--weightspace", WeightSpaceExecutable());
         Assert.True(diff.ExitCode == 0, diff.Stderr + diff.Stdout);
         var lora = CliRunner.Run("slurm", "lora-extract", b, f, "--rank", "4", "--array", "3", "-o", loraRun, "--weightspace", WeightSpaceExecutable());
         Assert.True(lora.ExitCode == 0, lora.Stderr + lora.Stdout);
-        foreach (var submitted in new[] { diff, lora })
+        var neurons = CliRunner.Run("slurm", "neurons", lf, "--against", lb, "--top", "4", "--most-changed", "10", "--array", "2", "-o", neuronsRun,
+            "--weightspace", WeightSpaceExecutable());
+        Assert.True(neurons.ExitCode == 0, neurons.Stderr + neurons.Stdout);
+        foreach (var submitted in new[] { diff, lora, neurons })
             Assert.Equal("COMPLETED", slurm.WaitForJob(submitted.Stdout.Split("combine job ")[1].Split('\n')[0].Trim(), TimeSpan.FromSeconds(90)));
 
         var single = CliRunner.Run("diff", b, f, "--json");
@@ -101,6 +129,10 @@ public sealed class SlurmRunTests
         Assert.Equal(0, CliRunner.Run("lora", "extract", b, f, "--rank", "4", "-o", adapter).ExitCode);
         foreach (var file in new[] { "adapter_model.safetensors", "adapter_config.json" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(adapter, file)), File.ReadAllBytes(Path.Combine(loraRun, "adapter", file)));
+        var decoded = CliRunner.Run("neurons", lf, "--against", lb, "--top", "4", "--most-changed", "10", "--json");
+        Assert.True(decoded.ExitCode == 0, decoded.Stderr);
+        Assert.Equal(decoded.Stdout, File.ReadAllText(Path.Combine(neuronsRun, SlurmJob.ResultName)));
+        for (int i = 0; i < 2; i++) Assert.True(File.Exists(SlurmJob.PartPath(neuronsRun, i)), $"neurons part {i} missing");
     }
 
     [Fact]
