@@ -58,14 +58,7 @@ public sealed class ShardedNeuronsOutliersCommandTests
     {
         string b = SharedData.Require("llm/base"), f = SharedData.Require("llm/ft-python");
         string dir = SharedData.TempFolder();
-        void Expect(string[] args, int code, string message)
-        {
-            var r = CliRunner.Run(args);
-            Assert.True(r.ExitCode == code, $"{string.Join(' ', args)}: exit {r.ExitCode}: {r.Stderr}");
-            var lines = r.Stderr.Trim().Split('\n');
-            Assert.Contains(message, lines[0]);
-            Assert.True(lines.Length == 1 || (code == 2 && lines is [_, var hint] && hint.Contains("--help", StringComparison.Ordinal)), r.Stderr);
-        }
+        static void Expect(string[] args, int code, string message) => CliRunner.ExpectOneLineError(args, code, message);
         string x = Path.Combine(dir, "x.json");
         Expect(["neurons", b, "--shard", "3/2", "--part", x], 2, "the shard number 3 is out of range 1..2");
         Expect(["neurons", b, "--shard", "0/2", "--part", x], 2, "the shard number 0 is out of range 1..2");

@@ -72,15 +72,7 @@ public sealed class ShardedVerbsCommandTests
     {
         var (b, f) = Models();
         string dir = SharedData.TempFolder();
-        void Expect(string[] args, int code, string message)
-        {
-            var r = CliRunner.Run(args);
-            Assert.True(r.ExitCode == code, $"{string.Join(' ', args)}: exit {r.ExitCode}: {r.Stderr}");
-            // One line saying what is wrong (usage errors add the standard "Run 'weightspace --help'" hint).
-            var lines = r.Stderr.Trim().Split('\n');
-            Assert.Contains(message, lines[0]);
-            Assert.True(lines.Length == 1 || (code == 2 && lines is [_, var hint] && hint.Contains("--help", StringComparison.Ordinal)), r.Stderr);
-        }
+        static void Expect(string[] args, int code, string message) => CliRunner.ExpectOneLineError(args, code, message);
         Expect(["diff", b, f, "--shard", "3/2", "--part", Path.Combine(dir, "x.json")], 2, "the shard number 3 is out of range 1..2");
         Expect(["diff", b, f, "--shard", "1/2"], 2, "--shard needs --part");
         Expect(["diff", b, f, "--shard", "1/2", "--part", Path.Combine(dir, "x.json"), "--json"], 2, "--shard writes a part");

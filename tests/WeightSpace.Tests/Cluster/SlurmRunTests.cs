@@ -60,20 +60,21 @@ public sealed class SlurmRunTests
         }
     }
 
-    /// <summary>A base and a fine-tune of it (every matrix changed, one norm changed), written by us.</summary>
-    private static (string Base, string FineTuned) MakePair()
+    /// <summary>A base and a fine-tune of it (every matrix changed by uniform noise of width <paramref name="noise"/>,
+    /// the norm <paramref name="norm"/> of <paramref name="hidden"/> elements changed), written by us.</summary>
+    private static (string Base, string FineTuned) MakePair(int seed, (string Name, int Rows, int Cols)[] matrices, string norm, int hidden, float noise)
     {
-        var random = new Random(43);
+        var random = new Random(seed);
         using var b = new InMemoryTensorStore();
         using var f = new InMemoryTensorStore();
-        foreach (var (name, rows, cols) in new[] { ("layers.0.up", 48, 32), ("layers.0.down", 32, 48), ("layers.1.q", 32, 32), ("layers.1.k", 16, 32) })
+        foreach (var (name, rows, cols) in matrices)
         {
             var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
             b.Add(name + ".weight", w, rows, cols);
-            f.Add(name + ".weight", w.Select(x => x + (float)(random.NextDouble() - 0.5) * 0.05f).ToArray(), rows, cols);
+            f.Add(name + ".weight", w.Select(x => x + (float)(random.NextDouble() - 0.5) * noise).ToArray(), rows, cols);
         }
-        b.Add("norm.weight", Enumerable.Repeat(1f, 32).ToArray(), 32);
-        f.Add("norm.weight", Enumerable.Range(0, 32).Select(i => 1f + 0.01f * i).ToArray(), 32);
+        b.Add(norm, Enumerable.Repeat(1f, hidden).ToArray(), hidden);
+        f.Add(norm, Enumerable.Range(0, hidden).Select(i => 1f + 0.01f * i).ToArray(), hidden);
         string dir = SharedData.TempFolder();
         string basePath = Path.Combine(dir, "base.safetensors"), ftPath = Path.Combine(dir, "ft.safetensors");
         SafetensorsWriter.Copy(b, basePath);
@@ -81,28 +82,14 @@ public sealed class SlurmRunTests
         return (basePath, ftPath);
     }
 
-    /// <summary>A Llama-named base and fine-tune with an unembedding and three down projections, for <c>neurons</c>.</summary>
-    private static (string Base, string FineTuned) MakeLlamaPair()
-    {
-        var random = new Random(44);
-        using var b = new InMemoryTensorStore();
-        using var f = new InMemoryTensorStore();
-        var shapes = new List<(string, int, int)> { ("model.embed_tokens", 40, 16), ("lm_head", 40, 16) };
-        for (int l = 0; l < 3; l++) shapes.Add(($"model.layers.{l}.mlp.down_proj", 16, 24 + 8 * l));
-        foreach (var (name, rows, cols) in shapes)
-        {
-            var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-            b.Add(name + ".weight", w, rows, cols);
-            f.Add(name + ".weight", w.Select(x => x + (float)(random.NextDouble() - 0.5) * 0.4f).ToArray(), rows, cols);
-        }
-        b.Add("model.norm.weight", Enumerable.Repeat(1f, 16).ToArray(), 16);
-        f.Add("model.norm.weight", Enumerable.Range(0, 16).Select(i => 1f + 0.02f * i).ToArray(), 16);
-        string dir = SharedData.TempFolder();
-        string basePath = Path.Combine(dir, "base.safetensors"), ftPath = Path.Combine(dir, "ft.safetensors");
-        SafetensorsWriter.Copy(b, basePath);
-        SafetensorsWriter.Copy(f, ftPath);
-        return (basePath, ftPath);
-    }
+    /// <summary>Four matrices under plain names, for <c>diff</c> and <c>lora extract</c>.</summary>
+    private static (string Base, string FineTuned) MakePair() =>
+        MakePair(43, [("layers.0.up", 48, 32), ("layers.0.down", 32, 48), ("layers.1.q", 32, 32), ("layers.1.k", 16, 32)], "norm.weight", 32, 0.05f);
+
+    /// <summary>A Llama-named pair with an unembedding, a final norm and three down projections, for <c>neurons</c>.</summary>
+    private static (string Base, string FineTuned) MakeLlamaPair() =>
+        MakePair(44, [("model.embed_tokens", 40, 16), ("lm_head", 40, 16), ("model.layers.0.mlp.down_proj", 16, 24), ("model.layers.1.mlp.down_proj", 16, 32),
+            ("model.layers.2.mlp.down_proj", 16, 40)], "model.norm.weight", 16, 0.4f);
 
     [Fact]
     public void DiffLoraExtractAndNeuronsArrays_CombineToTheSingleRuns()
