@@ -187,10 +187,8 @@ internal static class CheckCommand
     private static void WriteJson(CliContext context, ModelsResult result, ConfigRun? run, bool ok) => JsonStdout.WriteObject(context, w =>
     {
         w.WriteBoolean("ok", ok);
-        w.WriteStartArray("models");
-        foreach (var c in result.Checks)
+        Objects(w, "models", result.Checks, c =>
         {
-            w.WriteStartObject();
             w.WriteString("reference", c.Reference);
             w.WriteString("folder", c.Folder);
             w.WriteString("format", c.Format);
@@ -215,21 +213,15 @@ internal static class CheckCommand
             if (c.TiedEmbeddings.Found is { } f) w.WriteBoolean("tensors", f); else w.WriteNull("tensors");
             w.WriteEndObject();
             Findings(w, c.Findings);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("shard_indexes");
-        foreach (var a in result.Indexes)
+        });
+        Objects(w, "shard_indexes", result.Indexes, a =>
         {
-            w.WriteStartObject();
             w.WriteString("index", a.IndexPath);
             w.WriteNumber("shards", a.Shards);
             w.WriteNumber("indexed_tensors", a.IndexedTensors);
             w.WriteNumber("shard_tensors", a.ShardTensors);
             w.WriteBoolean("consistent", a.Findings.Count == 0);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         Findings(w, result.Findings);
         if (run is null) return;
         w.WriteStartObject("config");
@@ -247,15 +239,21 @@ internal static class CheckCommand
         w.WriteEndObject();
     });
 
-    private static void Findings(Utf8JsonWriter w, IEnumerable<PreflightFinding> findings)
+    private static void Findings(Utf8JsonWriter w, IEnumerable<PreflightFinding> findings) => Objects(w, "findings", findings, f =>
     {
-        w.WriteStartArray("findings");
-        foreach (var f in findings)
+        w.WriteString("severity", f.Severity == FindingSeverity.Error ? "error" : "warning");
+        w.WriteString("subject", f.Subject);
+        w.WriteString("message", f.Message);
+    });
+
+    // An array of one object per item, whose properties body writes.
+    private static void Objects<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, Action<T> body)
+    {
+        w.WriteStartArray(name);
+        foreach (var item in items)
         {
             w.WriteStartObject();
-            w.WriteString("severity", f.Severity == FindingSeverity.Error ? "error" : "warning");
-            w.WriteString("subject", f.Subject);
-            w.WriteString("message", f.Message);
+            body(item);
             w.WriteEndObject();
         }
         w.WriteEndArray();
