@@ -47,6 +47,15 @@ internal static partial class CliValues
         _ => $"{bytes} B",
     };
 
+    /// <summary>Counts for people: 6.74B, 1.57M, 12.3K, 17.</summary>
+    public static string FormatCount(long count) => count switch
+    {
+        >= 1_000_000_000 => string.Create(CultureInfo.InvariantCulture, $"{count / 1e9:F2}B"),
+        >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{count / 1e6:F2}M"),
+        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{count / 1e3:F1}K"),
+        _ => count.ToString(CultureInfo.InvariantCulture),
+    };
+
     /// <summary>A non-zero finite number or fraction such as <c>1/255</c>.</summary>
     public static float ParseScale(string text)
     {

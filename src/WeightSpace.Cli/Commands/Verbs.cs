@@ -8,6 +8,7 @@ internal static class Verbs
     public static IEnumerable<Command> Create(CliContext context) =>
     [
         InspectCommand.Create(context),
+        CheckCommand.Create(context),
         ConvertCommand.Create(context),
         SpectrumCommand.Create(context),
         DiffCommand.Create(context),
