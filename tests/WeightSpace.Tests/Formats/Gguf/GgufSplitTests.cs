@@ -104,9 +104,11 @@ public sealed class GgufSplitTests
         Assert.True(convert.ExitCode == 0, convert.Stderr);
         string part2 = Path.Combine(folder, "q4-00002-of-00003.gguf");
 
-        var inspect = CliRunner.Run("inspect", part2);
-        Assert.Equal(0, inspect.ExitCode);
-        Assert.Contains("split set of 3 parts", inspect.Stdout, StringComparison.Ordinal);
+        var inspect = CliRunner.Run("inspect", part2, "--metadata");
+        Assert.True(inspect.ExitCode == 0, inspect.Stderr);
+        Assert.Contains("split.tensors.count", inspect.Stdout, StringComparison.Ordinal);
+        Assert.Contains("general.architecture", inspect.Stdout, StringComparison.Ordinal);   // the first part's metadata
+        Assert.Contains("model.layers.3.mlp.down_proj.weight", inspect.Stdout, StringComparison.Ordinal);   // a tensor of the last part (file order: blk.3 last)
 
         // The quantisation-error report over the set equals the one over the single file, number for number.
         var whole = CliRunner.Run("diff", f32, q4, "--json");
