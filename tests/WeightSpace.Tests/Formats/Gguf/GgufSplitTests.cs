@@ -53,6 +53,25 @@ public sealed class GgufSplitTests
     }
 
     [Fact]
+    public void SplitSetRewrittenAsOneFile_IsTheOriginalAgain()
+    {
+        // convert PART out.gguf --type f32 merges the set: the split keys of the source are not copied, so the result is
+        // one file, and (F32 kept F32) byte for byte the metadata and tensors of the unsplit file.
+        string source = SharedData.Require("gguf/tinyllama/tinyllama-f32.gguf");
+        string folder = SharedData.TempFolder();
+        var parts = GgufRequantizer.Split(source, Path.Combine(folder, "m.gguf"), new GgufSplitOptions { MaxTensors = 20 });
+        string merged = Path.Combine(folder, "merged.gguf");
+        GgufRequantizer.Write(parts[1], merged, DType.F32);
+        using var one = GgufReader.Open(merged, AsStored);
+        using var original = GgufReader.Open(source, AsStored);
+        Assert.Equal([merged], one.SplitPaths);
+        Assert.DoesNotContain(one.KeyValues, kv => kv.Key.StartsWith("split.", StringComparison.Ordinal));
+        Assert.Equal(original.StoredTensors.Select(t => t.Name), one.StoredTensors.Select(t => t.Name));
+        foreach (var t in original.StoredTensors)
+            Assert.True(original.StoredBytes(t).AsSpan().SequenceEqual(one.StoredBytes(one.StoredTensors.Single(s => s.Name == t.Name))), t.Name);
+    }
+
+    [Fact]
     public void SplitBySize_EachPartIsAsFullAsTheLimitAllows()
     {
         // gguf-split's rule: tensor bytes padded to 32 are summed (header excluded); a part is closed when the next
@@ -123,7 +142,7 @@ public sealed class GgufSplitTests
     {
         { "missing", "part 2 of 3 is missing" },
         { "count", "key 'split.count': is 4 but part 1" },
-        { "duplicate", "tensor 't0'" },
+        { "duplicate", "tensor 't0': is also in part 1" },
         { "no-out-of-range", "part number 7 is out of range for split.count 3" },
         { "no-mismatch", "key 'split.no': is 0, but the file is named as part 2 of 3" },
         { "total", "key 'split.tensors.count': is 4 but the 3 parts hold 3 tensors" },
