@@ -35,6 +35,16 @@ internal static class FuzzTargets
             // GGUF: header, metadata (nested arrays), tensor infos, and every tensor dequantised; the default HF view
             // also runs the q/k un-permutation for llama-architecture inputs.
             ["gguf"] = data => ReadAll(GgufReader.Open(Scratch.Write(data))),
+            // A two-part split set (gguf-split): a u32 length n, part 1's n bytes, then part 2; opened from part 2, so
+            // the set's validation (names, split.* keys, tensor counts, duplicates across parts) runs on both.
+            ["gguf-split"] = data =>
+            {
+                uint n = data.Length >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data) : 0;
+                var rest = data.Length >= 4 ? data[4..] : [];
+                int first = (int)Math.Min(n, (uint)rest.Length);
+                Scratch.Write("set-00001-of-00002.gguf", rest[..first]);
+                ReadAll(GgufReader.Open(Scratch.Write("set-00002-of-00002.gguf", rest[first..])));
+            },
             // A GGUF as a language model: llama.* metadata → LlamaConfig, tokenizer.ggml.* → tokenizer, then an encode.
             ["gguf-lm"] = data =>
             {
@@ -101,13 +111,16 @@ internal static class FuzzTargets
 internal static class Scratch
 {
     private static readonly string Folder = CreateFolder();
-    private static readonly string File = Path.Combine(Folder, "input.bin");
+    public static string Write(ReadOnlySpan<byte> data) => Write("input.bin", data);
 
-    public static string Write(ReadOnlySpan<byte> data)
+    /// <summary>Writes <paramref name="data"/> as <paramref name="name"/> in the scratch folder (formats that find
+    /// sibling files by name).</summary>
+    public static string Write(string name, ReadOnlySpan<byte> data)
     {
-        using (var stream = new FileStream(File, FileMode.Create, FileAccess.Write, FileShare.Read, 1))
+        string path = Path.Combine(Folder, name);
+        using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1))
             stream.Write(data);
-        return File;
+        return path;
     }
 
     private static string CreateFolder()

@@ -18,7 +18,7 @@ internal static class DiffCommand
         var models = new Argument<string[]>("models") { Description = "Fine-tuned models of the same architecture.", Arity = ArgumentArity.OneOrMore };
         var json = CommonOptions.Json("Write the full report as one JSON document to stdout.");
         var top = new Option<int>("--top") { Description = "How many tensors and layer groups to list, largest relative change first.", DefaultValueFactory = _ => 10 };
-        var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (relative change and top-1% mass by layer group, cosine and sign-agreement matrices, cosine by group, singular values of the most changed 2-D τ) into DIR." };
+        var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (relative change and top-1% mass by layer group, cosine and sign-agreement matrices, cosine by group, singular values of the most changed 2-D τ) into DIR; for a quantised model against its reference, relative L2 error and SNR by layer and role and the error distribution." };
         var reportPath = ReportOutput.CreateOption();
         var skip = new Option<bool>("--skip-mismatched") { Description = "Analyse the tensors every model shares with the base instead of failing on mismatches (which are listed first)." };
         var shard = new Option<string?>("--shard") { Description = "Analyse only shard I of N (I/N, 1-based; tensors split by estimated cost) and write the part to --part; `weightspace combine` joins the parts into the --json document (see `weightspace slurm diff`)." };
@@ -72,8 +72,27 @@ internal static class DiffCommand
                 if (fineTuned.Count == 1 && QuantizationErrorReport.Applies(baseStore, fineTuned[0]))
                 {
                     var quantization = QuantizationErrorReport.Compute(baseStore, fineTuned[0]);
+                    if (htmlPath is not null)
+                    {
+                        var findings = new List<WeightSpace.Reports.Html.ReportFinding>();
+                        var section = WeightSpace.Reports.Html.Sections.QuantizationErrorSection.Build(quantization, context.CommandLine, findings);
+                        ReportOutput.Write(context, htmlPath, "WeightSpace diff", $"{Path.GetFileName(fineTuned[0].Path)} against {Path.GetFileName(baseStore.Path)}: quantisation error", [section], findings);
+                    }
+                    IReadOnlyList<string> quantPlots = [];
+                    if (plotDir is not null)
+                    {
+                        try { quantPlots = WeightSpace.Reports.Quantization.QuantizationErrorPlots.WriteAll(quantization, plotDir); }
+                        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                        {
+                            throw new WeightSpaceException($"--plots {plotDir}: cannot write the plots: {e.Message}", e);
+                        }
+                    }
                     if (pr.GetValue(json)) JsonStdout.Write(context, s => WeightSpace.Reports.Json.QuantizationErrorJson.Write(s, quantization));
-                    else WriteQuantization(context.Console, quantization, k);
+                    else
+                    {
+                        WriteQuantization(context.Console, quantization, k);
+                        if (plotDir is not null) context.Console.WriteLine($"wrote {quantPlots.Count} plot files into {plotDir}");
+                    }
                     return WeightSpaceCommandLine.Ok;
                 }
                 var options = new TaskVectorOptions { SkipMismatched = pr.GetValue(skip) };

@@ -87,7 +87,7 @@ internal static class InspectCommand
         }
         console.Write(table);
         if (store is GgufStore g)
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GGUF v{g.Version}, {g.KeyValues.Count} keys, alignment {g.Alignment}, data at byte {g.DataStart}, {(g.UsesHuggingFaceNames ? "Hugging Face names" : "GGUF names")}"));
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GGUF v{g.Version}, {g.KeyValues.Count} keys, alignment {g.Alignment}, data at byte {g.DataStart}, {(g.UsesHuggingFaceNames ? "Hugging Face names" : "GGUF names")}{(g.SplitPaths.Count > 1 ? $", split set of {g.SplitPaths.Count} parts" : "")}"));
     }
 
     private static string Abbreviate(string text) => text.Length <= 120 ? text : text[..117] + "...";

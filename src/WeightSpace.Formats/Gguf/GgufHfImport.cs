@@ -32,10 +32,11 @@ public static class GgufHfImport
     /// <param name="type">Type of the matrices; 1-D tensors are always F32.</param>
     /// <param name="name"><c>general.name</c>; the folder's name when null.</param>
     /// <param name="bytesWritten">Progress in tensor bytes written.</param>
+    /// <param name="split">Write a gguf-split set (all parts or none) instead of one file; the result names the first part.</param>
     /// <exception cref="FileNotFoundException">config.json, tokenizer.json or the weights are missing.</exception>
     /// <exception cref="InvalidCheckpointException">config.json or tokenizer.json is malformed, or a tensor does not match the config.</exception>
     /// <exception cref="UnsupportedFormatException">The architecture or tokenizer has no GGUF mapping here.</exception>
-    public static GgufHfImportResult Write(string modelFolder, string outputPath, DType type, string? name = null, IProgress<long>? bytesWritten = null)
+    public static GgufHfImportResult Write(string modelFolder, string outputPath, DType type, string? name = null, IProgress<long>? bytesWritten = null, GgufSplitOptions? split = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelFolder);
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
@@ -63,9 +64,9 @@ public static class GgufHfImport
         Add("general.quantization_version", GgufValueType.UInt32, 2u);
         metadata.AddRange(tokenizer);
 
-        GgufFileWriter.Write(outputPath, metadata, tensors, Alignment, bytesWritten);
+        var written = GgufFileWriter.Write(outputPath, metadata, tensors, Alignment, bytesWritten, split);
         var counts = tensors.GroupBy(t => t.Type).ToDictionary(g => g.Key, g => g.Count());
-        return new GgufHfImportResult(outputPath, tensors.Count, counts, metadata.Count);
+        return new GgufHfImportResult(written[0], tensors.Count, counts, metadata.Count);
     }
 
     /// <summary>The data alignment written (GGUF's default, stated in <c>general.alignment</c>).</summary>

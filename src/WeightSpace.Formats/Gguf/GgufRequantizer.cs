@@ -13,9 +13,15 @@ public static class GgufRequantizer
     public static bool IsWritable(DType type) => type is DType.F32 or DType.F16 or DType.BF16 or DType.Q8_0 or DType.Q4_0;
 
     /// <summary>Writes <paramref name="outputPath"/> (through a temp file, fsync and rename) from <paramref name="sourcePath"/>.</summary>
+    /// <param name="sourcePath">A GGUF file, or any part of a split set.</param>
+    /// <param name="outputPath">The output; with <paramref name="split"/>, the name the parts are derived from.</param>
+    /// <param name="type">The matrices' type.</param>
+    /// <param name="options">Reader limits.</param>
+    /// <param name="split">Write a gguf-split set (all parts or none) instead of one file.</param>
+    /// <returns>The files written.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is not writable.</exception>
     /// <exception cref="InvalidGgufException">The source is invalid.</exception>
-    public static void Write(string sourcePath, string outputPath, DType type, GgufOptions? options = null)
+    public static IReadOnlyList<string> Write(string sourcePath, string outputPath, DType type, GgufOptions? options = null, GgufSplitOptions? split = null)
     {
         if (!IsWritable(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "GGUF output types are F32, F16, BF16, Q8_0 and Q4_0.");
         using var source = GgufReader.Open(sourcePath, (options ?? new GgufOptions()) with { Naming = GgufNaming.Gguf });
@@ -24,7 +30,24 @@ public static class GgufRequantizer
             DType outType = OutputType(t, type);
             return new GgufTensorToWrite(t.Name, [.. t.Ne], outType, () => Encode(source.ReadSingle(t.Name), outType));
         }).ToList();
-        GgufFileWriter.Write(outputPath, Metadata(source.KeyValues, type), tensors, source.Alignment);
+        return GgufFileWriter.Write(outputPath, Metadata(source.KeyValues, type), tensors, source.Alignment, split: split);
+    }
+
+    /// <summary>Splits a GGUF file (or re-splits a set) into a gguf-split set, tensors and metadata copied exactly as
+    /// stored: what <c>llama-gguf-split --split</c> writes.</summary>
+    /// <param name="sourcePath">A GGUF file, or any part of a split set.</param>
+    /// <param name="outputPath">The output name; parts are <c>PREFIX-00001-of-0000N.gguf</c> with PREFIX this name without <c>.gguf</c>.</param>
+    /// <param name="split">The size or tensor-count limit per part.</param>
+    /// <param name="options">Reader limits.</param>
+    /// <returns>The parts written, in order.</returns>
+    /// <exception cref="InvalidGgufException">The source is invalid.</exception>
+    /// <exception cref="ArgumentException"><paramref name="split"/> is invalid or would leave a part empty.</exception>
+    public static IReadOnlyList<string> Split(string sourcePath, string outputPath, GgufSplitOptions split, GgufOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        using var source = GgufReader.Open(sourcePath, (options ?? new GgufOptions()) with { Naming = GgufNaming.Gguf });
+        var tensors = source.StoredTensors.Select(t => new GgufTensorToWrite(t.Name, [.. t.Ne], t.DType, () => source.StoredBytes(t))).ToList();
+        return GgufFileWriter.Write(outputPath, source.KeyValues, tensors, source.Alignment, split: split);
     }
 
     // llama-quantize keeps 1-D tensors in F32; rows that are not whole blocks cannot take a block type.

@@ -11,18 +11,21 @@ namespace WeightSpace.Formats.Gguf;
 /// un-permuted (q/k in the HF view) are gathered into a pooled copy; all others are zero-copy views.</remarks>
 public sealed class GgufStore : TensorStore
 {
-    private readonly MappedFile _file;
-    private readonly GgufHeader _header;
+    private readonly (MappedFile File, GgufHeader Header)[] _parts;
+    private readonly GgufHeader _header;   // the first part's: metadata, version, alignment
     private readonly IReadOnlyList<TensorInfo> _tensors;
-    private readonly FrozenDictionary<string, (GgufTensorEntry Entry, int PermuteHeads)> _sources;
+    private readonly IReadOnlyList<GgufTensorEntry> _stored;
+    private readonly FrozenDictionary<string, (GgufTensorEntry Entry, int PermuteHeads, int Part)> _sources;
+    private readonly FrozenDictionary<string, int> _partOfStored;
     private readonly IReadOnlyDictionary<string, string> _metadata;
     private int _disposed;
 
-    internal GgufStore(string path, MappedFile file, GgufHeader header, GgufNaming naming)
+    internal GgufStore(string path, IReadOnlyList<(MappedFile File, GgufHeader Header)> parts, GgufNaming naming)
         : base(path)
     {
-        _file = file;
-        _header = header;
+        _parts = [.. parts];
+        var header = _header = parts[0].Header;
+        SplitPaths = [.. parts.Select(p => p.Header.Path)];
         KeyValues = header.Metadata;
         _metadata = header.Metadata.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.ToString(), StringComparer.Ordinal);
         Architecture = Find("general.architecture")?.Value as string;
@@ -34,18 +37,27 @@ public sealed class GgufStore : TensorStore
             heads = RequirePositive($"{Architecture}.attention.head_count", null);
             headsKv = RequirePositive($"{Architecture}.attention.head_count_kv", heads);
         }
-        var tensors = new List<TensorInfo>(header.Tensors.Count);
-        var sources = new Dictionary<string, (GgufTensorEntry, int)>(StringComparer.Ordinal);
-        foreach (var entry in header.Tensors)
+        var tensors = new List<TensorInfo>();
+        var stored = new List<GgufTensorEntry>();
+        var sources = new Dictionary<string, (GgufTensorEntry, int, int)>(StringComparer.Ordinal);
+        var partOfStored = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int part = 0; part < _parts.Length; part++)
         {
-            var (name, permute) = UsesHuggingFaceNames ? GgufHfNames.Map(entry.Name, heads, headsKv) : (entry.Name, 0);
-            if (permute > 0) CheckPermutable(entry, permute);
-            if (!sources.TryAdd(name, (entry, permute)))
-                throw GgufHeader.Error(path, entry.Name, null, $"maps to the Hugging Face name '{name}', which another tensor already has; open with GgufNaming.Gguf");
-            tensors.Add(new TensorInfo(name, entry.DType, entry.Shape));
+            foreach (var entry in _parts[part].Header.Tensors)
+            {
+                var (name, permute) = UsesHuggingFaceNames ? GgufHfNames.Map(entry.Name, heads, headsKv) : (entry.Name, 0);
+                if (permute > 0) CheckPermutable(entry, permute);
+                if (!sources.TryAdd(name, (entry, permute, part)))
+                    throw GgufHeader.Error(_parts[part].Header.Path, entry.Name, null, $"maps to the Hugging Face name '{name}', which another tensor already has; open with GgufNaming.Gguf");
+                tensors.Add(new TensorInfo(name, entry.DType, entry.Shape));
+                stored.Add(entry);
+                partOfStored[entry.Name] = part;
+            }
         }
         _tensors = tensors;
+        _stored = stored;
         _sources = sources.ToFrozenDictionary(StringComparer.Ordinal);
+        _partOfStored = partOfStored.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     /// <inheritdoc/>
@@ -66,8 +78,12 @@ public sealed class GgufStore : TensorStore
     /// <summary>The data alignment in bytes (<c>general.alignment</c>, 32 by default).</summary>
     public int Alignment => _header.Alignment;
 
-    /// <summary>Absolute byte offset of the data section.</summary>
+    /// <summary>Absolute byte offset of the data section (of the first part, for a split set).</summary>
     public long DataStart => _header.DataStart;
+
+    /// <summary>The files of the model: one path, or every part of a split set (<c>PREFIX-00001-of-0000N.gguf</c>)
+    /// in order. <see cref="GgufTensorEntry.Offset"/> counts from the data section of the part holding the tensor.</summary>
+    public IReadOnlyList<string> SplitPaths { get; }
 
     /// <summary><c>general.architecture</c>, or null.</summary>
     public string? Architecture { get; }
@@ -75,8 +91,8 @@ public sealed class GgufStore : TensorStore
     /// <summary>True when tensors carry Hugging Face names and row order (see <see cref="GgufOptions.Naming"/>).</summary>
     public bool UsesHuggingFaceNames { get; }
 
-    /// <summary>The tensors as the file stores them, in file order.</summary>
-    public IReadOnlyList<GgufTensorEntry> StoredTensors => _header.Tensors;
+    /// <summary>The tensors as the file stores them, in file order (part by part for a split set).</summary>
+    public IReadOnlyList<GgufTensorEntry> StoredTensors => _stored;
 
     /// <summary>The stored tensor behind <paramref name="name"/> (a name of <see cref="Tensors"/>).</summary>
     /// <exception cref="TensorNotFoundException">No such tensor.</exception>
@@ -95,9 +111,10 @@ public sealed class GgufStore : TensorStore
     protected override TensorBuffer ReadCore(TensorInfo info)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var (entry, heads) = _sources[info.Name];
-        long offset = _header.DataStart + entry.Offset;
-        if (heads == 0) return TensorBuffer.FromMappedFile(info, _file, offset);
+        var (entry, heads, part) = _sources[info.Name];
+        var (file, header) = _parts[part];
+        long offset = header.DataStart + entry.Offset;
+        if (heads == 0) return TensorBuffer.FromMappedFile(info, file, offset);
 
         long bytes = entry.ByteCount;
         if (bytes > Array.MaxLength)
@@ -107,7 +124,7 @@ public sealed class GgufStore : TensorStore
         byte[] rented = ArrayPool<byte>.Shared.Rent((int)bytes);
         try
         {
-            using var view = TensorBuffer.FromMappedFile(info, _file, offset);
+            using var view = TensorBuffer.FromMappedFile(info, file, offset);
             for (long r = 0; r < rows; r++)
                 view.GetBytes(GgufHfNames.SourceRow(r, rows, heads) * rowBytes, (int)rowBytes).CopyTo(rented.AsSpan((int)(r * rowBytes), (int)rowBytes));
             return TensorBuffer.FromPooled(info, rented);
@@ -119,11 +136,22 @@ public sealed class GgufStore : TensorStore
         }
     }
 
+    /// <summary>The bytes of a stored tensor exactly as the file holds them (block data for quantised types).</summary>
+    internal byte[] StoredBytes(GgufTensorEntry entry)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (entry.ByteCount > Array.MaxLength)
+            throw GgufHeader.Error(Path, entry.Name, null, $"{entry.ByteCount} bytes are too many to copy in one piece");
+        var (file, header) = _parts[_partOfStored[entry.Name]];
+        return file.Span(checked(header.DataStart + entry.Offset), (int)entry.ByteCount).ToArray();
+    }
+
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        if (disposing) _file.Dispose();
+        if (disposing)
+            foreach (var (file, _) in _parts) file.Dispose();
         base.Dispose(disposing);
     }
 

@@ -16,6 +16,7 @@ internal sealed class GgufBytes
 
     public GgufBytes Raw(ReadOnlySpan<byte> bytes) { _bytes.AddRange(bytes.ToArray()); return this; }
     public GgufBytes U8(byte v) { _bytes.Add(v); return this; }
+    public GgufBytes U16(ushort v) { Span<byte> b = stackalloc byte[2]; BinaryPrimitives.WriteUInt16LittleEndian(b, v); return Raw(b); }
     public GgufBytes U32(uint v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteUInt32LittleEndian(b, v); return Raw(b); }
     public GgufBytes U64(ulong v) { Span<byte> b = stackalloc byte[8]; BinaryPrimitives.WriteUInt64LittleEndian(b, v); return Raw(b); }
     public GgufBytes F32(float v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteSingleLittleEndian(b, v); return Raw(b); }
