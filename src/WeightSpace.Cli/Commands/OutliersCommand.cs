@@ -21,7 +21,7 @@ internal static class OutliersCommand
         var maxWindows = new Option<int?>("--max-windows") { Description = "Score only the first N windows of each text (quick checks; the default scores all, as `eval`)." };
         var probe = new Option<int>("--probe-windows") { Description = "Windows of the first text fed to find the activation spikes.", DefaultValueFactory = _ => 4 };
         var json = CommonOptions.Json();
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per outlier to FILE." };
+        var csv = CommonOptions.Csv("outlier");
         var report = ReportOutput.CreateOption();
         var command = new Command("outliers", """
             Outlier weights: the largest-magnitude weights of every matrix with their coordinates and |w| / RMS (data-free).

@@ -19,7 +19,7 @@ internal static class SpectrumCommand
         var path = new Argument<string>("path") { Description = "A checkpoint: .safetensors (or a folder/index of shards), a torch.save file, or .onnx." };
         var json = CommonOptions.Json("Write one JSON document to stdout instead of the table.");
         var jsonEigenvalues = new Option<bool>("--json-eigenvalues") { Description = "With --json, include every layer's eigenvalues (large)." };
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per layer to FILE." };
+        var csv = CommonOptions.Csv("layer");
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (ESDs, histograms, α/λ_max by layer) into DIR." };
         var conv = new Option<string>("--conv") { Description = "Conv spectrum: ww (WeightWatcher's pooled kh·kw slices), operator (true operator spectrum, Sedghi et al. 2019) or unfold (W reshaped to [out, in·kh·kw]).", DefaultValueFactory = _ => "ww" };
         var randomize = new Option<bool>("--randomize") { Description = "Also analyse each layer with its entries shuffled (correlation traps, rand distance)." };
