@@ -49,16 +49,12 @@ public static class CheckpointSummaryJson
             w.WriteNumber("checked", integrity.Checked);
             w.WriteNumber("bytes", integrity.Bytes);
             w.WriteBoolean("ok", integrity.Ok);
-            w.WriteStartArray("mismatches");
-            foreach (var m in integrity.Mismatches)
+            w.WriteObjectArray("mismatches", integrity.Mismatches, static (w, m) =>
             {
-                w.WriteStartObject();
                 w.WriteString("entry", m.Entry);
                 w.WriteString("expected", m.Expected.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
                 w.WriteString("actual", m.Actual.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            });
             w.WriteEndObject();
         }
         w.WriteEndObject();
