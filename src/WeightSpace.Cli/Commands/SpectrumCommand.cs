@@ -292,7 +292,7 @@ internal static class SpectrumCommand
                 "under-trained" => "[yellow]under-trained[/]",
                 _ => "",
             };
-            string status = l.Status switch { "ok" => "ok", "failed" => "[red]failed[/]", _ => "[grey]skipped[/]" };
+            string status = l.Status switch { LayerStatus.Ok => "ok", LayerStatus.Failed => "[red]failed[/]", _ => "[grey]skipped[/]" };
             table.AddRow(Markup.Escape(l.Name), string.Join('×', l.Shape), l.Kind, status,
                 F(l.Alpha, "F2"), F(l.AlphaWeighted, "F2"), F(l.LambdaMax, "G4"), F(l.StableRank, "F2"), F(l.EffectiveRank, "F1"),
                 F(l.MpSoftRank, "F3"), l.NumSpikes?.ToString(CultureInfo.InvariantCulture) ?? "", flag, Markup.Escape(l.Reason ?? ""));
@@ -322,7 +322,7 @@ internal static class SpectrumCommand
             table.AddColumn(new TableColumn(c).RightAligned());
         table.AddColumn("reason");
         foreach (var d in diff.Layers)
-            table.AddRow(Markup.Escape(d.Name), d.Status == "ok" ? "ok" : $"[grey]{d.Status}[/]", F(d.Baseline?.Alpha, "F2"), F(d.FineTuned?.Alpha, "F2"),
+            table.AddRow(Markup.Escape(d.Name), d.Status == LayerStatus.Ok ? "ok" : $"[grey]{d.Status.ToWord()}[/]", F(d.Baseline?.Alpha, "F2"), F(d.FineTuned?.Alpha, "F2"),
                 F(d.DeltaAlpha, "+0.00;-0.00"), F(d.DeltaLambdaMax, "+0.###E+0;-0.###E+0"), F(d.DeltaStableRank, "+0.00;-0.00"),
                 F(d.DeltaEffectiveRank, "+0.0;-0.0"), F(d.SubspaceOverlap, "F3"), d.IntruderCount?.ToString(CultureInfo.InvariantCulture) ?? "",
                 Markup.Escape(d.Reason ?? ""));

@@ -12,7 +12,7 @@ public static class SpectrumCsv
 {
     private static readonly (string Header, Func<LayerSpectrum, object?> Value)[] LayerColumns =
     [
-        ("name", l => l.Name), ("shape", l => FormatShape(l.Shape)), ("kind", l => l.Kind), ("status", l => l.Status),
+        ("name", l => l.Name), ("shape", l => FormatShape(l.Shape)), ("kind", l => l.Kind), ("status", l => l.Status.ToWord()),
         ("reason", l => l.Reason), ("n", l => l.N), ("m", l => l.M), ("q", l => l.Q), ("matrix_count", l => l.MatrixCount),
         ("num_evals", l => l.NumEvals), ("frobenius_norm", l => l.FrobeniusNorm), ("sigma_max", l => l.SigmaMax),
         ("lambda_max", l => l.LambdaMax), ("log_spectral_norm", l => l.LogSpectralNorm), ("log_norm", l => l.LogNorm),
@@ -28,7 +28,7 @@ public static class SpectrumCsv
 
     private static readonly (string Header, Func<LayerSpectralDiff, object?> Value)[] DiffColumns =
     [
-        ("name", d => d.Name), ("shape", d => FormatShape(d.Shape)), ("status", d => d.Status), ("reason", d => d.Reason),
+        ("name", d => d.Name), ("shape", d => FormatShape(d.Shape)), ("status", d => d.Status.ToWord()), ("reason", d => d.Reason),
         ("delta_alpha", d => d.DeltaAlpha), ("delta_lambda_max", d => d.DeltaLambdaMax), ("delta_sigma_max", d => d.DeltaSigmaMax),
         ("delta_stable_rank", d => d.DeltaStableRank), ("delta_effective_rank", d => d.DeltaEffectiveRank),
         ("subspace_rank", d => d.SubspaceRank), ("subspace_overlap", d => d.SubspaceOverlap), ("intruder_count", d => d.IntruderCount),
