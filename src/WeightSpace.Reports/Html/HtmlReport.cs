@@ -161,7 +161,7 @@ public sealed class HtmlReport
 
     private void WriteJson(Stream stream, DateTimeOffset generated)
     {
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(stream, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("title", Title);
         if (Subtitle is not null) w.WriteString("subtitle", Subtitle);

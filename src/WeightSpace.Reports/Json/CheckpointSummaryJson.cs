@@ -10,7 +10,7 @@ public static class CheckpointSummaryJson
     /// <summary>Writes one indented JSON document to <paramref name="output"/>.</summary>
     public static void Write(Stream output, CheckpointSummary summary, WeightSpace.Formats.Integrity.IntegrityReport? integrity = null)
     {
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("path", summary.Path);
         w.WriteString("format", summary.Format.Name);

@@ -62,8 +62,7 @@ public static class SpectrumCsv
     public static void WriteFile(string path, SpectralDiffReport diff) => WriteFile(path, w => Write(w, diff));
 
     /// <summary>One field as RFC 4180 wants it: quoted when it holds a comma, a quote or a line break.</summary>
-    public static string Escape(string field) =>
-        field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    public static string Escape(string field) => CsvWriter.Quote(field);
 
     private static void WriteFile(string path, Action<TextWriter> write)
     {
@@ -75,28 +74,9 @@ public static class SpectrumCsv
         });
     }
 
-    private static void WriteRows<T>(TextWriter output, (string Header, Func<T, object?> Value)[] columns, IEnumerable<T> rows)
-    {
-        output.Write(string.Join(',', columns.Select(c => c.Header)));
-        output.Write("\r\n");
-        foreach (var row in rows)
-        {
-            for (int i = 0; i < columns.Length; i++)
-            {
-                if (i > 0) output.Write(',');
-                output.Write(Escape(Format(columns[i].Value(row))));
-            }
-            output.Write("\r\n");
-        }
-    }
-
-    private static string Format(object? value) => value switch
-    {
-        null => "",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
+    // Through the shared CsvWriter: the same quoting, CRLF and round-trip numbers as every other CSV WeightSpace writes.
+    private static void WriteRows<T>(TextWriter output, (string Header, Func<T, object?> Value)[] columns, IEnumerable<T> rows) =>
+        CsvWriter.Write(output, [.. columns.Select(c => c.Header)], rows.Select(row => (IReadOnlyList<object?>)[.. columns.Select(c => c.Value(row))]));
 
     private static string FormatShape(IReadOnlyList<long> shape) =>
         string.Join('x', shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));

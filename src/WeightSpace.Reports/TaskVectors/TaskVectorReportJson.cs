@@ -26,7 +26,7 @@ public static class TaskVectorReportJson
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(report);
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("base", report.BaseModel);
         w.WriteStringArray("models", report.Models);
