@@ -11,6 +11,12 @@ internal static class CommonOptions
     /// <summary><c>--json</c>: results as one JSON document on stdout.</summary>
     public static Option<bool> Json(string description = "Write one JSON document to stdout instead of a table.") => new("--json") { Description = description };
 
+    /// <summary><c>--csv FILE</c>: the results also as CSV, one row per <paramref name="rowNoun"/>.</summary>
+    public static Option<string?> Csv(string rowNoun) => new("--csv") { Description = $"Also write one CSV row per {rowNoun} to FILE." };
+
+    /// <summary><c>--output</c>/<c>-o FILE</c>, required: where the verb writes its result.</summary>
+    public static Option<string> Output(string description) => new("--output", "-o") { Description = description, Required = true };
+
     /// <summary><c>--filter REGEX</c>: a .NET regular expression over tensor names, checked when parsed.</summary>
     public static Option<Regex?> Filter(string description = "Only tensors whose name matches this regular expression.") => new("--filter")
     {

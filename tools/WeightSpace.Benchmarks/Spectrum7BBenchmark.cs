@@ -80,7 +80,7 @@ internal static class Spectrum7BBenchmark
         var watch = Stopwatch.StartNew();
         var report = SpectrumAnalyzer.Analyze(store, options);
         double seconds = watch.Elapsed.TotalSeconds;
-        int analysed = report.Layers.Count(l => l.Status == "ok");
+        int analysed = report.Layers.Count(l => l.Status == LayerStatus.Ok);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ProcessMemory.PeakResidentBytes()} {analysed} {store.Tensors.Count} {seconds:F1}"));
         return 0;
     }

@@ -65,7 +65,7 @@ internal sealed record ModelDefinition(string Name, NetworkArchitecture Architec
         return new ModelDefinition(batchNorm ? "cnn_bn" : "cnn", new NetworkArchitecture(layers), parameters);
     }
 
-    public bool IsConvolutional => Architecture.Layers.Any(l => l.Kind == NetworkLayerKind.Conv2d);
+    public bool IsConvolutional => Architecture.Layers.Any(l => l.Kind == WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Conv2d);
 
     /// <summary>PyTorch's default init: U(−1/√fan_in, 1/√fan_in) for weight and bias of Linear/Conv (the
     /// kaiming_uniform_(a=√5) bound), ones/zeros for BatchNorm. Draws in parameter order from torch's global generator.</summary>

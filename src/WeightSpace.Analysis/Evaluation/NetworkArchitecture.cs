@@ -1,4 +1,5 @@
 using WeightSpace.Analysis.Naming;
+using WeightSpace.Formats.Onnx.Export;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.Evaluation;
@@ -14,9 +15,9 @@ public sealed class NetworkArchitecture
         Layers = [.. layers];
         foreach (var layer in Layers)
         {
-            if (layer.Kind is NetworkLayerKind.Linear or NetworkLayerKind.Conv2d or NetworkLayerKind.BatchNorm && string.IsNullOrEmpty(layer.Name))
+            if (layer.Kind is OnnxExportOperator.Linear or OnnxExportOperator.Conv2d or OnnxExportOperator.BatchNorm && string.IsNullOrEmpty(layer.Name))
                 throw new ArgumentException($"A {layer.Kind} layer needs a module name.", nameof(layers));
-            if (layer.Kind == NetworkLayerKind.MaxPool2d && layer.Kernel < 1)
+            if (layer.Kind == OnnxExportOperator.MaxPool2d && layer.Kernel < 1)
                 throw new ArgumentException($"MaxPool2d kernel {layer.Kernel} must be at least 1.", nameof(layers));
         }
     }
@@ -100,16 +101,8 @@ public sealed class NetworkArchitecture
     }
 
     /// <summary>The same chain as layer descriptions for <see cref="WeightSpace.Formats.Onnx.Export.OnnxExporter"/>.</summary>
-    public IReadOnlyList<WeightSpace.Formats.Onnx.Export.OnnxExportLayer> ToOnnxLayers() =>
-        [.. Layers.Select(l => new WeightSpace.Formats.Onnx.Export.OnnxExportLayer(l.Kind switch
-        {
-            NetworkLayerKind.Linear => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Linear,
-            NetworkLayerKind.Conv2d => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Conv2d,
-            NetworkLayerKind.BatchNorm => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.BatchNorm,
-            NetworkLayerKind.Relu => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Relu,
-            NetworkLayerKind.MaxPool2d => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.MaxPool2d,
-            _ => WeightSpace.Formats.Onnx.Export.OnnxExportOperator.Flatten,
-        }, l.Name, l.Kernel, l.Stride, l.Padding))];
+    public IReadOnlyList<OnnxExportLayer> ToOnnxLayers() =>
+        [.. Layers.Select(l => new OnnxExportLayer(l.Kind, l.Name, l.Kernel, l.Stride, l.Padding))];
 
 
 
@@ -137,17 +130,17 @@ public sealed class NetworkArchitecture
         {
             switch (layer.Kind)
             {
-                case NetworkLayerKind.Linear:
+                case OnnxExportOperator.Linear:
                     x = nn.functional.linear(x, weights[layer.Name + ".weight"], Bias(weights, layer.Name!));
                     lastModule = layer.Name;
                     break;
-                case NetworkLayerKind.Conv2d:
+                case OnnxExportOperator.Conv2d:
                     if (x.dim() == 3) x = x.unsqueeze(1);
                     x = nn.functional.conv2d(x, weights[layer.Name + ".weight"], Bias(weights, layer.Name!),
                         strides: [layer.Stride, layer.Stride], padding: [layer.Padding, layer.Padding]);
                     lastModule = layer.Name;
                     break;
-                case NetworkLayerKind.BatchNorm:
+                case OnnxExportOperator.BatchNorm:
                 {
                     var mean = weights[layer.Name + ".running_mean"];
                     var variance = weights[layer.Name + ".running_var"];
@@ -165,14 +158,14 @@ public sealed class NetworkArchitecture
                         training: mode == BatchNormMode.Train, momentum: 0.1, eps: 1e-5);
                     break;
                 }
-                case NetworkLayerKind.Relu:
+                case OnnxExportOperator.Relu:
                     x = nn.functional.relu(x);
                     if (onActivation is not null && lastModule is not null) onActivation(lastModule, x);
                     break;
-                case NetworkLayerKind.MaxPool2d:
+                case OnnxExportOperator.MaxPool2d:
                     x = nn.functional.max_pool2d(x, layer.Kernel, layer.Kernel);
                     break;
-                case NetworkLayerKind.Flatten:
+                case OnnxExportOperator.Flatten:
                     x = x.flatten(1);
                     break;
             }

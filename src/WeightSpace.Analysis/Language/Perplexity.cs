@@ -87,18 +87,8 @@ public static class Perplexity
             progress?.Report(first);
         }
         clock.Stop();
-        return new TextScore
-        {
-            Text = textName,
-            Bytes = textBytes,
-            Tokens = tokens.Length,
-            Windows = windows.Count,
-            Predictions = predictions,
-            ScoredBytes = scoredBytes,
-            NllSum = sums.Sum(),
-            WindowNllSums = sums,
-            Seconds = clock.Elapsed.TotalSeconds,
-            TokensProcessed = fed,
-        };
+        return new TextScore(
+            Text: textName, Bytes: textBytes, Tokens: tokens.Length, Windows: windows.Count, Predictions: predictions, ScoredBytes: scoredBytes,
+            NllSum: sums.Sum(), WindowNllSums: sums, Seconds: clock.Elapsed.TotalSeconds, TokensProcessed: fed);
     }
 }

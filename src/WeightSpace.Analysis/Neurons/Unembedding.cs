@@ -6,22 +6,16 @@ namespace WeightSpace.Analysis.Neurons;
 
 /// <summary>The map from the residual stream to logits, read from a checkpoint: U·diag(γ) in float32 [vocab, hidden],
 /// with U = <c>lm_head</c> (or the tied token embeddings) and γ the final norm's weight when asked for.</summary>
-internal sealed class Unembedding : IDisposable
+/// <param name="matrix">[vocab, hidden] float32; owned (disposed with this).</param>
+/// <param name="name">The tensor the unembedding was read from.</param>
+/// <param name="finalNorm">The final norm folded in, or null.</param>
+/// <param name="centre">True when the final norm is a LayerNorm (it has a bias): directions are mean-centred first, as LayerNorm does.</param>
+internal sealed class Unembedding(Tensor matrix, string name, string? finalNorm, bool centre) : IDisposable
 {
-    private Unembedding(Tensor matrix, string name, string? norm, bool centre)
-    {
-        Matrix = matrix;
-        Name = name;
-        FinalNorm = norm;
-        Centre = centre;
-    }
-
-    /// <summary>[vocab, hidden] float32.</summary>
-    public Tensor Matrix { get; }
-    public string Name { get; }
-    public string? FinalNorm { get; }
-    /// <summary>True when the final norm is a LayerNorm (it has a bias): directions are mean-centred first, as LayerNorm does.</summary>
-    public bool Centre { get; }
+    public Tensor Matrix => matrix;
+    public string Name => name;
+    public string? FinalNorm => finalNorm;
+    public bool Centre => centre;
     public long VocabularySize => Matrix.shape[0];
     public long HiddenSize => Matrix.shape[1];
 

@@ -115,7 +115,7 @@ internal sealed class LayerPlanner
     };
 
     private static (LayerPlan?, LayerSpectrum?) Skip(TensorInfo info, string kind, string reason) =>
-        (null, new LayerSpectrum { Name = info.Name, Shape = info.Shape.ToArray(), Kind = kind, Status = "skipped", Reason = reason });
+        (null, new LayerSpectrum { Name = info.Name, Shape = info.Shape.ToArray(), Kind = kind, Status = LayerStatus.Skipped, Reason = reason });
 }
 
 /// <summary>How a tensor maps to matrices: channels and kernel size in canonical order.</summary>

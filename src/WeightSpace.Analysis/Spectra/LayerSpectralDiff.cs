@@ -8,8 +8,8 @@ public sealed record LayerSpectralDiff
     public required string Name { get; init; }
     /// <summary>Stored shape (the same in both checkpoints when compared).</summary>
     public required IReadOnlyList<long> Shape { get; init; }
-    /// <summary><c>ok</c>, <c>skipped</c> or <c>failed</c>.</summary>
-    public required string Status { get; init; }
+    /// <summary>Analysed, skipped or failed (<c>ok</c>, <c>skipped</c>, <c>failed</c> in JSON and CSV).</summary>
+    public required LayerStatus Status { get; init; }
     /// <summary>Why it was skipped or failed.</summary>
     public string? Reason { get; init; }
     /// <summary>The fine-tuned layer's spectrum (eigenvalues omitted).</summary>

@@ -17,8 +17,8 @@ public sealed record LayerSpectrum
     /// <c>scalar</c>, <c>tensor</c>.</summary>
     public required string Kind { get; init; }
 
-    /// <summary><c>ok</c>, <c>skipped</c> or <c>failed</c>.</summary>
-    public required string Status { get; init; }
+    /// <summary>Analysed, skipped or failed (<c>ok</c>, <c>skipped</c>, <c>failed</c> in JSON and CSV).</summary>
+    public required LayerStatus Status { get; init; }
 
     /// <summary>Why the layer was skipped or failed; null when ok.</summary>
     public string? Reason { get; init; }

@@ -33,7 +33,7 @@ public static class PowerLawFit
         PowerLawFitResult? best = null;
         for (int k = 0; k <= maxFingers && sorted.Length - k >= minTailCount; k++)
         {
-            var fit = FitSorted(sorted.AsSpan(0, sorted.Length - k), logs.AsSpan(0, sorted.Length - k), minTailCount, k);
+            var fit = SearchXmin(sorted.AsSpan(0, sorted.Length - k), logs.AsSpan(0, sorted.Length - k), minTailCount, k, weightWatcher: false);
             if (fit is not null && (best is null || fit.KsDistance < best.KsDistance)) best = fit;
         }
         return best;
@@ -63,37 +63,10 @@ public static class PowerLawFit
         PowerLawFitResult? best = null;
         for (int k = 0; k <= maxFingers && sorted.Length - k >= 2; k++)
         {
-            var fit = FitSortedWeightWatcher(sorted.AsSpan(0, sorted.Length - k), logs.AsSpan(0, sorted.Length - k), k);
+            var fit = SearchXmin(sorted.AsSpan(0, sorted.Length - k), logs.AsSpan(0, sorted.Length - k), 2, k, weightWatcher: true);
             if (fit is not null && (best is null || fit.KsDistance < best.KsDistance)) best = fit;
         }
         return best;
-    }
-
-    /// <summary>The WWFit search on an ascending sample of at least 2 values.</summary>
-    private static PowerLawFitResult? FitSortedWeightWatcher(ReadOnlySpan<double> x, ReadOnlySpan<double> logs, int fingers)
-    {
-        int n = x.Length;
-        if (n < 2) return null;
-        double[] suffix = ArrayPool<double>.Shared.Rent(n + 1);
-        try
-        {
-            suffix[n] = 0;
-            for (int i = n - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + logs[i];
-            double bestD = double.PositiveInfinity, bestAlpha = double.NaN;
-            int bestStart = -1;
-            for (int i = 0; i < n - 1; i++)
-            {
-                int tail = n - i;
-                double alpha = 1 + tail / (suffix[i] - tail * logs[i]);   // an all-equal tail gives +∞, as numpy
-                double d = !(alpha > 1) ? 1
-                    : double.IsPositiveInfinity(alpha) ? OneSidedKsInfiniteAlpha(x[i..], x[i])
-                    : OneSidedKsDistance(logs[i..], logs[i], alpha, bestD);
-                if (d < bestD || bestStart < 0) { bestD = d; bestAlpha = alpha; bestStart = i; }
-            }
-            int count = n - bestStart;
-            return new PowerLawFitResult(bestAlpha, x[bestStart], x[n - 1], bestD, (bestAlpha - 1) / Math.Sqrt(count), count, fingers);
-        }
-        finally { ArrayPool<double>.Shared.Return(suffix, clearArray: true); }
     }
 
     /// <summary>WWFit's D = max_k |1 − e_k − k/n| with e_k = (x_k/x_min)^(1−α); returns early with a value ≥
@@ -130,8 +103,14 @@ public static class PowerLawFit
         return new PowerLawFitResult(alpha, xmin, sorted[^1], d, (alpha - 1) / Math.Sqrt(n), n, 0);
     }
 
-    /// <summary>Search over x_min on an ascending sample (the core of <see cref="Fit"/>).</summary>
-    private static PowerLawFitResult? FitSorted(ReadOnlySpan<double> x, ReadOnlySpan<double> logs, int minTailCount, int fingers)
+    /// <summary>Search over x_min on an ascending sample, the core of <see cref="Fit"/> and of
+    /// <see cref="FitWeightWatcher"/>: every tail of at least <paramref name="minTailCount"/> values is a candidate, scored
+    /// by its MLE α and KS distance; the smallest distance wins (the first on ties).</summary>
+    /// <remarks>With <paramref name="weightWatcher"/>, WWFit's rules: every index starts a tail (repeated values too), an all-equal tail
+    /// gets α = +∞ as numpy does rather than being skipped, and D is the one-sided distance
+    /// (<see cref="OneSidedKsDistance"/>). Otherwise powerlaw's: a tail holds every value ≥ its x_min, all-equal tails
+    /// are skipped, D is <see cref="KsDistance"/>.</remarks>
+    private static PowerLawFitResult? SearchXmin(ReadOnlySpan<double> x, ReadOnlySpan<double> logs, int minTailCount, int fingers, bool weightWatcher)
     {
         int n = x.Length;
         // suffix[i] = Σ_{j≥i} ln x_j, so the MLE for every candidate is O(1).
@@ -144,13 +123,23 @@ public static class PowerLawFit
             int bestStart = -1;
             for (int i = 0; i <= n - minTailCount; i++)
             {
-                if (i > 0 && x[i] == x[i - 1]) continue;   // a tail must hold every value ≥ its x_min
                 int tail = n - i;
                 double denominator = suffix[i] - tail * logs[i];
-                if (!(denominator > 0)) continue;          // all tail values equal: no power law
                 double alpha = 1 + tail / denominator;
-                double d = KsDistance(logs[i..], logs[i], alpha, bestD);
-                if (d < bestD) { bestD = d; bestAlpha = alpha; bestStart = i; }
+                double d;
+                if (weightWatcher)
+                {
+                    d = !(alpha > 1) ? 1
+                        : double.IsPositiveInfinity(alpha) ? OneSidedKsInfiniteAlpha(x[i..], x[i])
+                        : OneSidedKsDistance(logs[i..], logs[i], alpha, bestD);
+                }
+                else
+                {
+                    if (i > 0 && x[i] == x[i - 1]) continue;   // a tail must hold every value ≥ its x_min
+                    if (!(denominator > 0)) continue;          // all tail values equal: no power law
+                    d = KsDistance(logs[i..], logs[i], alpha, bestD);
+                }
+                if (d < bestD || (weightWatcher && bestStart < 0)) { bestD = d; bestAlpha = alpha; bestStart = i; }
             }
             if (bestStart < 0) return null;
             int count = n - bestStart;

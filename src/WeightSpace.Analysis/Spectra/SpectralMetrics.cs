@@ -47,7 +47,7 @@ internal static class SpectralMetrics
 
         var result = new LayerSpectrum
         {
-            Name = name, Shape = shape, Kind = kind, Status = "ok",
+            Name = name, Shape = shape, Kind = kind, Status = LayerStatus.Ok,
             N = n, M = m, Q = (double)n / m, MatrixCount = matrixCount, NumEvals = evals.Length,
             FrobeniusNorm = Finite(frobeniusNorm), SigmaMax = sigmaMax, LambdaMax = lambdaMax,
             NumericalRank = rank,

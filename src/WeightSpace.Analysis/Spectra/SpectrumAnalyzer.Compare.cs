@@ -34,10 +34,10 @@ public static partial class SpectrumAnalyzer
         }
         var onlyInBase = baseline.Tensors.Where(t => !fineTuned.Contains(t.Name)).Select(t => new LayerSpectralDiff
         {
-            Name = t.Name, Shape = t.Shape.ToArray(), Status = "skipped", Reason = "absent from the fine-tuned checkpoint",
+            Name = t.Name, Shape = t.Shape.ToArray(), Status = LayerStatus.Skipped, Reason = "absent from the fine-tuned checkpoint",
         });
         var layers = results.Concat(onlyInBase).ToArray();
-        var compared = layers.Where(l => l.Status == "ok").ToArray();
+        var compared = layers.Where(l => l.Status == LayerStatus.Ok).ToArray();
         return new SpectralDiffReport(fineTuned.Path, baseline.Path, layers,
             SpectrumSummaries.Of(compared, l => l.DeltaAlpha).Mean,
             SpectrumSummaries.Of(compared, l => l.SubspaceOverlap).Mean,
@@ -47,7 +47,7 @@ public static partial class SpectrumAnalyzer
     private static LayerSpectralDiff CompareTensor(TensorStore fineTuned, TensorStore baseline, TensorInfo info, LayerPlanner planner)
     {
         var shape = info.Shape.ToArray();
-        LayerSpectralDiff Skip(string reason) => new() { Name = info.Name, Shape = shape, Status = "skipped", Reason = reason };
+        LayerSpectralDiff Skip(string reason) => new() { Name = info.Name, Shape = shape, Status = LayerStatus.Skipped, Reason = reason };
         if (!baseline.TryGetInfo(info.Name, out var baseInfo)) return Skip("absent from the baseline");
         if (baseInfo.Shape != info.Shape) return Skip($"shape {info.Shape} differs from the baseline's {baseInfo.Shape}");
         var (plan, skipped) = planner.Plan(info);
@@ -66,7 +66,7 @@ public static partial class SpectrumAnalyzer
             foreach (double c in cosines) overlap += c * c;
             return new LayerSpectralDiff
             {
-                Name = info.Name, Shape = shape, Status = "ok",
+                Name = info.Name, Shape = shape, Status = LayerStatus.Ok,
                 FineTuned = ftSpectrum, Baseline = baseSpectrum,
                 DeltaAlpha = ftSpectrum.Alpha - baseSpectrum.Alpha,
                 DeltaLambdaMax = ftSpectrum.LambdaMax - baseSpectrum.LambdaMax,
@@ -82,7 +82,7 @@ public static partial class SpectrumAnalyzer
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new LayerSpectralDiff { Name = info.Name, Shape = shape, Status = "failed", Reason = $"{e.GetType().Name}: {e.Message}" };
+            return new LayerSpectralDiff { Name = info.Name, Shape = shape, Status = LayerStatus.Failed, Reason = $"{e.GetType().Name}: {e.Message}" };
         }
     }
 }

@@ -34,7 +34,7 @@ public static partial class SpectrumAnalyzer
             results[i] = result;
             if (!fromCache) cache?.Write(tensors[i], i, result);
             progress?.Report(new SpectrumProgress(Interlocked.Increment(ref done), tensors.Count, tensors[i].Name)
-                { FromCache = fromCache, Analysed = result.Any(r => r.Status == "ok") });
+                { FromCache = fromCache, Analysed = result.Any(r => r.Status == LayerStatus.Ok) });
         }
 
         using (TorchThreads(opts))
@@ -216,7 +216,7 @@ public static partial class SpectrumAnalyzer
     }
 
     private static LayerSpectrum Failed(string name, long[] shape, string kind, Exception e) =>
-        new() { Name = name, Shape = shape, Kind = kind, Status = "failed", Reason = $"{e.GetType().Name}: {e.Message}" };
+        new() { Name = name, Shape = shape, Kind = kind, Status = LayerStatus.Failed, Reason = $"{e.GetType().Name}: {e.Message}" };
 
     /// <summary>Sets torch's process-wide intra-op thread count for the analysis and restores it on dispose.</summary>
     private static IDisposable TorchThreads(SpectrumOptions options)

@@ -84,7 +84,7 @@ public sealed class SpectrumCache
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(layers);
-        if (layers.Count == 0 || layers.Any(l => l.Status != "ok")) return;
+        if (layers.Count == 0 || layers.Any(l => l.Status != LayerStatus.Ok)) return;
         string key = Key(info);
         var record = new LayerSpectrumRecord(FormatVersion, key, _checkpoint, _fileIdentity, info.Name, tensorIndex,
             info.DType.ToShortName(), info.Shape.ToArray(), _options, layers);

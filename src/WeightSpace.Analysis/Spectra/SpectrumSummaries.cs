@@ -7,12 +7,12 @@ internal static class SpectrumSummaries
 {
     public static SpectrumSummary Summarize(IReadOnlyList<LayerSpectrum> layers)
     {
-        var ok = layers.Where(l => l.Status == "ok").ToArray();
+        var ok = layers.Where(l => l.Status == LayerStatus.Ok).ToArray();
         return new SpectrumSummary
         {
             LayersOk = ok.Length,
-            LayersSkipped = layers.Count(l => l.Status == "skipped"),
-            LayersFailed = layers.Count(l => l.Status == "failed"),
+            LayersSkipped = layers.Count(l => l.Status == LayerStatus.Skipped),
+            LayersFailed = layers.Count(l => l.Status == LayerStatus.Failed),
             OverTrained = ok.Count(l => l.Warning == "over-trained"),
             UnderTrained = ok.Count(l => l.Warning == "under-trained"),
             Alpha = Of(ok, l => l.Alpha),

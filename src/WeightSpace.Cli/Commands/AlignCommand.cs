@@ -28,7 +28,7 @@ internal static class AlignCommand
         var arch = ArchOption();
         var seed = new Option<int>("--seed") { Description = "Seed of weight matching's random group order.", DefaultValueFactory = _ => 0 };
         var reportPath = ReportOutput.CreateOption();
-        var output = new Option<string>("--output", "-o") { Description = "Where to write B permuted (.safetensors, written atomically).", Required = true };
+        var output = CommonOptions.Output("Where to write B permuted (.safetensors, written atomically).");
         var json = CommonOptions.Json("Write the report as JSON to stdout instead of a table.");
         var command = new Command("align", """
             Permute B's hidden units to match A (Git Re-Basin) and write the aligned B. The aligned model computes the

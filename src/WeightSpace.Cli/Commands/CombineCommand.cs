@@ -19,7 +19,7 @@ internal static class CombineCommand
     public static Command Create(CliContext context)
     {
         var parts = new Argument<string[]>("parts") { Description = "The part files of one run (every shard once).", Arity = ArgumentArity.OneOrMore };
-        var output = new Option<string>("--output", "-o") { Description = "The combined result (JSON, as the single run's --json prints it; for lora-extract parts the adapter folder), written atomically.", Required = true };
+        var output = CommonOptions.Output("The combined result (JSON, as the single run's --json prints it; for lora-extract parts the adapter folder), written atomically.");
         var force = new Option<bool>("--force") { Description = "lora-extract parts: replace a non-empty adapter folder." };
         var expect = new Option<int?>("--expect") { Description = "The run's shard count: a part of another count, or a shard without a part, is an error." };
         var logs = new Option<string?>("--logs") { Description = "Folder of the array tasks' logs, named in the message about a missing shard." };

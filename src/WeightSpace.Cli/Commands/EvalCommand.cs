@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Spectre.Console;
 using WeightSpace.Analysis.Language;
+using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -113,11 +113,8 @@ internal static class EvalCommand
 
     private static void WriteJson(CliContext context, LanguageModelReport report)
     {
-        context.Out.Flush();
-        using (var stdout = new StreamWriterStream(context.Out))
-        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        JsonStdout.WriteObject(context, writer =>
         {
-            writer.WriteStartObject();
             writer.WriteString("model", report.Model);
             writer.WriteString("backend", report.Backend);
             writer.WriteString("tokenizer", report.Tokenizer.ToString());
@@ -126,10 +123,8 @@ internal static class EvalCommand
             writer.WriteNumber("stride", report.Protocol.Stride ?? report.Protocol.Window);
             if (report.Protocol.MaxWindows is int max) writer.WriteNumber("max_windows", max);
             writer.WriteEndObject();
-            writer.WriteStartArray("texts");
-            foreach (var s in report.Texts)
+            writer.WriteObjectArray("texts", report.Texts, static (writer, s) =>
             {
-                writer.WriteStartObject();
                 writer.WriteString("text", s.Text);
                 writer.WriteNumber("bytes", s.Bytes);
                 writer.WriteNumber("tokens", s.Tokens);
@@ -142,12 +137,8 @@ internal static class EvalCommand
                 writer.WriteNumber("perplexity", s.Perplexity);
                 writer.WriteNumber("bits_per_byte", s.BitsPerByte);
                 writer.WriteNumber("tokens_per_second", Math.Round(s.TokensPerSecond, 1));
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-        context.Out.WriteLine();
+            });
+        });
     }
 
     private static void WriteTable(IAnsiConsole console, LanguageModelReport report)

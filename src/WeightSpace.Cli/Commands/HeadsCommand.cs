@@ -19,7 +19,7 @@ internal static class HeadsCommand
         var heads = new Option<int?>("--heads") { Description = "num_attention_heads, when no config.json or GGUF metadata gives it (or to override it)." };
         var kvHeads = new Option<int?>("--kv-heads") { Description = "num_key_value_heads (default: --heads, i.e. no grouped-query attention)." };
         var json = CommonOptions.Json();
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per head to FILE." };
+        var csv = CommonOptions.Csv("head");
         var plots = new Option<string?>("--plots") { Description = "Write layer × head heatmaps (SVG and PNG) into DIR." };
         var command = new Command("heads", """
             Attention heads through their weights (data-free, GQA-aware): per layer and head the spectra of the circuits

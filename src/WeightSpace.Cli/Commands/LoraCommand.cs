@@ -5,6 +5,7 @@ using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Reports.Html;
 using WeightSpace.Reports.Html.Sections;
+using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -38,7 +39,7 @@ internal static class LoraCommand
         var adapters = new Argument<string[]>("adapters") { Description = "PEFT adapter folders.", Arity = ArgumentArity.OneOrMore };
         var scale = new Option<double[]>("--scale") { Description = "Weight of each adapter (one for all, or one per adapter); default 1.", AllowMultipleArgumentsPerToken = true };
         var dtype = new Option<string?>("--dtype") { Description = "Output dtype of floating-point tensors (f32, bf16, f16); default: the base's." };
-        var output = new Option<string>("--output", "-o") { Description = "Output model folder (absent or empty unless --force).", Required = true };
+        var output = CommonOptions.Output("Output model folder (absent or empty unless --force).");
         var shard = new Option<string?>("--shard-size") { Description = "Largest shard (e.g. 2GB); default 5GB." };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty output folder." };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary." };
@@ -71,15 +72,13 @@ internal static class LoraCommand
             var result = LoraApplication.Write(pr.GetValue(baseArg)!, paths, weights, outDir, options);
             if (pr.GetValue(json))
             {
-                WriteJson(context, w =>
+                JsonStdout.WriteObject(context, w =>
                 {
                     w.WriteString("output", Path.GetFullPath(outDir));
                     w.WriteNumber("modules_merged", result.ModulesMerged);
                     w.WriteNumber("tensors_replaced", result.TensorsReplaced);
                     w.WriteNumber("tensors_copied", result.TensorsCopied);
-                    w.WriteStartArray("files");
-                    foreach (var f in result.Files) w.WriteStringValue(f);
-                    w.WriteEndArray();
+                    w.WriteStringArray("files", result.Files);
                 });
             }
             else
@@ -174,13 +173,11 @@ internal static class LoraCommand
     {
         if (json)
         {
-            WriteJson(context, w =>
+            JsonStdout.WriteObject(context, w =>
             {
                 w.WriteString("output", Path.GetFullPath(outDir));
-                w.WriteStartArray("modules");
-                foreach (var m in result.Modules)
+                w.WriteObjectArray("modules", result.Modules, static (w, m) =>
                 {
-                    w.WriteStartObject();
                     w.WriteString("module", m.Module);
                     w.WriteStartArray("shape"); w.WriteNumberValue(m.Rows); w.WriteNumberValue(m.Columns); w.WriteEndArray();
                     w.WriteNumber("rank", m.Rank);
@@ -189,15 +186,11 @@ internal static class LoraCommand
                     w.WriteNumber("relative_error", m.RelativeError);
                     w.WriteString("solver", m.Solver);
                     w.WriteBoolean("embedding", m.IsEmbedding);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                });
                 WriteMap(w, "saved_in_full", result.SavedInFull);
                 WriteMap(w, "not_written", result.NotWritten);
                 w.WriteNumber("unchanged_tensors", result.Unchanged);
-                w.WriteStartArray("files");
-                foreach (var f in result.Files) w.WriteStringValue(f);
-                w.WriteEndArray();
+                w.WriteStringArray("files", result.Files);
             });
             return;
         }
@@ -217,7 +210,7 @@ internal static class LoraCommand
         var adapters = new Argument<string[]>("adapters") { Description = "PEFT adapter folders.", Arity = ArgumentArity.OneOrMore };
         var weights = new Option<double[]>("--weights", "-w") { Description = "Weight of each adapter (one for all, or one per adapter); default 1.", AllowMultipleArgumentsPerToken = true };
         var rank = new Option<int?>("--rank", "-r") { Description = "Rank of the result per module; default Σ rᵢ (exact)." };
-        var output = new Option<string>("--output", "-o") { Description = "Output adapter folder.", Required = true };
+        var output = CommonOptions.Output("Output adapter folder.");
         var force = new Option<bool>("--force") { Description = "Replace a non-empty output folder." };
         var json = new Option<bool>("--json") { Description = "Print per-module errors as JSON." };
         var command = new Command("combine", """
@@ -240,21 +233,17 @@ internal static class LoraCommand
             var report = LoraCombination.Write(paths, w, pr.GetValue(rank), outDir, pr.GetValue(force));
             if (pr.GetValue(json))
             {
-                WriteJson(context, j =>
+                JsonStdout.WriteObject(context, j =>
                 {
                     j.WriteString("output", Path.GetFullPath(outDir));
-                    j.WriteStartArray("modules");
-                    foreach (var m in report)
+                    j.WriteObjectArray("modules", report, static (j, m) =>
                     {
-                        j.WriteStartObject();
                         j.WriteString("module", m.Module);
                         j.WriteNumber("input_rank", m.InputRank);
                         j.WriteNumber("rank", m.Rank);
                         j.WriteNumber("delta_norm", m.DeltaNorm);
                         j.WriteNumber("relative_error", m.RelativeError);
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndArray();
+                    });
                 });
             }
             else
@@ -295,14 +284,12 @@ internal static class LoraCommand
             }
             if (pr.GetValue(json))
             {
-                WriteJson(context, j =>
+                JsonStdout.WriteObject(context, j =>
                 {
-                    j.WriteStartArray("modules");
-                    foreach (var m in modules)
+                    j.WriteObjectArray("modules", modules, static (j, m) =>
                     {
-                        j.WriteStartObject();
                         j.WriteString("module", m.Module);
-                        if (m.Layer is int l) j.WriteNumber("layer", l); else j.WriteNull("layer");
+                        j.WriteNumberOrNull("layer", m.Layer);
                         j.WriteNumber("rank", m.Rank);
                         j.WriteNumber("scale", m.Scale);
                         j.WriteNumber("delta_norm", m.DeltaNorm);
@@ -312,30 +299,20 @@ internal static class LoraCommand
                         j.WriteStartArray("singular_values");
                         foreach (double s in m.SingularValues) j.WriteNumberValue(s);
                         j.WriteEndArray();
-                        j.WriteStartArray("intruders");
-                        foreach (var i in m.Intruders)
+                        j.WriteObjectArray("intruders", m.Intruders, static (j, i) =>
                         {
-                            j.WriteStartObject();
                             j.WriteNumber("index", i.Index);
                             j.WriteNumber("sigma", i.SingularValue);
                             j.WriteNumber("max_cosine", i.MaxCosine);
-                            j.WriteEndObject();
-                        }
-                        j.WriteEndArray();
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndArray();
-                    j.WriteStartArray("layers_by_change");
-                    foreach (var l in layers)
+                        });
+                    });
+                    j.WriteObjectArray("layers_by_change", layers, static (j, l) =>
                     {
-                        j.WriteStartObject();
                         j.WriteNumber("layer", l.Layer);
                         j.WriteNumber("delta_norm", l.DeltaNorm);
                         j.WriteNumber("relative_change", l.RelativeChange);
                         j.WriteNumber("intruders", l.Intruders);
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndArray();
+                    });
                 });
                 return WeightSpaceCommandLine.Ok;
             }
@@ -361,18 +338,5 @@ internal static class LoraCommand
         if (!DTypes.TryParse(text, out var d) || d is not (DType.F32 or DType.BF16 or DType.F16 or DType.F64))
             throw new UsageException($"--dtype '{text}': use f32, bf16, f16 or f64");
         return d;
-    }
-
-    private static void WriteJson(CliContext context, Action<Utf8JsonWriter> body)
-    {
-        context.Out.Flush();
-        using var stdout = new StreamWriterStream(context.Out);
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartObject();
-            body(w);
-            w.WriteEndObject();
-        }
-        stdout.Write("\n"u8);
     }
 }

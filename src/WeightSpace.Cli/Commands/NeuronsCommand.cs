@@ -23,7 +23,7 @@ internal static class NeuronsCommand
         var changed = new Option<int>("--most-changed") { Description = "Neurons listed as changed most with --against.", DefaultValueFactory = _ => 20 };
         var show = new Option<int>("--show") { Description = "Neurons printed per layer in the table (all are in --json and --csv).", DefaultValueFactory = _ => 8 };
         var json = CommonOptions.Json();
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per neuron to FILE." };
+        var csv = CommonOptions.Csv("neuron");
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots into DIR." };
         var report = ReportOutput.CreateOption();
         var shard = new Option<string?>("--shard") { Description = "Decode only shard I of N (I/N, 1-based; layers split by estimated cost) and write the part to --part; `weightspace combine` joins the parts into the --json document (see `weightspace slurm neurons`)." };

@@ -21,7 +21,7 @@ internal static class OutliersCommand
         var maxWindows = new Option<int?>("--max-windows") { Description = "Score only the first N windows of each text (quick checks; the default scores all, as `eval`)." };
         var probe = new Option<int>("--probe-windows") { Description = "Windows of the first text fed to find the activation spikes.", DefaultValueFactory = _ => 4 };
         var json = CommonOptions.Json();
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per outlier to FILE." };
+        var csv = CommonOptions.Csv("outlier");
         var report = ReportOutput.CreateOption();
         var shard = new Option<string?>("--shard") { Description = "Scan only shard I of N (I/N, 1-based; matrices split by size) and write the part to --part; `weightspace combine` joins the parts into the --json document (see `weightspace slurm outliers`). Not with --text." };
         var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic)." };

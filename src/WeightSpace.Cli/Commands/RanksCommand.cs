@@ -16,7 +16,7 @@ internal static class RanksCommand
         var roles = new Option<string?>("--roles") { Description = "Only these roles (comma-separated: q,k,v,o,qkv,gate,up,gate_up,down,lm_head,embed); default every 2-D matrix but embeddings." };
         var embeddings = new Option<bool>("--include-embeddings") { Description = "Also profile the token and position embeddings." };
         var json = CommonOptions.Json("Write one JSON document (with suggested_ranks, a file compress --rank-profile reads).");
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per matrix to FILE." };
+        var csv = CommonOptions.Csv("matrix");
         var plots = new Option<string?>("--plots") { Description = "Write rank-fraction-by-depth figures (SVG and PNG) into DIR." };
         var command = new Command("ranks", """
             Rank profile of every matrix: the rank holding 90/95/99 % of the spectral energy Σσ², the numerical rank

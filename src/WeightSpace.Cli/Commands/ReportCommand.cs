@@ -18,7 +18,7 @@ internal static class ReportCommand
     {
         var models = new Argument<string[]>("models") { Description = "Checkpoints to analyse (any supported format).", Arity = ArgumentArity.OneOrMore };
         var baseModel = new Option<string?>("--base") { Description = "A base checkpoint: adds the task vectors of every model against it." };
-        var output = new Option<string>("--output", "-o") { Description = "The .html file to write (its .json and .csv files go beside it).", Required = true };
+        var output = CommonOptions.Output("The .html file to write (its .json and .csv files go beside it).");
         var text = new Option<string[]>("--text") { Description = "Language models (Hugging Face folders): also score every model on these UTF-8 texts (weightspace eval's default protocol).", AllowMultipleArgumentsPerToken = true };
         var command = new Command("report", """
             Write one self-contained HTML report over checkpoints: what they hold, the spectra of each, with --base the

@@ -17,7 +17,7 @@ internal static class SimilarityCommand
         var text = new Option<string?>("--text") { Description = "A UTF-8 text: compare hidden states (without it, only the weight-only variant runs)." };
         var windows = new Option<int>("--windows") { Description = "Windows of 128 tokens taken from the text's start (samples = windows × 128).", DefaultValueFactory = _ => 32 };
         var json = CommonOptions.Json();
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per comparison to FILE." };
+        var csv = CommonOptions.Csv("comparison");
         var plots = new Option<string?>("--plots") { Description = "Write the across-depth figure (SVG and PNG) into DIR." };
         var command = new Command("similarity", """
             Layer similarity: linear CKA (Kornblith et al. 2019), the linearity score of "Your Transformer is Secretly

@@ -19,7 +19,7 @@ internal static class SpectrumCommand
         var path = new Argument<string>("path") { Description = "A checkpoint: .safetensors (or a folder/index of shards), a torch.save file, or .onnx." };
         var json = CommonOptions.Json("Write one JSON document to stdout instead of the table.");
         var jsonEigenvalues = new Option<bool>("--json-eigenvalues") { Description = "With --json, include every layer's eigenvalues (large)." };
-        var csv = new Option<string?>("--csv") { Description = "Also write one CSV row per layer to FILE." };
+        var csv = CommonOptions.Csv("layer");
         var plots = new Option<string?>("--plots") { Description = "Write SVG and PNG plots (ESDs, histograms, α/λ_max by layer) into DIR." };
         var conv = new Option<string>("--conv") { Description = "Conv spectrum: ww (WeightWatcher's pooled kh·kw slices), operator (true operator spectrum, Sedghi et al. 2019) or unfold (W reshaped to [out, in·kh·kw]).", DefaultValueFactory = _ => "ww" };
         var randomize = new Option<bool>("--randomize") { Description = "Also analyse each layer with its entries shuffled (correlation traps, rand distance)." };
@@ -292,7 +292,7 @@ internal static class SpectrumCommand
                 "under-trained" => "[yellow]under-trained[/]",
                 _ => "",
             };
-            string status = l.Status switch { "ok" => "ok", "failed" => "[red]failed[/]", _ => "[grey]skipped[/]" };
+            string status = l.Status switch { LayerStatus.Ok => "ok", LayerStatus.Failed => "[red]failed[/]", _ => "[grey]skipped[/]" };
             table.AddRow(Markup.Escape(l.Name), string.Join('×', l.Shape), l.Kind, status,
                 F(l.Alpha, "F2"), F(l.AlphaWeighted, "F2"), F(l.LambdaMax, "G4"), F(l.StableRank, "F2"), F(l.EffectiveRank, "F1"),
                 F(l.MpSoftRank, "F3"), l.NumSpikes?.ToString(CultureInfo.InvariantCulture) ?? "", flag, Markup.Escape(l.Reason ?? ""));
@@ -322,7 +322,7 @@ internal static class SpectrumCommand
             table.AddColumn(new TableColumn(c).RightAligned());
         table.AddColumn("reason");
         foreach (var d in diff.Layers)
-            table.AddRow(Markup.Escape(d.Name), d.Status == "ok" ? "ok" : $"[grey]{d.Status}[/]", F(d.Baseline?.Alpha, "F2"), F(d.FineTuned?.Alpha, "F2"),
+            table.AddRow(Markup.Escape(d.Name), d.Status == LayerStatus.Ok ? "ok" : $"[grey]{d.Status.ToWord()}[/]", F(d.Baseline?.Alpha, "F2"), F(d.FineTuned?.Alpha, "F2"),
                 F(d.DeltaAlpha, "+0.00;-0.00"), F(d.DeltaLambdaMax, "+0.###E+0;-0.###E+0"), F(d.DeltaStableRank, "+0.00;-0.00"),
                 F(d.DeltaEffectiveRank, "+0.0;-0.0"), F(d.SubspaceOverlap, "F3"), d.IntruderCount?.ToString(CultureInfo.InvariantCulture) ?? "",
                 Markup.Escape(d.Reason ?? ""));

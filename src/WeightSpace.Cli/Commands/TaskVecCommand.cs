@@ -34,7 +34,7 @@ internal static class TaskVecCommand
     {
         public static Common Make() => new(
             new Argument<string>("base") { Description = "The base model θ₀." },
-            new Option<string>("--output", "-o") { Description = "Output model directory (must be absent or empty unless --force).", Required = true },
+            CommonOptions.Output("Output model directory (must be absent or empty unless --force)."),
             MergeOutputRun.ShardSizeOption(),
             CommonOptions.Threads(2),
             new Option<bool>("--force") { Description = "Replace a non-empty output directory." },

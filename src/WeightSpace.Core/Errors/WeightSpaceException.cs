@@ -11,27 +11,19 @@ public class WeightSpaceException : Exception
 
 /// <summary>A checkpoint file (or a tensor in it) is malformed, truncated, inconsistent or hostile.</summary>
 /// <remarks>The message names the file and, where one is at fault, the tensor.</remarks>
-public class InvalidCheckpointException : WeightSpaceException
+/// <param name="path">The file at fault.</param>
+/// <param name="tensorName">The tensor at fault, if any.</param>
+/// <param name="detail">What is wrong, with the offending numbers.</param>
+/// <param name="inner">The low-level error this replaces, if any.</param>
+public class InvalidCheckpointException(string path, string? tensorName, string detail, Exception? inner = null)
+    : WeightSpaceException(Format(path, tensorName, detail), inner)
 {
-    /// <summary>Creates the exception.</summary>
-    /// <param name="path">The file at fault.</param>
-    /// <param name="tensorName">The tensor at fault, if any.</param>
-    /// <param name="detail">What is wrong, with the offending numbers.</param>
-    /// <param name="inner">The low-level error this replaces, if any.</param>
-    public InvalidCheckpointException(string path, string? tensorName, string detail, Exception? inner = null)
-        : base(Format(path, tensorName, detail), inner)
-    {
-        FilePath = path;
-        TensorName = tensorName;
-        Detail = detail;
-    }
-
     /// <summary>The file at fault.</summary>
-    public string FilePath { get; }
+    public string FilePath { get; } = path;
     /// <summary>The tensor at fault, or <see langword="null"/> when the fault is in the file's structure.</summary>
-    public string? TensorName { get; }
+    public string? TensorName { get; } = tensorName;
     /// <summary>What is wrong, without the file and tensor prefix.</summary>
-    public string Detail { get; }
+    public string Detail { get; } = detail;
 
     private static string Format(string path, string? tensor, string detail) =>
         tensor is null ? $"{path}: {detail}" : $"{path}: tensor '{tensor}': {detail}";
@@ -65,17 +57,13 @@ public sealed class UnsupportedFormatException : WeightSpaceException
 }
 
 /// <summary>A tensor asked for by name is not in the checkpoint.</summary>
-public sealed class TensorNotFoundException : WeightSpaceException
+/// <param name="path">The checkpoint searched.</param>
+/// <param name="tensorName">The missing name.</param>
+public sealed class TensorNotFoundException(string path, string tensorName)
+    : WeightSpaceException($"{path}: no tensor named '{tensorName}'")
 {
-    /// <summary>Creates the exception.</summary>
-    public TensorNotFoundException(string path, string tensorName)
-        : base($"{path}: no tensor named '{tensorName}'")
-    {
-        FilePath = path;
-        TensorName = tensorName;
-    }
     /// <summary>The checkpoint searched.</summary>
-    public string FilePath { get; }
+    public string FilePath { get; } = path;
     /// <summary>The missing name.</summary>
-    public string TensorName { get; }
+    public string TensorName { get; } = tensorName;
 }

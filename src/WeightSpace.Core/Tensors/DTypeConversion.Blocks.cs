@@ -146,29 +146,17 @@ public static partial class DTypeConversion
 
     // block_q4_K: f16 d, f16 dmin, scales[12] (eight 6-bit scales and minima), qs[128]. Element 64j + l is the low
     // nibble of qs[32j + l] (group 2j), 64j + 32 + l the high nibble (group 2j + 1); x = (d·sc)·q − dmin·m.
-    private static void Q4_K(ReadOnlySpan<byte> b, Span<float> y)
-    {
-        float d = Half(b, 0), dmin = Half(b, 2);
-        var scales = b.Slice(4, 12);
-        for (int j = 0; j < 4; j++)
-        {
-            var (sc0, m0) = ScaleMin(scales, 2 * j);
-            var (sc1, m1) = ScaleMin(scales, 2 * j + 1);
-            float d0 = d * sc0, dm0 = dmin * m0, d1 = d * sc1, dm1 = dmin * m1;
-            for (int h = 0; h < 2; h++)
-            {
-                var qs = Load(b, 16 + 32 * j + 16 * h);
-                ScaleSubtract(Low(qs), d0, dm0, y.Slice(64 * j + 16 * h, 16));
-                ScaleSubtract(High(qs), d1, dm1, y.Slice(64 * j + 32 + 16 * h, 16));
-            }
-        }
-    }
+    private static void Q4_K(ReadOnlySpan<byte> b, Span<float> y) => ScaleMinNibbles(b, y, fifthBit: false);
 
     // block_q5_K: as Q4_K plus qh[32] before qs[128]: element 32g + l takes bit g of qh[l] as its fifth bit.
-    private static void Q5_K(ReadOnlySpan<byte> b, Span<float> y)
+    private static void Q5_K(ReadOnlySpan<byte> b, Span<float> y) => ScaleMinNibbles(b, y, fifthBit: true);
+
+    // Q4_K and Q5_K share the layout of scales, minima and nibbles; Q5_K only adds qh (and so moves qs by 32 bytes).
+    private static void ScaleMinNibbles(ReadOnlySpan<byte> b, Span<float> y, bool fifthBit)
     {
         float d = Half(b, 0), dmin = Half(b, 2);
         var scales = b.Slice(4, 12);
+        int qsStart = fifthBit ? 48 : 16;
         var one = Vector128.Create((byte)1);
         for (int j = 0; j < 4; j++)
         {
@@ -177,10 +165,15 @@ public static partial class DTypeConversion
             float d0 = d * sc0, dm0 = dmin * m0, d1 = d * sc1, dm1 = dmin * m1;
             for (int h = 0; h < 2; h++)
             {
-                var qs = Load(b, 48 + 32 * j + 16 * h);
-                var qh = LoadBytes(b, 16 + 16 * h);
-                var high0 = Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 2 * j) & one, 4).AsSByte();
-                var high1 = Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 2 * j + 1) & one, 4).AsSByte();
+                var qs = Load(b, qsStart + 32 * j + 16 * h);
+                var high0 = Vector128<sbyte>.Zero;
+                var high1 = Vector128<sbyte>.Zero;
+                if (fifthBit)
+                {
+                    var qh = LoadBytes(b, 16 + 16 * h);
+                    high0 = Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 2 * j) & one, 4).AsSByte();
+                    high1 = Vector128.ShiftLeft(Vector128.ShiftRightLogical(qh, 2 * j + 1) & one, 4).AsSByte();
+                }
                 ScaleSubtract(Low(qs) | high0, d0, dm0, y.Slice(64 * j + 16 * h, 16));
                 ScaleSubtract(High(qs) | high1, d1, dm1, y.Slice(64 * j + 32 + 16 * h, 16));
             }
@@ -293,19 +286,9 @@ public static partial class DTypeConversion
         (e * scale + add).StoreUnsafe(ref dst, 12);
     }
 
-    // y = d·q − m, 16 lanes.
+    // y = d·q − m, 16 lanes: x − m and x + (−m) round identically, so this is ScaleAdd with −m.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ScaleSubtract(Vector128<sbyte> q, float d, float m, Span<float> y)
-    {
-        var (a, b, c, e) = Widen(q);
-        var scale = Vector128.Create(d);
-        var sub = Vector128.Create(m);
-        ref float dst = ref MemoryMarshal.GetReference(y[..16]);
-        (a * scale - sub).StoreUnsafe(ref dst);
-        (b * scale - sub).StoreUnsafe(ref dst, 4);
-        (c * scale - sub).StoreUnsafe(ref dst, 8);
-        (e * scale - sub).StoreUnsafe(ref dst, 12);
-    }
+    private static void ScaleSubtract(Vector128<sbyte> q, float d, float m, Span<float> y) => ScaleAdd(q, d, -m, y);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector128<float>, Vector128<float>, Vector128<float>, Vector128<float>) Widen(Vector128<sbyte> q)

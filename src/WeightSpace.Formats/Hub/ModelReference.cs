@@ -3,32 +3,13 @@ namespace WeightSpace.Formats.Hub;
 /// <summary>A model as mergekit and the Hugging Face tools name it: a local path (file, folder or shard index), a hub
 /// id resolved offline from the local cache (<c>ORG/NAME</c>, <c>ORG/NAME@REVISION</c> with a branch, tag or commit),
 /// or <c>MODEL+ADAPTER</c>, a model with a LoRA adapter to apply first.</summary>
-public sealed record ModelReference
+/// <param name="Text">The reference as typed.</param>
+/// <param name="Path">The local file or folder of the model (for <c>MODEL+ADAPTER</c>, of the model part).</param>
+/// <param name="RepoId">The hub id when the model came from the cache, else <see langword="null"/>.</param>
+/// <param name="Revision">The revision asked for with <c>@</c>, else <see langword="null"/> (the cache's <c>main</c>).</param>
+/// <param name="Adapter">The LoRA adapter of a <c>MODEL+ADAPTER</c> reference, resolved the same way; else <see langword="null"/>.</param>
+public sealed record ModelReference(string Text, string Path, string? RepoId, string? Revision, ModelReference? Adapter)
 {
-    private ModelReference(string text, string path, string? repoId, string? revision, ModelReference? adapter)
-    {
-        Text = text;
-        Path = path;
-        RepoId = repoId;
-        Revision = revision;
-        Adapter = adapter;
-    }
-
-    /// <summary>The reference as typed.</summary>
-    public string Text { get; }
-
-    /// <summary>The local file or folder of the model (for <c>MODEL+ADAPTER</c>, of the model part).</summary>
-    public string Path { get; }
-
-    /// <summary>The hub id when the model came from the cache, else <see langword="null"/>.</summary>
-    public string? RepoId { get; }
-
-    /// <summary>The revision asked for with <c>@</c>, else <see langword="null"/> (the cache's <c>main</c>).</summary>
-    public string? Revision { get; }
-
-    /// <summary>The LoRA adapter of a <c>MODEL+ADAPTER</c> reference, resolved the same way; else <see langword="null"/>.</summary>
-    public ModelReference? Adapter { get; }
-
     /// <summary>True when the reference names an adapter to apply on top of the model.</summary>
     public bool HasAdapter => Adapter is not null;
 

@@ -45,25 +45,14 @@ public sealed partial class SafetensorsWriter
                 }
                 int inSize = input.DType.SizeInBytes(), outSize = output.DType.SizeInBytes();
                 // Chunks hold whole elements on both sides; the larger element size sets the count.
-                long chunkElements = CopyChunkBytes / Math.Max(inSize, outSize);
-                for (long element = 0; element < input.ElementCount; element += chunkElements)
+                total = WriteChunked(writer, output, input.ElementCount, CopyChunkBytes / Math.Max(inSize, outSize), total, bytesWritten, (element, n) =>
                 {
-                    int n = (int)Math.Min(chunkElements, input.ElementCount - element);
                     var bytes = buffer.GetBytes(element * inSize, n * inSize);
-                    if (input.DType == output.DType)
-                    {
-                        writer.Write(output.Name, element * outSize, bytes);
-                    }
-                    else
-                    {
-                        var converted = scratch.AsSpan(0, n * outSize);
-                        FloatRecoder.Recode(bytes, input.DType, converted, output.DType);
-                        writer.Write(output.Name, element * outSize, converted);
-                    }
-                    total += (long)n * outSize;
-                    bytesWritten?.Report(total);
-                }
-                if (input.ElementCount == 0) writer.Write(output.Name, ReadOnlySpan<byte>.Empty);
+                    if (input.DType == output.DType) return bytes;
+                    var converted = scratch.AsSpan(0, n * outSize);
+                    FloatRecoder.Recode(bytes, input.DType, converted, output.DType);
+                    return converted;
+                });
             }
         }
         finally
@@ -82,29 +71,41 @@ public sealed partial class SafetensorsWriter
     // Dequantises a chunk of whole blocks at a time into float32, then encodes the output dtype.
     private static long CopyDequantized(TensorBuffer buffer, TensorInfo output, SafetensorsWriter writer, byte[] scratch, long total, IProgress<long>? bytesWritten)
     {
-        var input = buffer.Info;
         int outSize = output.DType.SizeInBytes();
         float[] floats = ArrayPool<float>.Shared.Rent(CopyChunkBytes / sizeof(float));
         try
         {
             long chunkElements = CopyChunkBytes / Math.Max(sizeof(float), outSize) / 256 * 256;   // whole blocks of any ggml type, fits both buffers
-            for (long element = 0; element < input.ElementCount; element += chunkElements)
+            return WriteChunked(writer, output, buffer.Info.ElementCount, chunkElements, total, bytesWritten, (element, n) =>
             {
-                int n = (int)Math.Min(chunkElements, input.ElementCount - element);
                 var values = floats.AsSpan(0, n);
                 buffer.CopyTo(element, values);
                 var converted = scratch.AsSpan(0, n * outSize);
                 DTypeConversion.FromSingle(values, output.DType, converted);
-                writer.Write(output.Name, element * outSize, converted);
-                total += (long)n * outSize;
-                bytesWritten?.Report(total);
-            }
-            if (input.ElementCount == 0) writer.Write(output.Name, ReadOnlySpan<byte>.Empty);
+                return converted;
+            });
         }
         finally
         {
             ArrayPool<float>.Shared.Return(floats);
         }
+    }
+
+    /// <summary>The bytes of <paramref name="count"/> output elements from element <paramref name="element"/> on.</summary>
+    private delegate ReadOnlySpan<byte> ChunkEncoder(long element, int count);
+
+    // Writes one tensor a chunk at a time and reports the running byte total; an empty tensor is still written once.
+    private static long WriteChunked(SafetensorsWriter writer, TensorInfo output, long elementCount, long chunkElements, long total, IProgress<long>? bytesWritten, ChunkEncoder encode)
+    {
+        int outSize = output.DType.SizeInBytes();
+        for (long element = 0; element < elementCount; element += chunkElements)
+        {
+            int n = (int)Math.Min(chunkElements, elementCount - element);
+            writer.Write(output.Name, element * outSize, encode(element, n));
+            total += (long)n * outSize;
+            bytesWritten?.Report(total);
+        }
+        if (elementCount == 0) writer.Write(output.Name, ReadOnlySpan<byte>.Empty);
         return total;
     }
 }

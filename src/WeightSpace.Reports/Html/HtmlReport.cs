@@ -161,70 +161,54 @@ public sealed class HtmlReport
 
     private void WriteJson(Stream stream, DateTimeOffset generated)
     {
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(stream, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("title", Title);
         if (Subtitle is not null) w.WriteString("subtitle", Subtitle);
         w.WriteString("tool_version", ToolVersion);
         w.WriteString("generated", generated);
         if (CommandLine is not null) w.WriteString("command", CommandLine);
-        w.WriteStartArray("findings");
-        foreach (var f in Findings)
+        w.WriteObjectArray("findings", Findings, static (w, f) =>
         {
-            w.WriteStartObject();
             w.WriteString("text", f.Text);
             w.WriteString("level", f.Level.ToString().ToLowerInvariant());
             if (f.SectionId is not null) w.WriteString("section", f.SectionId);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("sections");
-        foreach (var s in Sections)
+        });
+        w.WriteObjectArray("sections", Sections, static (w, s) =>
         {
-            w.WriteStartObject();
             w.WriteString("id", s.Id);
             w.WriteString("title", s.Title);
             if (s.CommandLine is not null) w.WriteString("command", s.CommandLine);
-            w.WriteStartArray("figures");
-            foreach (var f in s.Figures) { w.WriteStartObject(); w.WriteString("id", f.Id); w.WriteString("caption", f.Caption); w.WriteEndObject(); }
-            w.WriteEndArray();
-            w.WriteStartArray("tables");
-            foreach (var t in s.Tables)
+            w.WriteObjectArray("figures", s.Figures, static (w, f) => { w.WriteString("id", f.Id); w.WriteString("caption", f.Caption); });
+            w.WriteObjectArray("tables", s.Tables, static (w, t) =>
             {
-                w.WriteStartObject();
                 w.WriteString("id", t.Id);
                 w.WriteString("title", t.Title);
-                w.WriteStartArray("columns");
-                foreach (string c in t.Columns) w.WriteStringValue(c);
-                w.WriteEndArray();
+                w.WriteStringArray("columns", t.Columns);
                 w.WriteStartArray("rows");
                 foreach (var row in t.Rows)
                 {
                     w.WriteStartArray();
-                    foreach (var cell in row)
-                    {
-                        switch (cell)
-                        {
-                            case null: w.WriteNullValue(); break;
-                            case string str: w.WriteStringValue(str); break;
-                            case bool b: w.WriteBooleanValue(b); break;
-                            case long or int: w.WriteNumberValue(Convert.ToInt64(cell, CultureInfo.InvariantCulture)); break;
-                            default: JsonNumbers.WriteValue(w, Convert.ToDouble(cell, CultureInfo.InvariantCulture)); break;
-                        }
-                    }
+                    foreach (var cell in row) WriteCell(w, cell);
                     w.WriteEndArray();
                 }
                 w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("notes");
-            foreach (var n in s.Notes) w.WriteStringValue(n);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+            });
+            w.WriteStringArray("notes", s.Notes);
+        });
         w.WriteEndObject();
+    }
+
+    private static void WriteCell(Utf8JsonWriter w, object? cell)
+    {
+        switch (cell)
+        {
+            case null: w.WriteNullValue(); break;
+            case string str: w.WriteStringValue(str); break;
+            case bool b: w.WriteBooleanValue(b); break;
+            case long or int: w.WriteNumberValue(Convert.ToInt64(cell, CultureInfo.InvariantCulture)); break;
+            default: JsonNumbers.WriteValue(w, Convert.ToDouble(cell, CultureInfo.InvariantCulture)); break;
+        }
     }
 
     /// <summary>Drops the XML declaration and gives the root a viewBox, so the figure scales to its box instead of

@@ -10,7 +10,7 @@ public static class CheckpointSummaryJson
     /// <summary>Writes one indented JSON document to <paramref name="output"/>.</summary>
     public static void Write(Stream output, CheckpointSummary summary, WeightSpace.Formats.Integrity.IntegrityReport? integrity = null)
     {
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("path", summary.Path);
         w.WriteString("format", summary.Format.Name);
@@ -49,16 +49,12 @@ public static class CheckpointSummaryJson
             w.WriteNumber("checked", integrity.Checked);
             w.WriteNumber("bytes", integrity.Bytes);
             w.WriteBoolean("ok", integrity.Ok);
-            w.WriteStartArray("mismatches");
-            foreach (var m in integrity.Mismatches)
+            w.WriteObjectArray("mismatches", integrity.Mismatches, static (w, m) =>
             {
-                w.WriteStartObject();
                 w.WriteString("entry", m.Entry);
                 w.WriteString("expected", m.Expected.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
                 w.WriteString("actual", m.Actual.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            });
             w.WriteEndObject();
         }
         w.WriteEndObject();

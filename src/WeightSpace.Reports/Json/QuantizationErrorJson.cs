@@ -9,7 +9,7 @@ public static class QuantizationErrorJson
     /// <summary>Writes one indented JSON document to <paramref name="output"/>; +∞ SNR (identical tensors) as the string "Infinity".</summary>
     public static void Write(Stream output, QuantizationErrorReport report)
     {
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("kind", "quantization_error");
         w.WriteString("reference", report.ReferencePath);

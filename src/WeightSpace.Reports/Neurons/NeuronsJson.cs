@@ -22,9 +22,9 @@ public static class NeuronsJson
         using var w = new Utf8JsonWriter(stream, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("model", result.Model);
-        if (result.Baseline is null) w.WriteNull("baseline"); else w.WriteString("baseline", result.Baseline);
+        w.WriteStringOrNull("baseline", result.Baseline);
         w.WriteString("unembedding", result.Unembedding);
-        if (result.FinalNorm is null) w.WriteNull("final_norm"); else w.WriteString("final_norm", result.FinalNorm);
+        w.WriteStringOrNull("final_norm", result.FinalNorm);
         w.WriteNumber("top_k", result.TopK);
         w.WriteNumber("neuron_count", result.NeuronCount);
         WriteShare(w, result.ShareTop1Unchanged);
@@ -33,7 +33,7 @@ public static class NeuronsJson
         {
             w.WriteStartObject();
             w.WriteString("tensor", layer.Tensor);
-            if (layer.Layer is int l) w.WriteNumber("layer", l); else w.WriteNull("layer");
+            w.WriteNumberOrNull("layer", layer.Layer);
             w.WriteNumber("neuron_count", layer.NeuronCount);
             WriteShare(w, layer.ShareTop1Unchanged);
             if (neurons)
@@ -61,20 +61,16 @@ public static class NeuronsJson
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteStartArray("most_changed");
-        foreach (var c in result.MostChanged)
+        w.WriteObjectArray("most_changed", result.MostChanged, (w, c) =>
         {
-            w.WriteStartObject();
             w.WriteString("tensor", c.Tensor);
-            if (c.Layer is int l) w.WriteNumber("layer", l); else w.WriteNull("layer");
+            w.WriteNumberOrNull("layer", c.Layer);
             w.WriteNumber("neuron", c.Neuron);
             JsonNumbers.Write(w, "top_k_overlap", c.TopKOverlap);
             JsonNumbers.Write(w, "logit_cosine", c.LogitCosine);
             WriteTokens(w, "token_ids", "tokens", c.TokenIds, vocabulary);
             WriteTokens(w, "baseline_token_ids", "baseline_tokens", c.BaselineTokenIds, vocabulary);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         w.WriteEndObject();
     }
 

@@ -21,12 +21,10 @@ public static class OutliersJson
         w.WriteStartArray("top");
         foreach (var o in top) WriteOutlier(w, o, withTensor: true);
         w.WriteEndArray();
-        w.WriteStartArray("matrices");
-        foreach (var m in matrices)
+        w.WriteObjectArray("matrices", matrices, static (w, m) =>
         {
-            w.WriteStartObject();
             w.WriteString("tensor", m.Tensor);
-            if (m.Layer is int l) w.WriteNumber("layer", l); else w.WriteNull("layer");
+            w.WriteNumberOrNull("layer", m.Layer);
             w.WriteString("role", m.Role.ToString());
             w.WriteStartArray("shape");
             foreach (long d in m.Shape.ToArray()) w.WriteNumberValue(d);
@@ -35,9 +33,7 @@ public static class OutliersJson
             w.WriteStartArray("outliers");
             foreach (var o in m.Outliers) WriteOutlier(w, o, withTensor: false);
             w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         if (super is null) w.WriteNull("super_weight");
         else
         {
@@ -51,10 +47,8 @@ public static class OutliersJson
             JsonNumbers.Write(w, "ratio_to_rms", super.RatioToRms);
             w.WriteString("probe_text", super.ProbeText);
             w.WriteNumber("probe_tokens", super.ProbeTokens);
-            w.WriteStartArray("layers");
-            foreach (var s in super.Layers)
+            w.WriteObjectArray("layers", super.Layers, static (w, s) =>
             {
-                w.WriteStartObject();
                 w.WriteNumber("layer", s.Layer);
                 w.WriteNumber("output_channel", s.OutputChannel);
                 w.WriteNumber("position", s.Position);
@@ -63,13 +57,9 @@ public static class OutliersJson
                 w.WriteNumber("input_channel", s.InputChannel);
                 JsonNumbers.Write(w, "max_input", s.MaxInput);
                 JsonNumbers.Write(w, "weight", s.Weight);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("effects");
-            foreach (var e in super.Effects)
+            });
+            w.WriteObjectArray("effects", super.Effects, static (w, e) =>
             {
-                w.WriteStartObject();
                 w.WriteString("label", e.Label);
                 w.WriteString("tensor", e.Tensor);
                 w.WriteNumber("row", e.Row);
@@ -80,9 +70,7 @@ public static class OutliersJson
                 JsonNumbers.Write(w, "zeroed_bits_per_byte", e.ZeroedBitsPerByte);
                 JsonNumbers.Write(w, "perplexity", e.Perplexity);
                 JsonNumbers.Write(w, "zeroed_perplexity", e.ZeroedPerplexity);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            });
             w.WriteEndObject();
         }
         w.WriteEndObject();
@@ -94,7 +82,7 @@ public static class OutliersJson
         if (withTensor)
         {
             w.WriteString("tensor", o.Tensor);
-            if (o.Layer is int l) w.WriteNumber("layer", l); else w.WriteNull("layer");
+            w.WriteNumberOrNull("layer", o.Layer);
         }
         w.WriteNumber("row", o.Row);
         w.WriteNumber("column", o.Column);

@@ -38,7 +38,7 @@ public static class RankProfileReport
             var fit = m.TailFit;
             writer.WriteStartObject();
             writer.WriteString("name", m.Name);
-            if (m.Layer is int l) writer.WriteNumber("layer", l); else writer.WriteNull("layer");
+            writer.WriteNumberOrNull("layer", m.Layer);
             writer.WriteString("role", m.Role.ToString());
             writer.WriteNumber("rows", m.Rows);
             writer.WriteNumber("columns", m.Columns);

@@ -20,8 +20,8 @@ public static class SimilarityReportWriter
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(report);
         writer.WriteString("model", report.Model);
-        if (report.Against is null) writer.WriteNull("against"); else writer.WriteString("against", report.Against);
-        if (report.Text is null) writer.WriteNull("text"); else writer.WriteString("text", report.Text);
+        writer.WriteStringOrNull("against", report.Against);
+        writer.WriteStringOrNull("text", report.Text);
         writer.WriteNumber("samples", report.Samples);
         foreach (var (kind, rows) in Sections(report))
         {
@@ -30,7 +30,7 @@ public static class SimilarityReportWriter
             {
                 writer.WriteStartObject();
                 writer.WriteString("label", row.Label);
-                if (row.Layer is int l) writer.WriteNumber("layer", l); else writer.WriteNull("layer");
+                writer.WriteNumberOrNull("layer", row.Layer);
                 JsonNumbers.Write(writer, "cka", row.Scores.Cka);
                 JsonNumbers.Write(writer, "linearity", row.Scores.Linearity);
                 if (row.Scores.Procrustes is double p) JsonNumbers.Write(writer, "procrustes", p); else writer.WriteNull("procrustes");

@@ -12,7 +12,7 @@ public static class SpectrumCsv
 {
     private static readonly (string Header, Func<LayerSpectrum, object?> Value)[] LayerColumns =
     [
-        ("name", l => l.Name), ("shape", l => FormatShape(l.Shape)), ("kind", l => l.Kind), ("status", l => l.Status),
+        ("name", l => l.Name), ("shape", l => FormatShape(l.Shape)), ("kind", l => l.Kind), ("status", l => l.Status.ToWord()),
         ("reason", l => l.Reason), ("n", l => l.N), ("m", l => l.M), ("q", l => l.Q), ("matrix_count", l => l.MatrixCount),
         ("num_evals", l => l.NumEvals), ("frobenius_norm", l => l.FrobeniusNorm), ("sigma_max", l => l.SigmaMax),
         ("lambda_max", l => l.LambdaMax), ("log_spectral_norm", l => l.LogSpectralNorm), ("log_norm", l => l.LogNorm),
@@ -28,7 +28,7 @@ public static class SpectrumCsv
 
     private static readonly (string Header, Func<LayerSpectralDiff, object?> Value)[] DiffColumns =
     [
-        ("name", d => d.Name), ("shape", d => FormatShape(d.Shape)), ("status", d => d.Status), ("reason", d => d.Reason),
+        ("name", d => d.Name), ("shape", d => FormatShape(d.Shape)), ("status", d => d.Status.ToWord()), ("reason", d => d.Reason),
         ("delta_alpha", d => d.DeltaAlpha), ("delta_lambda_max", d => d.DeltaLambdaMax), ("delta_sigma_max", d => d.DeltaSigmaMax),
         ("delta_stable_rank", d => d.DeltaStableRank), ("delta_effective_rank", d => d.DeltaEffectiveRank),
         ("subspace_rank", d => d.SubspaceRank), ("subspace_overlap", d => d.SubspaceOverlap), ("intruder_count", d => d.IntruderCount),
@@ -62,8 +62,7 @@ public static class SpectrumCsv
     public static void WriteFile(string path, SpectralDiffReport diff) => WriteFile(path, w => Write(w, diff));
 
     /// <summary>One field as RFC 4180 wants it: quoted when it holds a comma, a quote or a line break.</summary>
-    public static string Escape(string field) =>
-        field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    public static string Escape(string field) => CsvWriter.Quote(field);
 
     private static void WriteFile(string path, Action<TextWriter> write)
     {
@@ -75,28 +74,9 @@ public static class SpectrumCsv
         });
     }
 
-    private static void WriteRows<T>(TextWriter output, (string Header, Func<T, object?> Value)[] columns, IEnumerable<T> rows)
-    {
-        output.Write(string.Join(',', columns.Select(c => c.Header)));
-        output.Write("\r\n");
-        foreach (var row in rows)
-        {
-            for (int i = 0; i < columns.Length; i++)
-            {
-                if (i > 0) output.Write(',');
-                output.Write(Escape(Format(columns[i].Value(row))));
-            }
-            output.Write("\r\n");
-        }
-    }
-
-    private static string Format(object? value) => value switch
-    {
-        null => "",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
+    // Through the shared CsvWriter: the same quoting, CRLF and round-trip numbers as every other CSV WeightSpace writes.
+    private static void WriteRows<T>(TextWriter output, (string Header, Func<T, object?> Value)[] columns, IEnumerable<T> rows) =>
+        CsvWriter.Write(output, [.. columns.Select(c => c.Header)], rows.Select(row => (IReadOnlyList<object?>)[.. columns.Select(c => c.Value(row))]));
 
     private static string FormatShape(IReadOnlyList<long> shape) =>
         string.Join('x', shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));

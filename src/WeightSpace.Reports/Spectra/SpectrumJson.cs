@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using WeightSpace.Analysis.Spectra;
+using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.Spectra;
 
@@ -24,7 +25,7 @@ public static class SpectrumJson
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(report);
         var options = includeEigenvalues ? WithEigenvalues : WithoutEigenvalues;
-        using (var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(output, JsonPolicy.WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("path", report.Path);
@@ -47,7 +48,7 @@ public static class SpectrumJson
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(diff);
-        using (var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(output, JsonPolicy.WriterOptions))
             JsonSerializer.Serialize(w, diff, WithoutEigenvalues);
         output.Write("\n"u8);
     }
@@ -62,9 +63,9 @@ public static class SpectrumJson
                 foreach (var property in info.Properties)
                     if (property.Name == "eigenvalues") property.ShouldSerialize = static (_, _) => false;
             });
-        return new JsonSerializerOptions
+        // JsonPolicy's snake_case names and number handling (metrics are null, never NaN, so nothing else changes).
+        return new JsonSerializerOptions(JsonPolicy.Serializer)
         {
-            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             TypeInfoResolver = resolver,
         };

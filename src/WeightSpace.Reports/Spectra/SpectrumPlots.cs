@@ -32,7 +32,7 @@ public static class SpectrumPlots
         for (int i = 0; i < report.Layers.Count; i++)
         {
             var layer = report.Layers[i];
-            if (layer.Status != "ok" || layer.Eigenvalues is not { } evals || !(layer.LambdaMax > 0)) continue;
+            if (layer.Status != LayerStatus.Ok || layer.Eigenvalues is not { } evals || !(layer.LambdaMax > 0)) continue;
             string stem = Path.Combine(directory, $"{i.ToString(CultureInfo.InvariantCulture).PadLeft(width, '0')}_{Sanitize(layer.Name)}");
             Save(d => EsdLogLog(layer, evals, d), stem + ".esd", written);
             Save(_ => LogHistogram(layer, evals), stem + ".hist", written);
@@ -217,7 +217,7 @@ public static class SpectrumPlots
     private static Plot ModelChart(SpectrumReport report, string model, bool dashes)
     {
         var plot = new Plot();
-        var ok = report.Layers.Where(l => l.Status == "ok").ToArray();
+        var ok = report.Layers.Where(l => l.Status == LayerStatus.Ok).ToArray();
         plot.Title($"{model}: α and log10 λ_max by layer ({ok.Length} analysed of {report.Layers.Count} tensors)");
         plot.XLabel("layer index (analysed layers, checkpoint order)");
         plot.YLabel("power-law exponent α");

@@ -26,36 +26,26 @@ public static class TaskVectorReportJson
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(report);
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, JsonPolicy.WriterOptions);
         w.WriteStartObject();
         w.WriteString("base", report.BaseModel);
-        w.WriteStartArray("models");
-        foreach (string m in report.Models) w.WriteStringValue(m);
-        w.WriteEndArray();
+        w.WriteStringArray("models", report.Models);
         w.WriteStartArray("top_fractions");
         foreach (double f in topFractions) w.WriteNumberValue(f);
         w.WriteEndArray();
-        w.WriteStartArray("mismatches");
-        foreach (var m in mismatches ?? report.Skipped)
+        w.WriteObjectArray("mismatches", mismatches ?? report.Skipped, static (w, m) =>
         {
-            w.WriteStartObject();
             w.WriteString("model", m.Model);
             w.WriteString("tensor", m.Tensor);
             w.WriteString("detail", m.Detail);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         w.WritePropertyName("whole");
         WriteSummary(w, report.Whole);
-        w.WriteStartArray("ranking");
-        foreach (var g in report.LayerRanking.Take(rankingCount))
+        w.WriteObjectArray("ranking", report.LayerRanking.Take(rankingCount), static (w, g) =>
         {
-            w.WriteStartObject();
             w.WriteString("group", g.Name);
             JsonNumbers.Write(w, "mean_relative_change", g.MeanRelativeChange);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         w.WriteStartArray("groups");
         foreach (var g in report.Groups) WriteSummary(w, g);
         w.WriteEndArray();

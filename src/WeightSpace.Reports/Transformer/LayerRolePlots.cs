@@ -20,7 +20,7 @@ public static class LayerRolePlots
     public static IReadOnlyList<(string Stem, string Metric, LayerRoleGrid Grid)> SpectrumGrids(SpectrumReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        var ok = report.Layers.Where(l => l.Status == "ok").ToList();
+        var ok = report.Layers.Where(l => l.Status == LayerStatus.Ok).ToList();
         var metrics = new (string Stem, string Metric, Func<LayerSpectrum, double?> Pick)[]
         {
             ("alpha", "α (power-law exponent)", l => l.Alpha),

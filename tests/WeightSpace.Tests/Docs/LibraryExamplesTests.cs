@@ -43,12 +43,12 @@ public sealed class LibraryExamplesTests
         using var baseModel = Checkpoint.Open(Data("digits_mlp/mlp_seed0.safetensors"));
         using var fineTuned = Checkpoint.Open(Data("digits_mlp/mlp_ft_fliplr.safetensors"));
         SpectrumReport spectra = SpectrumAnalyzer.Analyze(fineTuned);
-        foreach (var layer in spectra.Layers.Where(l => l.Status == "ok"))
+        foreach (var layer in spectra.Layers.Where(l => l.Status == LayerStatus.Ok))
             Console.WriteLine($"{layer.Name}: alpha={layer.Alpha:F2} stable rank={layer.StableRank:F1}");
         TaskVectorReport delta = TaskVectorAnalysis.Analyze(baseModel, [fineTuned]);
         Console.WriteLine($"most changed: {delta.LayerRanking[0].Name}");
         // --- end ---
-        Assert.Equal(3, spectra.Layers.Count(l => l.Status == "ok"));
+        Assert.Equal(3, spectra.Layers.Count(l => l.Status == LayerStatus.Ok));
         Assert.NotEmpty(delta.LayerRanking);
     }
 

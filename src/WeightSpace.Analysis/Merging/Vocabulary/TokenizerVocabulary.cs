@@ -7,29 +7,13 @@ namespace WeightSpace.Analysis.Merging.Vocabulary;
 /// tokens (BPE/WordPiece/WordLevel <c>vocab</c> map, Unigram piece list) plus <c>added_tokens</c>.</summary>
 /// <remarks>Plain JSON (System.Text.Json) rather than Microsoft.ML.Tokenizers: the merge needs the token strings and must
 /// write tokenizer.json back with tokens appended, which that library does not serialise.</remarks>
-internal sealed class TokenizerVocabulary
+/// <param name="Path">The tokenizer.json file.</param>
+/// <param name="Document">The parsed file (to write back with tokens appended).</param>
+/// <param name="Ids">Token → id, added tokens included.</param>
+/// <param name="Added">Added tokens by content, with their tokenizer.json entries (special, lstrip, …).</param>
+internal sealed record TokenizerVocabulary(string Path, JsonObject Document, Dictionary<string, int> Ids, Dictionary<string, JsonObject> Added)
 {
     private const long MaxFileBytes = 256L << 20;
-
-    private TokenizerVocabulary(string path, JsonObject document, Dictionary<string, int> ids, Dictionary<string, JsonObject> added)
-    {
-        Path = path;
-        Document = document;
-        Ids = ids;
-        Added = added;
-    }
-
-    /// <summary>The tokenizer.json file.</summary>
-    public string Path { get; }
-
-    /// <summary>The parsed file (to write back with tokens appended).</summary>
-    public JsonObject Document { get; }
-
-    /// <summary>Token → id, added tokens included.</summary>
-    public Dictionary<string, int> Ids { get; }
-
-    /// <summary>Added tokens by content, with their tokenizer.json entries (special, lstrip, …).</summary>
-    public Dictionary<string, JsonObject> Added { get; }
 
     /// <summary>Tokens in id order (ties by text), for deterministic iteration.</summary>
     public IEnumerable<KeyValuePair<string, int>> InIdOrder => Ids.OrderBy(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal);

@@ -20,7 +20,7 @@ public static class SpectraSection
                           string.Create(CultureInfo.InvariantCulture, $"self-regularization): α < {Limits.OverTrainedAlpha:G} suggests an over-trained layer, α > {Limits.UnderTrainedAlpha:G} an under-trained one."),
             CommandLine = commandLine,
         };
-        var ok = report.Layers.Where(l => l.Status == "ok").ToList();
+        var ok = report.Layers.Where(l => l.Status == LayerStatus.Ok).ToList();
         var fitted = ok.Where(l => l.Alpha is not null).ToList();
         if (fitted.Count > 0)
         {
@@ -42,8 +42,8 @@ public static class SpectraSection
         var table = new ReportTable("layers", "Layers", "layer", "shape", "kind", "status", "evals", "α", "α̂ (weighted)", "KS D",
             "λ_max", "stable rank", "effective rank", "MP soft rank", "spikes", "reason");
         // Analysed layers first (in file order), then failed, then skipped ones with their reasons.
-        foreach (var l in report.Layers.OrderBy(l => l.Status switch { "ok" => 0, "failed" => 1, _ => 2 }))
-            table.AddRow(l.Name, "[" + string.Join(", ", l.Shape) + "]", l.Kind, l.Status, (long?)l.NumEvals, l.Alpha, l.AlphaWeighted, l.KsDistance,
+        foreach (var l in report.Layers.OrderBy(l => l.Status switch { LayerStatus.Ok => 0, LayerStatus.Failed => 1, _ => 2 }))
+            table.AddRow(l.Name, "[" + string.Join(", ", l.Shape) + "]", l.Kind, l.Status.ToWord(), (long?)l.NumEvals, l.Alpha, l.AlphaWeighted, l.KsDistance,
                 l.LambdaMax, l.StableRank, l.EffectiveRank, l.MpSoftRank, (long?)l.NumSpikes, l.Reason ?? l.Warning);
         section.Tables.Add(table);
         var s = report.Summary;

@@ -14,7 +14,7 @@ public sealed class MarchenkoPasturTests
     {
         var layer = SpectrumAnalyzer.AnalyzeMatrix("gauss", SpectraFixtures.Gaussian(N, M, seed: 11), N, M);
 
-        Assert.Equal("ok", layer.Status);
+        Assert.Equal(LayerStatus.Ok, layer.Status);
         Assert.Equal(M, layer.NumEvals);
         Assert.InRange(layer.MpLambdaPlus!.Value / ExactPlus, 0.98, 1.02);
         Assert.InRange(layer.MpLambdaMinus!.Value / ExactMinus, 0.98, 1.02);

@@ -15,15 +15,15 @@ public sealed class SpectraEmbeddingTests
     {
         var ct = TestContext.Current.CancellationToken;
         var byDefault = SpectrumAnalyzer.Analyze(Store(), cancellationToken: ct).Layers;
-        Assert.Equal(["skipped", "ok", "skipped"], byDefault.Select(l => l.Status));
+        Assert.Equal([LayerStatus.Skipped, LayerStatus.Ok, LayerStatus.Skipped], byDefault.Select(l => l.Status));
         Assert.Contains("--include-embeddings", byDefault[0].Reason);
         Assert.Contains("output head", byDefault[2].Reason);
 
         var included = SpectrumAnalyzer.Analyze(Store(), new SpectrumOptions { IncludeEmbeddings = true }, cancellationToken: ct).Layers;
-        Assert.All(included, l => Assert.Equal("ok", l.Status));
+        Assert.All(included, l => Assert.Equal(LayerStatus.Ok, l.Status));
         Assert.Equal(16, included[0].NumEvals);
 
         var none = SpectrumAnalyzer.Analyze(Store(), new SpectrumOptions { WeightWatcherCompat = false }, cancellationToken: ct).Layers;
-        Assert.Equal(["skipped", "ok", "ok"], none.Select(l => l.Status));
+        Assert.Equal([LayerStatus.Skipped, LayerStatus.Ok, LayerStatus.Ok], none.Select(l => l.Status));
     }
 }

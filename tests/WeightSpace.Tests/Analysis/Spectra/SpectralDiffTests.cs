@@ -14,7 +14,7 @@ public sealed class SpectralDiffTests
         var report = SpectrumAnalyzer.Compare(a, b, cancellationToken: TestContext.Current.CancellationToken);
 
         var layer = report.Layers.Single();
-        Assert.Equal("ok", layer.Status);
+        Assert.Equal(LayerStatus.Ok, layer.Status);
         Assert.Equal(1.0, layer.SubspaceOverlap!.Value, 9);
         Assert.Equal(0, layer.IntruderCount);
         Assert.Equal(0.0, layer.DeltaAlpha);

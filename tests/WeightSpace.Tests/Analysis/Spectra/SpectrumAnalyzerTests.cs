@@ -36,7 +36,7 @@ public sealed class SpectrumAnalyzerTests
         Assert.Equal(Math.Log10(10), layer.LogNorm!.Value, 12);
         Assert.Null(layer.Alpha);   // two eigenvalues are fewer than MinTailCount
         Assert.Null(layer.AlphaWeighted);
-        Assert.Equal("ok", layer.Status);
+        Assert.Equal(LayerStatus.Ok, layer.Status);
     }
 
     [Theory]
@@ -107,15 +107,15 @@ public sealed class SpectrumAnalyzerTests
         var report = SpectrumAnalyzer.Analyze(store, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(store.Tensors.Select(t => t.Name), report.Layers.Select(l => l.Name));
-        string Status(string name) => report.Layers.Single(l => l.Name == name).Status;
+        LayerStatus Status(string name) => report.Layers.Single(l => l.Name == name).Status;
         string Reason(string name) => report.Layers.Single(l => l.Name == name).Reason!;
-        Assert.Equal("ok", Status("fc1.weight"));
-        Assert.Equal("ok", Status("fc2.weight"));
-        Assert.Equal("skipped", Status("fc1.bias"));
+        Assert.Equal(LayerStatus.Ok, Status("fc1.weight"));
+        Assert.Equal(LayerStatus.Ok, Status("fc2.weight"));
+        Assert.Equal(LayerStatus.Skipped, Status("fc1.bias"));
         Assert.Contains("1-D", Reason("fc1.bias"));
         Assert.Equal("embedding", report.Layers.Single(l => l.Name == "tok_embeddings.weight").Kind);
         Assert.Contains("MinDimension", Reason("head.weight"));
-        Assert.Equal("failed", Status("broken.weight"));
+        Assert.Equal(LayerStatus.Failed, Status("broken.weight"));
         Assert.Contains("element 7", Reason("broken.weight"));
         Assert.Contains("i64", Reason("steps"));
         Assert.Contains("rank-5", Reason("conv3d.weight"));
@@ -131,7 +131,7 @@ public sealed class SpectrumAnalyzerTests
             .Add("a.weight", SpectraFixtures.Gaussian(20, 20, 1), 20, 20)
             .Add("b.weight", SpectraFixtures.Gaussian(20, 20, 2), 20, 20);
         var report = SpectrumAnalyzer.Analyze(store, new SpectrumOptions { Filter = "^b\\." }, cancellationToken: TestContext.Current.CancellationToken);
-        Assert.Equal(["skipped", "ok"], report.Layers.Select(l => l.Status));
+        Assert.Equal([LayerStatus.Skipped, LayerStatus.Ok], report.Layers.Select(l => l.Status));
     }
 
     [Fact]

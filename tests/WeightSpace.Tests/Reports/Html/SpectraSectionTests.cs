@@ -8,7 +8,7 @@ public sealed class SpectraSectionTests
 {
     private static LayerSpectrum Layer(string name, string estimator, string solver) => new()
     {
-        Name = name, Shape = [4, 3], Kind = "dense", Status = "ok", Alpha = 2.5, LambdaMax = 0.1, NumEvals = 3,
+        Name = name, Shape = [4, 3], Kind = "dense", Status = LayerStatus.Ok, Alpha = 2.5, LambdaMax = 0.1, NumEvals = 3,
         AlphaEstimator = estimator, Solver = solver,
     };
 

@@ -10,7 +10,7 @@ public sealed class SpectrumReportWriterTests
     [
         new LayerSpectrum
         {
-            Name = name, Shape = [4, 3], Kind = "dense", Status = "ok", Alpha = alpha, LambdaMax = 0.1, NumEvals = 3,
+            Name = name, Shape = [4, 3], Kind = "dense", Status = LayerStatus.Ok, Alpha = alpha, LambdaMax = 0.1, NumEvals = 3,
             MpSoftRank = 0.25, Eigenvalues = [0.01, 0.05, 0.1],
         },
     ], new SpectrumSummary
