@@ -82,19 +82,8 @@ public static class LoraExtractShards
             }
             attachment = PartAttachment.Of(factorsPath);
         }
-        var part = new PartFile
-        {
-            ToolVersion = PartFile.CurrentToolVersion,
-            Verb = Verb,
-            Models = [ModelFingerprint.Of(baseModel.Path, baseModel), ModelFingerprint.Of(fineTuned.Path, fineTuned)],
-            Options = CanonicalOptions(options),
-            Shard = shard,
-            AllItems = plan.Jobs.Select(j => j.Name).ToList(),
-            Items = items,
-            Context = WritePlan(plan, baseModelName),
-            Attachment = attachment,
-            Provenance = PartFile.ProvenanceOf(started, fineTuned.Path),
-        };
+        var part = PartFile.Create(Verb, [baseModel, fineTuned], CanonicalOptions(options), shard, plan.Jobs.Select(j => j.Name), items, started,
+            fineTuned.Path, WritePlan(plan, baseModelName), attachment);
         part.Write(partPath);
         return part;
     }

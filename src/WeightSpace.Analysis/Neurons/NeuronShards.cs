@@ -57,20 +57,8 @@ public static class NeuronShards
             ["top_k"] = result.TopK,
             ["most_changed"] = options.MostChanged,
         };
-        return new PartFile
-        {
-            ToolVersion = PartFile.CurrentToolVersion,
-            Verb = Verb,
-            Models = baseline is null
-                ? [ModelFingerprint.Of(model.Path, model)]
-                : [ModelFingerprint.Of(model.Path, model), ModelFingerprint.Of(baseline.Path, baseline)],
-            Options = CanonicalOptions(options),
-            Shard = shard,
-            AllItems = matrices.Select(m => m.Name).ToList(),
-            Items = items,
-            Context = context,
-            Provenance = PartFile.ProvenanceOf(started, model.Path),
-        };
+        return PartFile.Create(Verb, baseline is null ? [model] : [model, baseline], CanonicalOptions(options), shard, matrices.Select(m => m.Name),
+            items, started, model.Path, context);
     }
 
     /// <summary>The decoding of the whole run from its combined parts.</summary>

@@ -64,19 +64,10 @@ public static class OutlierShards
                     ["ratio_to_rms"] = PartNumbers.Of(o.RatioToRms),
                 }).ToArray()),
             };
-        return new PartFile
-        {
-            ToolVersion = PartFile.CurrentToolVersion,
-            Verb = Verb,
-            Models = [ModelFingerprint.Of(store.Path, store)],
-            Options = string.Create(CultureInfo.InvariantCulture,
-                $"top={options.TopPerMatrix}\nfilter={(options.Filter is null ? "" : $"{options.Filter}/{options.Filter.Options}")}\nlist={listed}"),
-            Shard = shard,
-            AllItems = scanned.Select(t => t.Name).ToList(),
-            Items = items,
-            Context = new JsonObject { ["model"] = model, ["list"] = listed },
-            Provenance = PartFile.ProvenanceOf(started, store.Path),
-        };
+        string canonical = string.Create(CultureInfo.InvariantCulture,
+            $"top={options.TopPerMatrix}\nfilter={(options.Filter is null ? "" : $"{options.Filter}/{options.Filter.Options}")}\nlist={listed}");
+        return PartFile.Create(Verb, [store], canonical, shard, scanned.Select(t => t.Name), items, started, store.Path,
+            new JsonObject { ["model"] = model, ["list"] = listed });
     }
 
     /// <summary>The scan of the whole run from its combined parts.</summary>

@@ -50,18 +50,8 @@ public static class QuantizationShards
             items[r.Name] = o;
             progress?.Report(++done);
         }
-        return new PartFile
-        {
-            ToolVersion = PartFile.CurrentToolVersion,
-            Verb = Verb,
-            Models = [ModelFingerprint.Of(reference.Path, reference), ModelFingerprint.Of(quantized.Path, quantized)],
-            Options = "",
-            Shard = shard,
-            AllItems = compared.Select(t => t.Name).ToList(),
-            Items = items,
-            Context = new JsonObject { ["reference"] = reference.Path, ["quantized"] = quantized.Path },
-            Provenance = PartFile.ProvenanceOf(started, quantized.Path),
-        };
+        return PartFile.Create(Verb, [reference, quantized], "", shard, compared.Select(t => t.Name), items, started, quantized.Path,
+            new JsonObject { ["reference"] = reference.Path, ["quantized"] = quantized.Path });
     }
 
     /// <summary>The report of the whole run from its combined parts.</summary>

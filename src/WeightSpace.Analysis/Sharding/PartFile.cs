@@ -49,6 +49,33 @@ public sealed record PartFile
     public static string CurrentToolVersion { get; } =
         typeof(PartFile).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
+    /// <summary>A part of this WeightSpace version for one shard of a run over <paramref name="models"/> (fingerprinted
+    /// in the given order), with the provenance of a shard started at <paramref name="startedUtc"/>.</summary>
+    /// <param name="verb">The analysis (<c>spectrum</c>, <c>diff</c>, …).</param>
+    /// <param name="models">The run's models, in the order the combine checks them.</param>
+    /// <param name="options">The options that change the result, canonical.</param>
+    /// <param name="shard">This shard.</param>
+    /// <param name="allItems">Every work item of the whole run, in run order.</param>
+    /// <param name="items">This shard's results by item.</param>
+    /// <param name="startedUtc">When the shard started.</param>
+    /// <param name="provenancePath">The model path named in the provenance.</param>
+    /// <param name="context">Run-wide facts the combine needs, or null.</param>
+    /// <param name="attachment">A file written beside the part, or null.</param>
+    public static PartFile Create(string verb, IEnumerable<TensorStore> models, string options, ShardSpec shard, IEnumerable<string> allItems,
+        IReadOnlyDictionary<string, JsonNode> items, DateTime startedUtc, string provenancePath, JsonObject? context = null, PartAttachment? attachment = null) => new()
+    {
+        ToolVersion = CurrentToolVersion,
+        Verb = verb,
+        Models = [.. models.Select(m => ModelFingerprint.Of(m.Path, m))],
+        Options = options,
+        Shard = shard,
+        AllItems = [.. allItems],
+        Items = items,
+        Context = context,
+        Attachment = attachment,
+        Provenance = ProvenanceOf(startedUtc, provenancePath),
+    };
+
     /// <summary>The informative provenance of a shard started at <paramref name="startedUtc"/> on <paramref name="path"/>.</summary>
     public static JsonObject ProvenanceOf(DateTime startedUtc, string path) => new()
     {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using WeightSpace.Analysis.Sharding;
@@ -51,23 +50,8 @@ public static class SpectrumShards
             var entries = report.Layers.Where(l => BelongsTo(l.Name, info.Name)).ToList();
             items[info.Name] = JsonSerializer.SerializeToNode(entries, Json)!;
         }
-        return new PartFile
-        {
-            ToolVersion = ToolVersion(),
-            Verb = Verb,
-            Models = [ModelFingerprint.Of(store.Path, store)],
-            Options = SpectrumCache.CanonicalOptions(options) + "\nlayout=" + layoutNote,
-            Shard = shard,
-            AllItems = store.Tensors.Select(t => t.Name).ToList(),
-            Items = items,
-            Provenance = new JsonObject
-            {
-                ["host"] = Environment.MachineName,
-                ["started_utc"] = started.ToString("O"),
-                ["seconds"] = Math.Round((DateTime.UtcNow - started).TotalSeconds, 3),
-                ["path"] = store.Path,
-            },
-        };
+        return PartFile.Create(Verb, [store], SpectrumCache.CanonicalOptions(options) + "\nlayout=" + layoutNote, shard, store.Tensors.Select(t => t.Name),
+            items, started, store.Path);
     }
 
     /// <summary>The report of the whole run from its combined parts.</summary>
@@ -97,7 +81,4 @@ public static class SpectrumShards
 
     private static bool BelongsTo(string entry, string tensor) =>
         entry == tensor || (entry.Length > tensor.Length && entry.StartsWith(tensor, StringComparison.Ordinal) && entry[tensor.Length] == '[');
-
-    private static string ToolVersion() =>
-        typeof(SpectrumShards).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 }

@@ -76,18 +76,7 @@ public static class TaskVectorShards
             ["mismatches"] = new JsonArray((options.SkipMismatched ? mismatches : []).Select(m =>
                 (JsonNode?)new JsonObject { ["model"] = m.Model, ["tensor"] = m.Tensor, ["detail"] = m.Detail }).ToArray()),
         };
-        return new PartFile
-        {
-            ToolVersion = PartFile.CurrentToolVersion,
-            Verb = Verb,
-            Models = [ModelFingerprint.Of(baseModel.Path, baseModel), .. fineTuned.Select(f => ModelFingerprint.Of(f.Path, f))],
-            Options = CanonicalOptions(options),
-            Shard = shard,
-            AllItems = tensors.Select(t => t.Name).ToList(),
-            Items = items,
-            Context = context,
-            Provenance = PartFile.ProvenanceOf(started, baseModel.Path),
-        };
+        return PartFile.Create(Verb, [baseModel, .. fineTuned], CanonicalOptions(options), shard, tensors.Select(t => t.Name), items, started, baseModel.Path, context);
     }
 
     /// <summary>The options that change the result, in a fixed form.</summary>

@@ -8,6 +8,7 @@ using WeightSpace.Analysis.Merging.Inputs;
 using WeightSpace.Analysis.Preflight;
 using WeightSpace.Formats.Hub;
 using WeightSpace.Formats.Integrity;
+using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -187,7 +188,7 @@ internal static class CheckCommand
     private static void WriteJson(CliContext context, ModelsResult result, ConfigRun? run, bool ok) => JsonStdout.WriteObject(context, w =>
     {
         w.WriteBoolean("ok", ok);
-        Objects(w, "models", result.Checks, c =>
+        w.WriteObjectArray("models", result.Checks, (w, c) =>
         {
             w.WriteString("reference", c.Reference);
             w.WriteString("folder", c.Folder);
@@ -214,7 +215,7 @@ internal static class CheckCommand
             w.WriteEndObject();
             Findings(w, c.Findings);
         });
-        Objects(w, "shard_indexes", result.Indexes, a =>
+        w.WriteObjectArray("shard_indexes", result.Indexes, static (w, a) =>
         {
             w.WriteString("index", a.IndexPath);
             w.WriteNumber("shards", a.Shards);
@@ -239,25 +240,12 @@ internal static class CheckCommand
         w.WriteEndObject();
     });
 
-    private static void Findings(Utf8JsonWriter w, IEnumerable<PreflightFinding> findings) => Objects(w, "findings", findings, f =>
+    private static void Findings(Utf8JsonWriter w, IEnumerable<PreflightFinding> findings) => w.WriteObjectArray("findings", findings, static (w, f) =>
     {
         w.WriteString("severity", f.Severity == FindingSeverity.Error ? "error" : "warning");
         w.WriteString("subject", f.Subject);
         w.WriteString("message", f.Message);
     });
-
-    // An array of one object per item, whose properties body writes.
-    private static void Objects<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, Action<T> body)
-    {
-        w.WriteStartArray(name);
-        foreach (var item in items)
-        {
-            w.WriteStartObject();
-            body(item);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
 
     private static void Pair<T>(Utf8JsonWriter w, string name, T? stated, T? found) where T : struct
     {
