@@ -49,7 +49,8 @@ internal readonly record struct TrimRule(TrimKind Kind, long Count = 0, uint Key
 /// </remarks>
 internal sealed unsafe class StreamingTaskArithmetic
 {
-    private const int ChunkLength = 1 << 18;
+    /// <summary>Elements per chunk: the unit of the parallel passes and of each output block.</summary>
+    internal const int ChunkLength = 1 << 18;
     private const int MagnitudeMask = 0x7FFF_FFFF;
 
     /// <summary>How the trimmed task vectors are combined (TIES election or weighted sum).</summary>
