@@ -18,12 +18,12 @@ namespace WeightSpace.Benchmarks;
 /// <summary>
 /// Issue 4's measurements, three modes:
 /// <list type="bullet">
-/// <item><c>merge [--size-gb 2] [--runs 3] [--dtype f32|bf16] [--dir DIR]</c>: generates a base and three fine-tunes of ≥ 2 GB each
-/// (safetensors, [4096, 8192] F32 = 128 MiB tensors), times the I/O bound (plain FileStream reads of the four inputs and
-/// a plain write + fsync of an output of the same size, once as is and once starting writeback after every 128 MiB as
-/// the safetensors writer does) against a 3-model TIES merge (MergeRunner →
-/// SafetensorsTensorSink, Commit included), alternately; measures the merge's peak RSS in a child process; deletes
-/// everything it generated.</item>
+/// <item><c>merge [--size-gb 2] [--runs 3] [--dtype f32|bf16] [--shape llama|uniform] [--method ties,linear] [--dir DIR]</c>:
+/// generates a base and three fine-tunes of ≥ 2 GB each (safetensors; Llama-shaped by default for BF16, [4096, 8192]
+/// matrices for F32), times each method's I/O bound (plain FileStream reads of its inputs and a plain write + fsync of
+/// an output of the same size, once as is and once starting writeback after every 128 MiB as the safetensors writer
+/// does) against the 3-model merge (MergeRunner → SafetensorsTensorSink, Commit included), alternately; measures each
+/// merge's peak RSS in a child process; deletes everything it generated.</item>
 /// <item><c>merge digits</c>: every registered method on the digits MLP fine-tunes, scored on the three test sets
 /// (the table in docs/merging.md).</item>
 /// <item><c>merge onnx</c>: linear/slerp/ties on Silero VAD v5/v6 and the openWakeWord heads, per-tensor relation of the
@@ -32,8 +32,6 @@ namespace WeightSpace.Benchmarks;
 /// </summary>
 internal static class MergeBenchmark
 {
-    private const long Rows = 4096, Cols = 8192;
-
     public static int Run(string[] args) => args.FirstOrDefault() switch
     {
         "digits" => Digits(args[1..]),
@@ -47,77 +45,82 @@ internal static class MergeBenchmark
     private static int Throughput(string[] args)
     {
         double sizeGb = double.Parse(Option(args, "--size-gb") ?? "2", CultureInfo.InvariantCulture);
-        // --dtype bf16 stores every input as BF16 (what LLM checkpoints use): the kernel then widens a chunk at a time.
+        // --dtype bf16 stores every input as BF16 (what LLM checkpoints use): the kernel widens it inside its loads.
         var dtype = (Option(args, "--dtype") ?? "f32").ToLowerInvariant() switch
         {
             "f32" => DType.F32,
             "bf16" => DType.BF16,
             var other => throw new ArgumentException($"--dtype {other}: f32 or bf16"),
         };
-        int size = dtype.SizeInBytes();
+        // --shape llama: Llama-3-8B-shaped layers (GQA); uniform: [4096, 8192] matrices and [4096] vectors.
+        string shape = (Option(args, "--shape") ?? (dtype == DType.BF16 ? "llama" : "uniform")).ToLowerInvariant();
+        if (shape is not ("llama" or "uniform")) throw new ArgumentException($"--shape {shape}: llama or uniform");
+        string[] methods = (Option(args, "--method") ?? "ties,linear").ToLowerInvariant().Split(',');
+        if (methods.Any(m => m is not ("ties" or "linear"))) throw new ArgumentException("--method: ties, linear or ties,linear");
         int runs = int.Parse(Option(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
         string dir = Path.Combine(Option(args, "--dir") ?? Path.GetTempPath(), $"weightspace-merge-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
-            int layers = Math.Max(1, (int)Math.Ceiling(sizeGb * 1e9 / ((Rows * Cols + Rows) * size)));
+            var tensors = shape == "llama" ? LlamaTensors(sizeGb, dtype) : UniformTensors(sizeGb, dtype);
             string[] names = ["base", "ft1", "ft2", "ft3"];
             var paths = names.Select(n => Path.Combine(dir, n + ".safetensors")).ToArray();
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < paths.Length; i++) Generate(paths[i], layers, seed: i, dtype);
+            for (int i = 0; i < paths.Length; i++) Generate(paths[i], tensors, seed: i);
             double generate = sw.Elapsed.TotalSeconds;
-            long inputBytes = paths.Sum(p => new FileInfo(p).Length);
             long outputBytes = new FileInfo(paths[0]).Length;
+            long largest = tensors.Max(t => t.ByteCount);
             string output = Path.Combine(dir, "merged.safetensors");
             string plainOut = Path.Combine(dir, "plain.bin");
-
-            var io = new List<double>();
-            var ioOverlapped = new List<double>();
-            var merge = new List<double>();
-            foreach (var p in paths) PlainRead(p);   // warm the page cache alike for both
-            for (int r = 0; r < runs; r++)
-            {
-                io.Add(Time(() => { foreach (var p in paths) PlainRead(p); PlainWrite(plainOut, outputBytes, overlapWriteback: false); }));
-                File.Delete(plainOut);
-                ioOverlapped.Add(Time(() => { foreach (var p in paths) PlainRead(p); PlainWrite(plainOut, outputBytes, overlapWriteback: true); }));
-                File.Delete(plainOut);
-                merge.Add(Time(() => Ties(paths, output)));
-                File.Delete(output);
-            }
-            double ioS = io.Order().ElementAt(runs / 2), ioOverlappedS = ioOverlapped.Order().ElementAt(runs / 2), mergeS = merge.Order().ElementAt(runs / 2);
-
-            var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["merge", "child", .. paths, output]) { RedirectStandardOutput = true })!;
-            string childOut = child.StandardOutput.ReadToEnd();
-            child.WaitForExit();
-            File.Delete(output);
-            var parts = childOut.Trim().Split(' ');
-            long peak = long.Parse(parts[0], CultureInfo.InvariantCulture), baseline = long.Parse(parts[1], CultureInfo.InvariantCulture);
-            long allocated = long.Parse(parts[2], CultureInfo.InvariantCulture), collections = long.Parse(parts[3], CultureInfo.InvariantCulture);
-            long largest = Rows * Cols * size;
-            // (models + 2) × largest (the merge holds the four inputs' mapped views, whose file-backed pages count in VmHWM,
-            // and 1 MiB output blocks), plus a fixed allowance for the runtime (CLR, JIT, thread pool, pooled arrays; the
-            // child measures ~24 MiB before merging).
-            const long runtimeOverhead = 128L << 20;
-            long bound = (3 + 2) * largest + runtimeOverhead;
             string load = File.ReadAllText("/proc/loadavg").Split(' ')[0..3].Aggregate((a, b) => a + " " + b);
+            foreach (var p in paths) PlainRead(p);   // warm the page cache alike for all
 
+            // Per method, its own I/O bound: TIES reads the base and three models, linear the three models only.
+            var io = methods.ToDictionary(m => m, _ => new List<double>());
+            var ioOverlapped = methods.ToDictionary(m => m, _ => new List<double>());
+            var merge = methods.ToDictionary(m => m, _ => new List<double>());
+            for (int r = 0; r < runs; r++)
+                foreach (string method in methods)
+                {
+                    var inputs = Inputs(method, paths);
+                    io[method].Add(Time(() => { foreach (var p in inputs) PlainRead(p); PlainWrite(plainOut, outputBytes, overlapWriteback: false); }));
+                    File.Delete(plainOut);
+                    ioOverlapped[method].Add(Time(() => { foreach (var p in inputs) PlainRead(p); PlainWrite(plainOut, outputBytes, overlapWriteback: true); }));
+                    File.Delete(plainOut);
+                    merge[method].Add(Time(() => Merge(method, paths, output)));
+                    File.Delete(output);
+                }
+
+            // (k + 2) × largest stored tensor: the k models' and the base's mapped views, whose file-backed pages count in
+            // VmHWM, and the output blocks in flight; plus 300 MB for the runtime (the child measures ~25 MiB before merging).
+            const long runtimeOverhead = 300_000_000;
+            long bound = (3 + 2) * largest + runtimeOverhead;
+            string layout = shape == "llama"
+                ? $"Llama-shaped: {tensors.Count(t => t.Name.EndsWith("q_proj.weight", StringComparison.Ordinal))} layers of q/o [4096, 4096], k/v [1024, 4096], gate/up [14336, 4096], down [4096, 14336], 2 norms; embed_tokens and lm_head [32000, 4096], final norm"
+                : $"uniform: {tensors.Count / 2} × ([{UniformRows}, {UniformCols}] + [{UniformRows}])";
+            string F(IEnumerable<double> v) => string.Join(", ", v.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)));
             Console.WriteLine($"""
-                ### 3-model TIES merge vs I/O bound ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --no-build --project tools/WeightSpace.Benchmarks -- merge{(dtype == DType.F32 ? "" : " --dtype bf16")}`)
+                ### 3-model merges vs I/O bound ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load before {load}, `merge --dtype {dtype.ToSafetensorsName().ToLowerInvariant()} --shape {shape} --method {string.Join(',', methods)} --size-gb {sizeGb.ToString(CultureInfo.InvariantCulture)} --runs {runs}`)
                 | measure | value |
                 |---|---|
-                | inputs | base + 3 models, {paths.Length} × {new FileInfo(paths[0]).Length / 1e9:F2} GB, {layers * 2} tensors each, largest {largest >> 20} MiB ({dtype.ToSafetensorsName()} [{Rows}, {Cols}]); generated in {generate:F0} s |
-                | I/O bound: read 4 inputs + write/fsync {outputBytes / 1e9:F2} GB (FileStream), runs | {string.Join(", ", io.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
-                | TIES (density 0.5, 2 workers) MergeRunner → SafetensorsTensorSink + Commit, runs | {string.Join(", ", merge.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
-                | I/O bound with writeback started after every 128 MiB written (sync_file_range), runs | {string.Join(", ", ioOverlapped.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s |
-                | I/O-bound throughput (median; input + output bytes): plain / overlapped writeback | {(inputBytes + outputBytes) / ioS / 1e9:F2} / {(inputBytes + outputBytes) / ioOverlappedS / 1e9:F2} GB/s |
-                | merge throughput (median) | {(inputBytes + outputBytes) / mergeS / 1e9:F2} GB/s |
-                | **merge / I/O-bound throughput** (target ≥ 0.7) | **{ioS / mergeS:F2}** |
-                | merge / overlapped-writeback I/O bound (the stricter baseline) | **{ioOverlappedS / mergeS:F2}** |
-                | peak RSS of the merge (child process, VmHWM) | {peak >> 20} MiB |
-                | RSS of the child before merging (runtime + libraries) | {baseline >> 20} MiB |
-                | managed allocations of the child (whole process), gen-0 collections | {allocated >> 20} MiB, {collections} |
-                | bound: (models + 2) × largest = {(3 + 2) * largest >> 20} MiB + runtime allowance 128 MiB | {bound >> 20} MiB ({(peak <= bound ? "within" : "EXCEEDED")}) |
+                | inputs | base + 3 models, 4 × {outputBytes / 1e9:F2} GB {dtype.ToSafetensorsName()}, {tensors.Count} tensors each ({layout}); largest {largest / 1e6:F0} MB; generated in {generate:F0} s |
                 """);
+            foreach (string method in methods)
+            {
+                long ioBytes = Inputs(method, paths).Sum(p => new FileInfo(p).Length) + outputBytes;
+                double ioS = Median(io[method]), ioOverlappedS = Median(ioOverlapped[method]), mergeS = Median(merge[method]);
+                var (peak, baseline, allocated, collections) = ChildPeak(method, paths, output);
+                Console.WriteLine($"""
+                    | {method}: I/O bound (read {Inputs(method, paths).Length} inputs + write/fsync the output), runs | {F(io[method])} s |
+                    | {method}: I/O bound with writeback started after every 128 MiB (sync_file_range), runs | {F(ioOverlapped[method])} s |
+                    | {method}: MergeRunner (2 workers) → SafetensorsTensorSink + Commit, runs | {F(merge[method])} s |
+                    | {method}: throughput (median; input + output bytes): I/O / overlapped I/O / merge | {ioBytes / ioS / 1e9:F2} / {ioBytes / ioOverlappedS / 1e9:F2} / {ioBytes / mergeS / 1e9:F2} GB/s |
+                    | **{method}: merge / I/O bound** (target ≥ 0.8) | **{ioS / mergeS:F2}** |
+                    | **{method}: merge / overlapped-writeback I/O bound** | **{ioOverlappedS / mergeS:F2}** |
+                    | {method}: peak RSS (child VmHWM); before merging; managed allocations, gen-0 GCs | {peak / 1e6:F0} MB; {baseline / 1e6:F0} MB; {allocated / 1e6:F0} MB, {collections} |
+                    | {method}: bound (k + 2) × largest + 300 MB = 5 × {largest / 1e6:F0} MB + 300 MB | {bound / 1e6:F0} MB ({(peak <= bound ? "within" : "EXCEEDED")}) |
+                    """);
+            }
             return 0;
         }
         finally
@@ -126,23 +129,40 @@ internal static class MergeBenchmark
         }
     }
 
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static string[] Inputs(string method, string[] paths) => method == "linear" ? paths[1..] : paths;
+
+    private static (long Peak, long Baseline, long Allocated, long Collections) ChildPeak(string method, string[] paths, string output)
+    {
+        var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["merge", "child", method, .. paths, output]) { RedirectStandardOutput = true })!;
+        string childOut = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        File.Delete(output);
+        var parts = childOut.Trim().Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        return (parts[0], parts[1], parts[2], parts[3]);
+    }
+
     private static int Child(string[] args)
     {
         long baseline = ProcessMemory.ResidentBytes();
-        Ties(args[..^1], args[^1]);
+        Merge(args[0], args[1..^1], args[^1]);
         Console.WriteLine($"{ProcessMemory.PeakResidentBytes()} {baseline} {GC.GetTotalAllocatedBytes()} {GC.CollectionCount(0)}");
         return 0;
     }
 
-    private static void Ties(string[] paths, string output)
+    // TIES: base + 3 models, weight 1, density 0.5. Linear: the 3 models, weight 1 each (normalised), no base, as mergekit.
+    private static void Merge(string method, string[] paths, string output)
     {
         var stores = new Dictionary<string, TensorStore>();
         try
         {
             string[] keys = ["base", "ft1", "ft2", "ft3"];
             for (int i = 0; i < paths.Length; i++) stores[keys[i]] = Checkpoint.Open(paths[i]);
-            var builder = new MergeConfigBuilder("ties").WithBase("base");
-            foreach (string k in keys[1..]) builder.AddModel(k, new Dictionary<string, double> { ["weight"] = 1, ["density"] = 0.5 });
+            var builder = new MergeConfigBuilder(method);
+            if (method == "ties") builder.WithBase("base");
+            var perModel = method == "ties" ? new Dictionary<string, double> { ["weight"] = 1, ["density"] = 0.5 } : new Dictionary<string, double> { ["weight"] = 1 };
+            foreach (string k in keys[1..]) builder.AddModel(k, perModel);
             var plan = MergePlan.Create(builder.Build(), stores);
             using var sink = new SafetensorsTensorSink(output, plan.Outputs, new SafetensorsWriteOptions { Metadata = new Dictionary<string, string> { ["format"] = "pt" } });
             MergeRunner.Run(plan, sink, maxParallelism: 2);
@@ -154,16 +174,51 @@ internal static class MergeBenchmark
         }
     }
 
-    // Base: N(0, 0.02)-ish uniform values; a fine-tune adds a sparse-ish perturbation of 1e-3 scale, so TIES has
-    // realistic sign conflicts. Blocks of 1 Mi floats are reused with a per-tensor rotation to keep generation I/O bound.
-    private static void Generate(string path, int layers, int seed, DType dtype)
+    private const long UniformRows = 4096, UniformCols = 8192;
+
+    private static List<TensorInfo> UniformTensors(double sizeGb, DType dtype)
     {
+        int layers = Math.Max(1, (int)Math.Ceiling(sizeGb * 1e9 / ((UniformRows * UniformCols + UniformRows) * dtype.SizeInBytes())));
         var tensors = new List<TensorInfo>();
         for (int i = 0; i < layers; i++)
         {
-            tensors.Add(new TensorInfo($"model.layers.{i}.mlp.weight", dtype, new Shape(Rows, Cols)));
-            tensors.Add(new TensorInfo($"model.layers.{i}.norm.weight", dtype, new Shape(Rows)));
+            tensors.Add(new TensorInfo($"model.layers.{i}.mlp.weight", dtype, new Shape(UniformRows, UniformCols)));
+            tensors.Add(new TensorInfo($"model.layers.{i}.norm.weight", dtype, new Shape(UniformRows)));
         }
+        return tensors;
+    }
+
+    // Llama-3-8B's shapes and Hugging Face names (hidden 4096, GQA with 8 of 32 heads for k/v, MLP 14336), Llama-2's
+    // 32000-token vocabulary; as many layers as reach the size.
+    private static List<TensorInfo> LlamaTensors(double sizeGb, DType dtype)
+    {
+        const long hidden = 4096, kv = 1024, mlp = 14336, vocab = 32000;
+        long layerElements = 2 * hidden * hidden + 2 * kv * hidden + 3 * mlp * hidden + 2 * hidden;
+        long fixedElements = 2 * vocab * hidden + hidden;
+        int layers = Math.Max(1, (int)Math.Ceiling((sizeGb * 1e9 / dtype.SizeInBytes() - fixedElements) / layerElements));
+        var tensors = new List<TensorInfo> { new("model.embed_tokens.weight", dtype, new Shape(vocab, hidden)) };
+        for (int i = 0; i < layers; i++)
+        {
+            string p = $"model.layers.{i}.";
+            tensors.Add(new TensorInfo(p + "self_attn.q_proj.weight", dtype, new Shape(hidden, hidden)));
+            tensors.Add(new TensorInfo(p + "self_attn.k_proj.weight", dtype, new Shape(kv, hidden)));
+            tensors.Add(new TensorInfo(p + "self_attn.v_proj.weight", dtype, new Shape(kv, hidden)));
+            tensors.Add(new TensorInfo(p + "self_attn.o_proj.weight", dtype, new Shape(hidden, hidden)));
+            tensors.Add(new TensorInfo(p + "mlp.gate_proj.weight", dtype, new Shape(mlp, hidden)));
+            tensors.Add(new TensorInfo(p + "mlp.up_proj.weight", dtype, new Shape(mlp, hidden)));
+            tensors.Add(new TensorInfo(p + "mlp.down_proj.weight", dtype, new Shape(hidden, mlp)));
+            tensors.Add(new TensorInfo(p + "input_layernorm.weight", dtype, new Shape(hidden)));
+            tensors.Add(new TensorInfo(p + "post_attention_layernorm.weight", dtype, new Shape(hidden)));
+        }
+        tensors.Add(new TensorInfo("model.norm.weight", dtype, new Shape(hidden)));
+        tensors.Add(new TensorInfo("lm_head.weight", dtype, new Shape(vocab, hidden)));
+        return tensors;
+    }
+
+    // Base: N(0, 0.02)-ish uniform values; a fine-tune adds a sparse-ish perturbation of 1e-3 scale, so TIES has
+    // realistic sign conflicts. Blocks of 1 Mi floats are reused to keep generation I/O bound.
+    private static void Generate(string path, List<TensorInfo> tensors, int seed)
+    {
         var baseRng = new Random(42);
         var block = new float[1 << 20];
         for (int i = 0; i < block.Length; i++) block[i] = (float)((baseRng.NextDouble() - 0.5) * 0.04);

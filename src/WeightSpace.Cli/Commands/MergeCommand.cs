@@ -43,6 +43,7 @@ internal static class MergeCommand
         var threads = CommonOptions.Threads(2);
         threads.Aliases.Add("--num-threads");
         threads.Aliases.Add("-j");
+        var maxRam = MergeOutputRun.MaxRamOption();
         var seed = new Option<ulong?>("--seed", "--random-seed") { Description = "Seed of random methods (dare_*, della*); overrides random_seed." };
         var force = new Option<bool>("--force") { Description = "Replace a non-empty output directory." };
         var json = CommonOptions.Json("Print a JSON summary (output, method, tensors, bytes, seconds, files).");
@@ -77,7 +78,7 @@ internal static class MergeCommand
               weightspace merge ties.yml merged/ --dry-run
               weightspace merge --method ties --base base.safetensors --models a.safetensors c.safetensors --density 0.5 --lambda 1 -o merged/
               weightspace merge --method linear --models base+lora-adapter/ -o merged/
-            """) { config, outArg, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, seed, force, json,
+            """) { config, outArg, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, maxRam, seed, force, json,
                 reportPath, evalTexts, strict, dryRun, copyTokenizer, noCopyTokenizer, writeCard, noWriteCard, allowCrimes, loraMergeDType, hubCache, intermediate, lazy, noLazy, quiet };
         foreach (var (_, o) in noOps) command.Options.Add(o);
         foreach (var (_, o) in lazyUnpickle) command.Options.Add(o);
@@ -121,7 +122,7 @@ internal static class MergeCommand
             var documents = MergeConfig.ParseDocuments(yaml, pr.GetValue(strict));
             var run = new RunSettings(context, configDir, pr.GetValue(shardSize) ?? MergeDirectoryOptions.DefaultShardSizeBytes, pr.GetValue(threads),
                 pr.GetValue(seed), pr.GetValue(force), pr.GetValue(json), !pr.GetValue(noCopyTokenizer), !pr.GetValue(noWriteCard), pr.GetValue(allowCrimes),
-                pr.GetValue(loraMergeDType), pr.GetValue(hubCache) is { } c ? new HuggingFaceCache(c, "--transformers-cache") : null, pr.GetValue(dryRun), isQuiet);
+                pr.GetValue(loraMergeDType), pr.GetValue(hubCache) is { } c ? new HuggingFaceCache(c, "--transformers-cache") : null, pr.GetValue(dryRun), isQuiet, pr.GetValue(maxRam));
             if (documents.Count > 1 || documents[0].Name is not null)
             {
                 if (scoreTexts.Length > 0 || htmlPath is not null) throw new UsageException("--eval and --report take a single-document config");
@@ -150,7 +151,7 @@ internal static class MergeCommand
     }
 
     private sealed record RunSettings(CliContext Context, string ConfigDir, long ShardSize, int Workers, ulong? Seed, bool Force, bool Json,
-        bool CopyTokenizer, bool WriteModelCard, bool AllowCrimes, DType? LoraMergeDType, HuggingFaceCache? HubCache, bool DryRun, bool Quiet);
+        bool CopyTokenizer, bool WriteModelCard, bool AllowCrimes, DType? LoraMergeDType, HuggingFaceCache? HubCache, bool DryRun, bool Quiet, long? MaxRam);
 
     private static MergeModelSet Open(RunSettings run, MergeConfig config)
     {
@@ -189,6 +190,8 @@ internal static class MergeCommand
             TokenizerFiles = vocabulary?.TokenizerFiles,
         }, warnings);
         foreach (string w in warnings) context.Error.WriteLine($"warning: {w}");
+        // A cap no tensor fits is an error before any output exists (and a dry run reports it too).
+        if (run.MaxRam is { } cap) MergeRunner.RequireWorkingSetWithin(plan, cap);
         if (run.DryRun) return DryRun.Print(context, parsed, plan, opened, extra, outDir, run.ShardSize, run.Json);
         var metadata = new Dictionary<string, string>
         {
@@ -201,6 +204,7 @@ internal static class MergeCommand
         {
             ShardSizeBytes = run.ShardSize,
             MaxParallelism = run.Workers,
+            MaxWorkingSetBytes = run.MaxRam,
             Overwrite = run.Force,
             Metadata = metadata,
             ExtraFiles = extra,

@@ -16,6 +16,11 @@ internal static class MergeOutputRun
     public static Option<long?> ShardSizeOption() =>
         CommonOptions.Size("--shard-size", "Largest shard (e.g. 5B or 5GB = 5·10⁹ bytes, 500MB, 512MiB); smaller outputs are one model.safetensors. Default 5GB.");
 
+    /// <summary><c>--max-ram</c> of <c>merge</c> and <c>taskvec</c> (docs/merging.md, "Memory").</summary>
+    public static Option<long?> MaxRamOption() =>
+        CommonOptions.Size("--max-ram", "Cap on the merge's working set (e.g. 4GB, 512MiB): tensors run side by side only while their float32 working sets fit; "
+            + "a tensor that alone needs more is refused (exit 1) before anything is written. Default: no cap beyond the largest tensor's.");
+
     /// <summary>The directory holding a model: itself if it is a directory, else the file's folder.</summary>
     public static string ModelDirectory(string path) =>
         Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";

@@ -29,7 +29,7 @@ internal static class TaskVecCommand
         return command;
     }
 
-    private sealed record Common(Argument<string> Base, Option<string> Output, Option<long?> ShardSize, Option<int> Threads, Option<bool> Force, Option<bool> Json,
+    private sealed record Common(Argument<string> Base, Option<string> Output, Option<long?> ShardSize, Option<int> Threads, Option<long?> MaxRam, Option<bool> Force, Option<bool> Json,
         Option<string[]> Eval)
     {
         public static Common Make() => new(
@@ -37,6 +37,7 @@ internal static class TaskVecCommand
             CommonOptions.Output("Output model directory (must be absent or empty unless --force)."),
             MergeOutputRun.ShardSizeOption(),
             CommonOptions.Threads(2),
+            MergeOutputRun.MaxRamOption(),
             new Option<bool>("--force") { Description = "Replace a non-empty output directory." },
             CommonOptions.Json("Print a JSON summary."),
             new Option<string[]>("--eval") { Description = "Language models: after writing, score these UTF-8 texts with the base, every fine-tune and the output (see weightspace eval).", AllowMultipleArgumentsPerToken = true });
@@ -44,7 +45,7 @@ internal static class TaskVecCommand
         public void AddTo(Command c)
         {
             c.Arguments.Insert(0, Base);
-            foreach (var o in new Option[] { Output, ShardSize, Threads, Force, Json, Eval }) c.Options.Add(o);
+            foreach (var o in new Option[] { Output, ShardSize, Threads, MaxRam, Force, Json, Eval }) c.Options.Add(o);
         }
     }
 
@@ -136,6 +137,7 @@ internal static class TaskVecCommand
                 {
                     ShardSizeBytes = shard,
                     MaxParallelism = workers,
+                    MaxWorkingSetBytes = pr.GetValue(common.MaxRam),
                     Overwrite = force,
                     Metadata = new Dictionary<string, string>
                     {

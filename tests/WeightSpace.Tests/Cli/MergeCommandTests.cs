@@ -190,4 +190,22 @@ public sealed class MergeCommandTests
         Assert.Contains("fc2.weight", r.Stderr);   // every problem listed, not just the first
         Assert.False(Directory.Exists(Path.Combine(dir, "out")));
     }
+
+    [Fact]
+    public void Merge_MaxRam_AtMinimumMatchesUncapped_BelowIsExitOneAndNothingWritten()
+    {
+        // fc2.weight (F32 [128, 128]) is the largest tensor: 3 inputs of 64 KiB and one 64 KiB output block = 262144 bytes.
+        string dir = SharedData.TempFolder();
+        string[] Args(string output, params string[] extra) =>
+            ["merge", "--method", "ties", "--base", Digits("seed0"), "--models", Digits("ft_fliplr"), Digits("ft_invert"), "--density", "0.5", "-o", output, .. extra];
+        var free = CliRunner.Run(Args(Path.Combine(dir, "free")));
+        Assert.True(free.ExitCode == 0, free.Stderr);
+        var capped = CliRunner.Run(Args(Path.Combine(dir, "capped"), "--max-ram", "256KiB"));
+        Assert.True(capped.ExitCode == 0, capped.Stderr);
+        AssertSame(ReadAll(Path.Combine(dir, "free", "model.safetensors")), ReadAll(Path.Combine(dir, "capped", "model.safetensors")));
+        var refused = CliRunner.Run(Args(Path.Combine(dir, "refused"), "--max-ram", "262143"));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("'fc2.weight' needs 262144 bytes", refused.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir, "refused")));
+    }
 }

@@ -49,7 +49,8 @@ internal readonly record struct TrimRule(TrimKind Kind, long Count = 0, uint Key
 /// </remarks>
 internal sealed unsafe class StreamingTaskArithmetic
 {
-    private const int ChunkLength = 1 << 18;
+    /// <summary>Elements per chunk: the unit of the parallel passes and of each output block.</summary>
+    internal const int ChunkLength = 1 << 18;
     private const int MagnitudeMask = 0x7FFF_FFFF;
 
     /// <summary>How the trimmed task vectors are combined (TIES election or weighted sum).</summary>
@@ -105,6 +106,9 @@ internal sealed unsafe class StreamingTaskArithmetic
         }
         if (baseValues.Pointer == 0 && topK.Count > 0) throw new ArgumentException("A top-k trim needs θ₀.", nameof(baseValues));
         using var scratch = new ChunkScratch(ChunkLength, m + 1);
+        // All-BF16 inputs (the usual large checkpoint) are widened inside the passes' loads: no scratch copy per chunk.
+        bool bfloat16 = AllBFloat16(baseValues, models);
+        var pointers = models.Select(x => x.Pointer).ToArray();
         int bandMisses = topK.Count > 0 ? FindThresholds(baseValues, models, length, rules, topK.ToArray(), decisions, scratch) : 0;
         int chunks = (length + ChunkLength - 1) / ChunkLength;
         // Last chunk first, each worker taking the next from a shared counter: the end of the tensor, read last by the
@@ -114,18 +118,18 @@ internal sealed unsafe class StreamingTaskArithmetic
         {
             int c = Interlocked.Decrement(ref next);
             int start = c * ChunkLength, end = Math.Min(length, start + ChunkLength);
-            var (converted, b, x) = scratch.View(baseValues, models, start, end, null);
+            var (converted, b, x) = bfloat16 ? ((nint)0, baseValues.Pointer, pointers) : scratch.View(baseValues, models, start, end, null);
             try
             {
                 if (output is null)
                 {
-                    Combine((float*)b, x, decisions, (float*)destination, start, end);
+                    Combine(bfloat16, b, x, decisions, (float*)destination, start, end);
                     return;
                 }
                 var block = ArrayPool<float>.Shared.Rent(end - start);
                 try
                 {
-                    fixed (float* p = block) Combine((float*)b, x, decisions, p - start, start, end);
+                    fixed (float* p = block) Combine(bfloat16, b, x, decisions, p - start, start, end);
                     output(start, block.AsSpan(0, end - start));
                 }
                 finally
@@ -141,6 +145,9 @@ internal sealed unsafe class StreamingTaskArithmetic
         return new StreamingMergeResult(bandMisses);
     }
 
+    private static bool AllBFloat16(StreamInput baseValues, StreamInput[] models) =>
+        (baseValues.Pointer == 0 || baseValues.DType == DType.BF16) && models.All(x => x.DType == DType.BF16);
+
     /// <summary>Keep iff key &gt; T, or key = T at an index ≤ LastTie.</summary>
     private readonly record struct Decision(int T, int LastTie);
 
@@ -150,6 +157,8 @@ internal sealed unsafe class StreamingTaskArithmetic
     // Returns how many models' bands missed (their thresholds then came from the exact fallback).
     private int FindThresholds(StreamInput baseValues, StreamInput[] models, int n, TrimRule[] rules, int[] topK, Decision[] decisions, ChunkScratch scratch)
     {
+        bool bfloat16 = AllBFloat16(baseValues, models);
+        var pointers = models.Select(x => x.Pointer).ToArray();
         var bands = EstimateBands(baseValues, models, n, rules, topK);
         var needed = new bool[models.Length];
         foreach (int t in topK) needed[t] = true;
@@ -161,8 +170,13 @@ internal sealed unsafe class StreamingTaskArithmetic
             {
                 int start = c * ChunkLength, end = Math.Min(n, start + ChunkLength);
                 collected[c] = new Collected(topK.Length);
+                if (bfloat16)
+                {
+                    Collect<BFloat16Load>(baseValues.Pointer, pointers, topK, bands, start, end, collected[c]);
+                    return;
+                }
                 var (converted, b, x) = scratch.View(baseValues, models, start, end, needed);
-                try { Collect((float*)b, x, topK, bands, start, end, collected[c]); }
+                try { Collect<SingleLoad>(b, x, topK, bands, start, end, collected[c]); }
                 finally { scratch.Return(converted); }
             });
             int misses = 0;
@@ -241,7 +255,8 @@ internal sealed unsafe class StreamingTaskArithmetic
         (int)MagnitudeSelection.Key(MagnitudeSelection.KthLargest(MemoryMarshal.Cast<int, float>(keys), keys.Length - r).Threshold);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier 0, which a one-merge process would run for its first tensors
-    private static void Collect(float* baseValues, nint[] models, int[] topK, Band[] bands, int start, int end, Collected result)
+    private static void Collect<TLoad>(nint baseValues, nint[] models, int[] topK, Band[] bands, int start, int end, Collected result)
+        where TLoad : struct, IElementLoad
     {
         // One model at a time over blocks small enough that θ₀'s block is still in L1/L2 for the next model: the loop
         // keeps its state in registers (a loop over all models at once spills them to the stack, ~1.5× slower).
@@ -255,7 +270,7 @@ internal sealed unsafe class StreamingTaskArithmetic
             int to = Math.Min(end, from + block);
             for (int t = 0; t < topK.Length; t++)
             {
-                var x = (float*)models[topK[t]];
+                var x = models[topK[t]];
                 var list = result.Lists[t];
                 // A band of one key (heavy ties, typical of BF16 task vectors) only needs counting: its threshold is that
                 // key, and the last kept tie is found afterwards by scanning the one chunk that holds it.
@@ -268,7 +283,7 @@ internal sealed unsafe class StreamingTaskArithmetic
                 int j = from;
                 for (; j <= to - width; j += width)
                 {
-                    var key = Vector.AsVectorInt32(Vector.Load(x + j) - Vector.Load(baseValues + j)) & magnitude;
+                    var key = Vector.AsVectorInt32(TLoad.Load(x, j) - TLoad.Load(baseValues, j)) & magnitude;
                     var keep = Vector.GreaterThan(key, hi);
                     count -= keep;
                     var inBand = Vector.AndNot(Vector.GreaterThanOrEqual(key, lo), keep);
@@ -278,7 +293,7 @@ internal sealed unsafe class StreamingTaskArithmetic
                 long n = Vector.Sum(count), e = Vector.Sum(equal);
                 for (; j < to; j++)
                 {
-                    int key = BitConverter.SingleToInt32Bits(x[j] - baseValues[j]) & MagnitudeMask;
+                    int key = BitConverter.SingleToInt32Bits(TLoad.LoadOne(x, j) - TLoad.LoadOne(baseValues, j)) & MagnitudeMask;
                     if (key > bands[t].Hi) n++;
                     else if (key >= bands[t].Lo)
                     {
@@ -426,33 +441,40 @@ internal sealed unsafe class StreamingTaskArithmetic
         throw new InvalidOperationException("The threshold's ties were not found.");
     }
 
+    private void Combine(bool bfloat16, nint baseValues, nint[] models, Decision[] decisions, float* destination, int start, int end)
+    {
+        if (bfloat16) Combine<BFloat16Load>(baseValues, models, decisions, destination, start, end);
+        else Combine<SingleLoad>(baseValues, models, decisions, destination, start, end);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Combine(float* baseValues, nint[] models, Decision[] decisions, float* destination, int start, int end)
+    private void Combine<TLoad>(nint baseValues, nint[] models, Decision[] decisions, float* destination, int start, int end)
+        where TLoad : struct, IElementLoad
     {
         int m = models.Length, width = Vector<float>.Count;
-        var x = stackalloc float*[m];
+        var x = stackalloc nint[m];
         var threshold = stackalloc Vector<int>[m];
         var lastTie = stackalloc Vector<int>[m];
         var weights = stackalloc Vector<float>[m];
         var kept = stackalloc Vector<float>[m];
         for (int i = 0; i < m; i++)
         {
-            x[i] = (float*)models[i];
+            x[i] = models[i];
             threshold[i] = new Vector<int>(decisions[i].T);
             lastTie[i] = new Vector<int>(decisions[i].LastTie);
         }
         Combination.Broadcast(weights);
         var magnitude = new Vector<int>(MagnitudeMask);
         var lanes = Vector<int>.Indices;
-        bool hasBase = baseValues != null;   // without one θ₀ = +0, and x − (+0) = x bit for bit (−0 and NaN included)
+        bool hasBase = baseValues != 0;   // without one θ₀ = +0, and x − (+0) = x bit for bit (−0 and NaN included)
         int j = start;
         for (; j <= end - width; j += width)
         {
-            var b = hasBase ? Vector.Load(baseValues + j) : Vector<float>.Zero;
+            var b = hasBase ? TLoad.Load(baseValues, j) : Vector<float>.Zero;
             var index = lanes + new Vector<int>(j);
             for (int i = 0; i < m; i++)
             {
-                var t = Vector.AsVectorInt32(Vector.Load(x[i] + j) - b);
+                var t = Vector.AsVectorInt32(TLoad.Load(x[i], j) - b);
                 var key = t & magnitude;
                 var keep = Vector.GreaterThan(key, threshold[i]) | (Vector.Equals(key, threshold[i]) & Vector.LessThanOrEqual(index, lastTie[i]));
                 kept[i] = Vector.AsVectorSingle(t & keep);
@@ -462,10 +484,10 @@ internal sealed unsafe class StreamingTaskArithmetic
         var scalarKept = stackalloc float[m];
         for (; j < end; j++)
         {
-            float b = hasBase ? baseValues[j] : 0f;
+            float b = hasBase ? TLoad.LoadOne(baseValues, j) : 0f;
             for (int i = 0; i < m; i++)
             {
-                float t = x[i][j] - b;
+                float t = TLoad.LoadOne(x[i], j) - b;
                 int key = BitConverter.SingleToInt32Bits(t) & MagnitudeMask;
                 bool keep = key > decisions[i].T || (key == decisions[i].T && j <= decisions[i].LastTie);
                 scalarKept[i] = keep ? t : 0f;

@@ -26,16 +26,19 @@ public static class MergeDirectory
     /// <param name="progress">Notified after each tensor.</param>
     /// <param name="ct">Cancels between tensors; nothing is left behind.</param>
     /// <returns>The weight files written, relative to <paramref name="outputDirectory"/>, then the copied files.</returns>
-    /// <exception cref="WeightSpaceException">The output directory exists and is not empty (without Overwrite), or a tensor failed.</exception>
+    /// <exception cref="WeightSpaceException">The output directory exists and is not empty (without Overwrite), a tensor
+    /// failed, or a tensor does not fit <see cref="MergeDirectoryOptions.MaxWorkingSetBytes"/>.</exception>
     /// <exception cref="IOException">Writing or renaming failed.</exception>
     public static IReadOnlyList<string> Write(MergePlan plan, string outputDirectory, MergeDirectoryOptions? options = null,
         IProgress<MergeProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        int workers = (options ?? new MergeDirectoryOptions()).MaxParallelism;
+        var settings = options ?? new MergeDirectoryOptions();
+        // Refused before the staging directory exists: a cap no tensor fits leaves nothing on disk.
+        if (settings.MaxWorkingSetBytes is { } cap) MergeRunner.RequireWorkingSetWithin(plan, cap);
         return Write(plan.Outputs, (sink, token) =>
         {
-            MergeRunner.Run(plan, sink, workers, progress, token);
+            MergeRunner.Run(plan, sink, settings.MaxParallelism, settings.MaxWorkingSetBytes, progress, token);
             return null;
         }, outputDirectory, options, ct);
     }

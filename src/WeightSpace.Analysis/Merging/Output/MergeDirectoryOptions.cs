@@ -10,8 +10,12 @@ public sealed record MergeDirectoryOptions
     /// <c>model-0000i-of-0000N.safetensors</c> plus <c>model.safetensors.index.json</c>.</summary>
     public long ShardSizeBytes { get; init; } = DefaultShardSizeBytes;
 
-    /// <summary>Worker threads of <see cref="Planning.MergeRunner.Run"/>.</summary>
+    /// <summary>Worker threads of <see cref="Planning.MergeRunner"/>.</summary>
     public int MaxParallelism { get; init; } = 2;
+
+    /// <summary>Cap on the merge's working set in bytes (<c>--max-ram</c>), or null for none: see
+    /// <see cref="Planning.MergeRunner.Run(Planning.MergePlan, ITensorSink, int, long?, IProgress{MergeProgress}?, CancellationToken)"/>.</summary>
+    public long? MaxWorkingSetBytes { get; init; }
 
     /// <summary>Replace an existing non-empty output directory. Without it such a directory is an error and is left untouched.</summary>
     public bool Overwrite { get; init; }

@@ -8,7 +8,7 @@ using WeightSpace.Analysis.Merging.Vocabulary;
 namespace WeightSpace.Analysis.Merging.Planning;
 
 /// <summary>A validated merge: for every output tensor, its inputs, method parameters and output dtype. Building it reads
-/// only headers; every missing tensor and shape mismatch is found here, before <see cref="MergeRunner.Run"/> reads data.</summary>
+/// only headers; every missing tensor and shape mismatch is found here, before <see cref="MergeRunner"/> reads data.</summary>
 public sealed class MergePlan
 {
     private static readonly string[] EmbeddingMarkers = ["embed_tokens", "wte", "word_embeddings", "lm_head", "embed_in", "embed_out"];

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using WeightSpace.Analysis.Merging.Kernels;
@@ -26,7 +27,23 @@ public static class MergeRunner
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxParallelism"/> is less than 1.</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     /// <exception cref="WeightSpaceException">A read failed or a method could not merge a tensor (the message names it).</exception>
-    public static void Run(MergePlan plan, ITensorSink sink, int maxParallelism = 2, IProgress<MergeProgress>? progress = null, CancellationToken ct = default)
+    public static void Run(MergePlan plan, ITensorSink sink, int maxParallelism = 2, IProgress<MergeProgress>? progress = null, CancellationToken ct = default) =>
+        Run(plan, sink, maxParallelism, maxWorkingSetBytes: null, progress, ct);
+
+    /// <summary>As the other overload, with the working set capped at <paramref name="maxWorkingSetBytes"/>: tensors run side
+    /// by side only while their minimum working sets (<see cref="RequireWorkingSetWithin"/>) sum to at most the cap, so a
+    /// cap below two tensors' sum makes them run one at a time (each still on every core). Output is identical with any cap.</summary>
+    /// <param name="plan">A validated plan.</param>
+    /// <param name="sink">Receives each output exactly once; never called concurrently.</param>
+    /// <param name="maxParallelism">Worker threads (at least 1).</param>
+    /// <param name="maxWorkingSetBytes">The cap in bytes, or null for the plan's largest working set (no extra limit).</param>
+    /// <param name="progress">Notified after each tensor, from a worker thread.</param>
+    /// <param name="ct">Stops the run between tensors.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxParallelism"/> is less than 1.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="WeightSpaceException">A tensor's working set alone exceeds the cap (checked before anything is read
+    /// or written: <see cref="RequireWorkingSetWithin"/>), a read failed, or a method could not merge a tensor.</exception>
+    public static void Run(MergePlan plan, ITensorSink sink, int maxParallelism, long? maxWorkingSetBytes, IProgress<MergeProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(sink);
@@ -34,7 +51,13 @@ public static class MergeRunner
         // Methods that need the whole model before any tensor (paper-semantics TIES) get one pre-pass; its result goes to
         // every tensor's merge.
         float[]? thresholds = plan.Method is IWholeModelMergeMethod wholeModel ? wholeModel.PrepareWholeModel(plan.Tensors, ct) : null;
-        var budget = new MemoryBudget(Math.Max(1, plan.PeakWorkingElements * sizeof(float)));
+        // Without a cap the gate's capacity is the largest tensor's float32 working set, every tensor costing its float32
+        // measure; with one, the capacity is the cap and each tensor costs what its path holds, so a cap below the default
+        // runs fewer (BF16, streamed) tensors side by side instead of refusing.
+        bool blockwise = sink is IPartialTensorSink;
+        if (maxWorkingSetBytes is { } limit) RequireWithin(plan, limit, blockwise);
+        long Cost(PlannedTensor t) => maxWorkingSetBytes is null ? FloatWorkingSetBytes(t) : MinimumWorkingSetBytes(plan.Method, t, blockwise);
+        var budget = new MemoryBudget(Math.Max(1, maxWorkingSetBytes ?? plan.PeakWorkingElements * sizeof(float)));
         using var pool = new NativeBufferPool(Math.Max(1, plan.PeakWorkingElements * sizeof(float)));
         var sinkGate = new object();
         long totalBytes = plan.Outputs.Sum(o => o.ByteCount), bytesDone = 0;
@@ -49,7 +72,7 @@ public static class MergeRunner
                 int index = Interlocked.Increment(ref next);
                 if (index >= plan.Tensors.Count) return;
                 var tensor = plan.Tensors[index];
-                long bytes = tensor.WorkingElements * sizeof(float);
+                long bytes = Cost(tensor);
                 budget.Acquire(bytes, failed.Token);
                 try { Process(plan.Method, tensor, sink, sinkGate, thresholds, pool); }
                 finally { budget.Release(bytes); }
@@ -75,6 +98,57 @@ public static class MergeRunner
         }
     }
 
+    /// <summary>The most the largest tensor's merge holds at once under a cap, in bytes (see <see cref="RequireWorkingSetWithin"/>).</summary>
+    /// <param name="plan">A plan.</param>
+    /// <returns>The largest tensor's minimum working set.</returns>
+    public static long WorkingSetBytes(MergePlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return plan.Tensors.Count == 0 ? 0 : plan.Tensors.Max(t => MinimumWorkingSetBytes(plan.Method, t, blockwiseSink: true));
+    }
+
+    /// <summary>Throws unless every tensor's minimum working set fits in <paramref name="maxBytes"/>. That is, for a
+    /// tensor the streaming kernel merges (task arithmetic, TIES without L1 rescaling, linear): its inputs' views in their
+    /// stored dtype plus the output blocks in flight (1 MiB per core), or with a sink that takes whole tensors one float32
+    /// output buffer; for every other method a float32 buffer per input and one for the output. A tensor is the unit a
+    /// method sees whole (TIES ranks |τ| over the entire tensor, slerp normalises it), so a smaller cap is refused before
+    /// any output exists rather than honoured by splitting it.</summary>
+    /// <param name="plan">A plan.</param>
+    /// <param name="maxBytes">The cap in bytes.</param>
+    /// <exception cref="WeightSpaceException">The largest tensor is over the cap (the message names it and the size it needs).</exception>
+    public static void RequireWorkingSetWithin(MergePlan plan, long maxBytes) => RequireWithin(plan, maxBytes, blockwiseSink: true);
+
+    private static void RequireWithin(MergePlan plan, long maxBytes, bool blockwiseSink)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var largest = plan.Tensors.Count == 0 ? null : plan.Tensors.MaxBy(t => MinimumWorkingSetBytes(plan.Method, t, blockwiseSink));
+        if (largest is null) return;
+        long need = MinimumWorkingSetBytes(plan.Method, largest, blockwiseSink);
+        if (need <= maxBytes) return;
+        int inputs = largest.Models.Count + (largest.Base is null ? 0 : 1);
+        throw new WeightSpaceException(string.Create(CultureInfo.InvariantCulture,
+            $"--max-ram {maxBytes} bytes: tensor '{largest.Output.Name}' needs {need} bytes ({need / 1e6:F1} MB for its {inputs} inputs and output, "
+            + $"{largest.Output.ElementCount} elements) and is merged whole; give --max-ram {need} or more"));
+    }
+
+    // The float32 measure the default budget uses: what the in-place path holds, an upper bound of the streaming path.
+    private static long FloatWorkingSetBytes(PlannedTensor tensor) => checked(tensor.WorkingElements * sizeof(float));
+
+    private static long MinimumWorkingSetBytes(IMergeMethod method, PlannedTensor tensor, bool blockwiseSink)
+    {
+        if (tensor.IsCopy) return 0;
+        if (!TakesStreamingPath(method, tensor)) return FloatWorkingSetBytes(tensor);
+        long n = tensor.Output.ElementCount;
+        long bytes = blockwiseSink ? Math.Min(n, (long)StreamingTaskArithmetic.ChunkLength * Environment.ProcessorCount) * sizeof(float) : checked(n * sizeof(float));
+        foreach (var source in tensor.Models.Prepend(tensor.Base))
+            if (source is not null) bytes = checked(bytes + source.Store.GetInfo(source.TensorName).ByteCount);
+        return bytes;
+    }
+
+    private static bool TakesStreamingPath(IMergeMethod method, PlannedTensor tensor) =>
+        tensor.Output.ElementCount > 0 && method is IStreamingMergeMethod streaming && (tensor.Base is not null || method.BaseModel != BaseModelRole.Required)
+        && streaming.SupportsReadOnlyInputs(tensor.Parameters);
+
     private static void Process(IMergeMethod method, PlannedTensor tensor, ITensorSink sink, object sinkGate, float[]? thresholds, NativeBufferPool pool)
     {
         if (tensor.IsCopy)
@@ -85,10 +159,9 @@ public static class MergeRunner
             return;
         }
         int n = (int)tensor.Output.ElementCount;
-        if (n > 0 && method is IStreamingMergeMethod streaming && (tensor.Base is not null || method.BaseModel != BaseModelRole.Required)
-            && streaming.SupportsReadOnlyInputs(tensor.Parameters))
+        if (TakesStreamingPath(method, tensor))
         {
-            ProcessReadOnly(streaming, tensor, sink, sinkGate, thresholds, pool);
+            ProcessReadOnly((IStreamingMergeMethod)method, tensor, sink, sinkGate, thresholds, pool);
             return;
         }
         var owned = new List<IDisposable>();
