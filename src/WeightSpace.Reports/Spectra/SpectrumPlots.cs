@@ -34,7 +34,7 @@ public static class SpectrumPlots
             var layer = report.Layers[i];
             if (layer.Status != LayerStatus.Ok || layer.Eigenvalues is not { } evals || !(layer.LambdaMax > 0)) continue;
             string stem = Path.Combine(directory, $"{i.ToString(CultureInfo.InvariantCulture).PadLeft(width, '0')}_{Sanitize(layer.Name)}");
-            Save(d => EsdLogLog(layer, evals, d), stem + ".esd", written);
+            Save(d => Esd(layer, evals, d), stem + ".esd", written);
             Save(_ => LogHistogram(layer, evals), stem + ".hist", written);
             if (layer.Randomized?.Eigenvalues is { } shuffled)
                 Save(d => Randomized(layer, evals, shuffled, d), stem + ".randomized", written);
@@ -64,10 +64,16 @@ public static class SpectrumPlots
         written.Add(stem + ".svg");
     }
 
-    /// <summary>Density of λ on log-log axes, log-spaced bins; the CSN power law (α − 1)/x_min·(λ/x_min)^−α scaled by
-    /// the tail's share of the eigenvalues, drawn from x_min to x_max.</summary>
-    private static Plot EsdLogLog(LayerSpectrum layer, IReadOnlyList<double> evals, bool dashes)
+    /// <summary>The ESD of one layer as both <c>spectrum --plots</c> and the HTML report draw it: the density of λ on
+    /// log-log axes in log-spaced bins, the fitted power law (α − 1)/x_min·(λ/x_min)^−α scaled by the tail's share of
+    /// the eigenvalues from x_min to x_max, x_min and the MP bulk edge λ+.</summary>
+    /// <param name="layer">An analysed layer.</param>
+    /// <param name="evals">Its eigenvalues.</param>
+    /// <param name="dashes">Dashed marker lines (PNG); false for SVG, whose Skia backend draws dashes solid.</param>
+    public static Plot Esd(LayerSpectrum layer, IReadOnlyList<double> evals, bool dashes)
     {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(evals);
         var positive = evals.Where(v => v > 0).ToArray();
         var plot = new Plot();
         plot.Title($"{layer.Name}: ESD, log-log ({positive.Length} eigenvalues)");

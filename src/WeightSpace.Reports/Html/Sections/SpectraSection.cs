@@ -37,7 +37,8 @@ public static class SpectraSection
 
             var heaviest = fitted.MinBy(l => l.Alpha!.Value)!;
             if (heaviest.Eigenvalues is { Count: > 1 } evals)
-                section.Figures.Add(new ReportFigure("esd", $"ESD of {heaviest.Name} (smallest α = {heaviest.Alpha:F2}) on log-log axes with the fitted tail.", EsdSvg(heaviest, evals)));
+                section.Figures.Add(new ReportFigure("esd", $"ESD of {heaviest.Name} (smallest α = {heaviest.Alpha:F2}): density of λ on log-log axes with the fitted power-law tail, x_min and the MP bulk edge (the figure spectrum --plots writes).",
+                    ReportPlots.ToSvg(WeightSpace.Reports.Spectra.SpectrumPlots.Esd(heaviest, evals, dashes: false))));
         }
         var table = new ReportTable("layers", "Layers", "layer", "shape", "kind", "status", "evals", "α", "α̂ (weighted)", "KS D",
             "λ_max", "stable rank", "effective rank", "MP soft rank", "spikes", "reason");
@@ -83,34 +84,6 @@ public static class SpectraSection
         "svd" => "svd (svdvals)",
         _ => solver,
     };
-
-    private static string EsdSvg(LayerSpectrum layer, IReadOnlyList<double> eigenvalues)
-    {
-        var positive = eigenvalues.Where(v => v > 0).Order().ToArray();
-        var plot = ReportPlots.Create($"ESD of {layer.Name}", "log10 λ", "log10 P(Λ ≥ λ)");
-        // Complementary CDF on log-log axes: a power-law tail p(λ) ∝ λ^−α is a straight line of slope −(α−1).
-        int n = positive.Length;
-        double[] x = positive.Select(Math.Log10).ToArray();
-        double[] y = Enumerable.Range(0, n).Select(i => Math.Log10((n - i) / (double)n)).ToArray();
-        var sc = plot.Add.ScatterPoints(x, y);
-        sc.Color = ScottPlot.Color.FromHex("#2f6fdf");
-        sc.MarkerSize = 4;
-        sc.LegendText = "eigenvalues";
-        if (layer.Xmin is { } xmin && layer.Alpha is { } alpha && xmin > 0)
-        {
-            int tail = positive.Count(v => v >= xmin);
-            double y0 = Math.Log10(tail / (double)n);
-            double x0 = Math.Log10(xmin), x1 = x[^1];
-            var fit = plot.Add.Line(x0, y0, x1, y0 - (alpha - 1) * (x1 - x0));
-            fit.Color = ScottPlot.Color.FromHex("#c2410c");
-            fit.LineWidth = 2;
-            fit.LegendText = string.Create(CultureInfo.InvariantCulture, $"power law α = {alpha:F2}");
-            var v = plot.Add.VerticalLine(x0, 1, ScottPlot.Color.FromHex("#5b6577"), ScottPlot.LinePattern.Dotted);
-            v.LegendText = "xmin";
-        }
-        plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
-        return ReportPlots.ToSvg(plot);
-    }
 
     internal static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
 
