@@ -95,6 +95,7 @@ public sealed class MergeOutlierCheckTests
         Assert.Equal(SuperRow, warning.GetProperty("row").GetInt64());
         Assert.Equal(SuperColumn, warning.GetProperty("column").GetInt64());
         Assert.Equal(Super, warning.GetProperty("merged_value").GetSingle());
+        Assert.EndsWith("base.safetensors", warning.GetProperty("model").GetString());   // where it stands out most (30 × RMS vs 24 in the fine-tunes)
         Assert.Equal(At(untrimmed), warning.GetProperty("written_value").GetSingle());
         Assert.True(warning.GetProperty("protected").GetBoolean());
     }

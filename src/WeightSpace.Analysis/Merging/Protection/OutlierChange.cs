@@ -4,7 +4,7 @@ namespace WeightSpace.Analysis.Merging.Protection;
 /// <param name="Tensor">Output tensor name.</param>
 /// <param name="Row">Row (output channel).</param>
 /// <param name="Column">Column (input channel).</param>
-/// <param name="Model">The input model in which the weight is an outlier (the base or a merged model).</param>
+/// <param name="Model">The input in which the weight stands out most (largest |w| / RMS): the base or a merged model.</param>
 /// <param name="OutlierValue">The weight in <paramref name="Model"/>.</param>
 /// <param name="RatioToRms">|<paramref name="OutlierValue"/>| / RMS of its matrix in <paramref name="Model"/>.</param>
 /// <param name="BaseValue">The base model's value there, or null for a merge without a base.</param>

@@ -109,7 +109,9 @@ public sealed class OutlierGuard
                 if (o.RatioToRms >= options.MinRatioToRms) scanned.Add((checked(o.Row * columns + o.Column), source.Model, o));
         }
         if (scanned.Count == 0) return [];
-        long[] indices = [.. scanned.Select(s => s.Index).Distinct().Order()];
+        // One watch per coordinate, named after the input where it stands out most.
+        scanned = [.. scanned.GroupBy(s => s.Index).Select(g => g.MaxBy(s => s.Outlier.RatioToRms))];
+        long[] indices = [.. scanned.Select(s => s.Index).Order()];
         // Every input's value at the watched coordinates: a one-element read each, from the mapped views.
         var valuesAt = new float[sources.Length][];
         for (int s = 0; s < sources.Length; s++)
