@@ -58,18 +58,14 @@ internal static class TransformerViewBenchmark
             long largest = (withHead ? (long)Vocabulary * Hidden : (long)Intermediate * Hidden) * 4 >> 20;
             string Row(string m, string what) => results[m].Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
                 $"| {what} | {Med(m):F1} s ({Med(m) / layers:F1} s per layer), peak RSS {Peak(m)} MiB |\n");
+            string Ratio(string a, string b, string what) => results[a].Count == 0 || results[b].Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
+                $"| **{what}** | **{Med(a) / Med(b):F2}** |\n");
             Console.WriteLine($"""
-                ### heads and rank profile, {layers} Llama-2-7B-shaped layer(s) ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --project tools/WeightSpace.Benchmarks -- transformer-view --layers {layers} --runs {runs} --modes {string.Join(',', modes)}`)
+                ### transformer view, {layers} Llama-2-7B-shaped layer(s) ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, load {load}, `dotnet run -c Release --project tools/WeightSpace.Benchmarks -- transformer-view --layers {layers} --runs {runs} --modes {string.Join(',', modes)}`)
                 | measure | value |
                 |---|---|
                 | input | {new FileInfo(path).Length / 1e9:F2} GB BF16, {layers * Modules.Length} layer matrices{(withHead ? " + lm_head [32000, 4096]" : "")}, {layers * Heads} heads |
-                | baseline: read q/k/v/o as float32 (median) | {Med("read-attention"):F1} s, peak RSS {Peak("read-attention")} MiB |
-                | heads (W_QK, W_OV spectra of every head, thin QR + {Heads} cores per layer) | {Med("heads"):F1} s, peak RSS {Peak("heads")} MiB |
-                | **heads / read** | **{Med("heads") / Med("read-attention"):F2}** |
-                | baseline: bare svdvals of every matrix (float64 ≤ 2²⁴ elements, else float32) | {Med("svdvals"):F1} s, peak RSS {Peak("svdvals")} MiB |
-                | rank profile (svdvals + 90/95/99 % energy ranks, numerical rank, WW power-law fit) | {Med("ranks"):F1} s, peak RSS {Peak("ranks")} MiB |
-                | **ranks / bare svdvals** | **{Med("ranks") / Med("svdvals"):F2}** |
-                {Row("read-all", "baseline: read every tensor as float32, one at a time")}{Row("neurons", "neurons (every down_proj column through lm_head · diag(γ), top-10 tokens)")}{Row("outliers", "outliers (top 5 |w| of every matrix, blocked SIMD scan)")}| memory budget: 2 largest matrices in float32 + 300 MiB | {2 * largest + 300} MiB |
+                {Row("read-attention", "baseline: read q/k/v/o as float32 (median)")}{Row("heads", $"heads (W_QK, W_OV spectra of every head, thin QR + {Heads} cores per layer)")}{Ratio("heads", "read-attention", "heads / read")}{Row("svdvals", "baseline: bare svdvals of every matrix (float64 ≤ 2²⁴ elements, else float32)")}{Row("ranks", "rank profile (svdvals + 90/95/99 % energy ranks, numerical rank, WW power-law fit)")}{Ratio("ranks", "svdvals", "ranks / bare svdvals")}{Row("read-all", "baseline: read every tensor as float32, one at a time")}{Row("neurons", "neurons (every down_proj column through lm_head · diag(γ), top-10 tokens)")}{Row("outliers", "outliers (top 5 |w| of every matrix, blocked SIMD scan)")}| memory budget: 2 largest matrices in float32 + 300 MiB | {2 * largest + 300} MiB |
                 """);
             return 0;
         }
