@@ -37,7 +37,7 @@ static int Usage()
           llm [--tokens 512] [--layers 16] [--rounds 3] [--threads N]   1B-shaped Llama forward (tokens/s) vs its matmuls alone
           lora-extract [--layers 2] [--runs 2] [--rank 64]   rank-64 adapter from 7B-shaped layers vs read + ΔW, peak RSS
           startup --cli PATH [--rounds 7] [--configurations]   1 GiB inspect --stats (fresh process) vs cat + weightspace --help
-          transformer-view [--layers 1] [--runs 1] [--modes read-attention,heads,svdvals,ranks]   heads and rank profile of 7B-shaped layers vs reading / bare svdvals, peak RSS
+          transformer-view [--layers 1] [--runs 1] [--modes read-attention,heads,svdvals,ranks,read-all,neurons,outliers]   heads, rank profile, neurons, outliers of 7B-shaped layers vs reading / bare svdvals, peak RSS
           merge [--size-gb 2] [--runs 3] [--dtype f32|bf16] [--shape llama|uniform] [--method ties,linear]   3-model merges vs I/O bound, peak RSS; `merge digits`, `merge onnx`: docs/merging.md tables
         """);
     return 2;

@@ -5,7 +5,7 @@ namespace WeightSpace.Analysis.Outliers;
 
 /// <summary>Data-free outlier scan: the largest-magnitude weights of every matrix, with their coordinates and their ratio
 /// to the matrix's RMS (the "super weights" of Yu et al. 2024 are among the largest of a down projection).</summary>
-/// <remarks>One tensor is resident at a time, widened to float32. The scan is a vectorised pass: blocks of 4096
+/// <remarks>One tensor is resident at a time, widened to float32 into one reused buffer. The scan is a vectorised pass: blocks of 4096
 /// weights whose largest magnitude (<see cref="TensorPrimitives.MaxMagnitude(ReadOnlySpan{float})"/>) cannot enter the
 /// current top N are skipped, so nearly all of a matrix is read only by SIMD code.</remarks>
 public static class OutlierScan
@@ -32,11 +32,19 @@ public static class OutlierScan
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TopPerMatrix, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TopPerMatrix, 10_000);
         var result = new List<MatrixOutliers>();
-        foreach (var info in Scanned(store, options))
+        var tensors = Scanned(store, options);
+        // One float32 buffer the size of the largest matrix, reused: a fresh array per tensor leaves the previous one to
+        // the GC, and on a 7B checkpoint two lm_head-sized arrays plus the mapped file exceeded the memory budget.
+        long largest = tensors.Max(t => t.ElementCount);
+        if (largest > Array.MaxLength)
+            throw new InvalidCheckpointException(store.Path, tensors.First(t => t.ElementCount == largest).Name, $"has {largest} elements; at most {Array.MaxLength} can be scanned");
+        var buffer = new float[largest];
+        foreach (var info in tensors)
         {
             if (include is not null && !include(info.Name)) continue;
             cancellationToken.ThrowIfCancellationRequested();
-            float[] values = store.ReadSingle(info.Name);
+            var values = buffer.AsSpan(0, (int)info.ElementCount);
+            using (var data = store.Read(info.Name)) data.CopyTo(values);
             result.Add(ScanMatrix(info, values, options.TopPerMatrix));
             progress?.Report(result.Count);
         }

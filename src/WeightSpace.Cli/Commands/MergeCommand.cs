@@ -8,6 +8,7 @@ using WeightSpace.Analysis.Merging.Inputs;
 using WeightSpace.Analysis.Merging.Methods;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Analysis.Merging.Planning;
+using WeightSpace.Analysis.Merging.Protection;
 using WeightSpace.Analysis.Merging.Vocabulary;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
@@ -61,6 +62,7 @@ internal static class MergeCommand
         var intermediate = new Option<string?>("--intermediate-dir", "-I") { Description = "Multi-document configs: where named merges are written (default: OUT.intermediate)." };
         var noLazy = new Option<bool>("--no-lazy") { Description = "Multi-document configs: rerun named merges whose output already exists (by default they are reused, as mergekit-multi --lazy)." };
         var lazy = new Option<bool>("--lazy") { Description = "Multi-document configs: reuse named merges already written (the default)." };
+        var (noOutlierCheck, protectOutliers) = MergeOutputRun.OutlierOptions();
         var quiet = new Option<bool>("--quiet") { Description = "No progress bar and no notes (warnings still print)." };
         var noOps = CompatibilityFlag.All.Select(f => (f, Option: new Option<bool>(f.Name) { Description = f.Help })).ToList();
         var lazyUnpickle = CompatibilityFlag.Valued.Select(f => (f, Option: new Option<string?>(f.Name) { Description = f.Help })).ToList();
@@ -79,7 +81,7 @@ internal static class MergeCommand
               weightspace merge --method ties --base base.safetensors --models a.safetensors c.safetensors --density 0.5 --lambda 1 -o merged/
               weightspace merge --method linear --models base+lora-adapter/ -o merged/
             """) { config, outArg, output, method, baseModel, models, weight, density, gamma, epsilon, lambda, t, set, outDType, shardSize, threads, maxRam, seed, force, json,
-                reportPath, evalTexts, strict, dryRun, copyTokenizer, noCopyTokenizer, writeCard, noWriteCard, allowCrimes, loraMergeDType, hubCache, intermediate, lazy, noLazy, quiet };
+                reportPath, evalTexts, strict, dryRun, copyTokenizer, noCopyTokenizer, writeCard, noWriteCard, allowCrimes, loraMergeDType, hubCache, intermediate, lazy, noLazy, quiet, noOutlierCheck, protectOutliers };
         foreach (var (_, o) in noOps) command.Options.Add(o);
         foreach (var (_, o) in lazyUnpickle) command.Options.Add(o);
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
@@ -122,7 +124,8 @@ internal static class MergeCommand
             var documents = MergeConfig.ParseDocuments(yaml, pr.GetValue(strict));
             var run = new RunSettings(context, configDir, pr.GetValue(shardSize) ?? MergeDirectoryOptions.DefaultShardSizeBytes, pr.GetValue(threads),
                 pr.GetValue(seed), pr.GetValue(force), pr.GetValue(json), !pr.GetValue(noCopyTokenizer), !pr.GetValue(noWriteCard), pr.GetValue(allowCrimes),
-                pr.GetValue(loraMergeDType), pr.GetValue(hubCache) is { } c ? new HuggingFaceCache(c, "--transformers-cache") : null, pr.GetValue(dryRun), isQuiet, pr.GetValue(maxRam));
+                pr.GetValue(loraMergeDType), pr.GetValue(hubCache) is { } c ? new HuggingFaceCache(c, "--transformers-cache") : null, pr.GetValue(dryRun), isQuiet, pr.GetValue(maxRam),
+                MergeOutputRun.OutlierGuard(pr.GetValue(noOutlierCheck), pr.GetValue(protectOutliers)));
             if (documents.Count > 1 || documents[0].Name is not null)
             {
                 if (scoreTexts.Length > 0 || htmlPath is not null) throw new UsageException("--eval and --report take a single-document config");
@@ -151,7 +154,8 @@ internal static class MergeCommand
     }
 
     private sealed record RunSettings(CliContext Context, string ConfigDir, long ShardSize, int Workers, ulong? Seed, bool Force, bool Json,
-        bool CopyTokenizer, bool WriteModelCard, bool AllowCrimes, DType? LoraMergeDType, HuggingFaceCache? HubCache, bool DryRun, bool Quiet, long? MaxRam);
+        bool CopyTokenizer, bool WriteModelCard, bool AllowCrimes, DType? LoraMergeDType, HuggingFaceCache? HubCache, bool DryRun, bool Quiet, long? MaxRam,
+        OutlierGuardOptions? OutlierGuard);
 
     private static MergeModelSet Open(RunSettings run, MergeConfig config)
     {
@@ -211,7 +215,7 @@ internal static class MergeCommand
             ConfigFilesFrom = opened.FolderOf(donor),
             TokenizerFilesFrom = tokenizerFolder,
         };
-        return MergeOutputRun.Write(context, plan, outDir, options, run.Json, "merging", run.Quiet);
+        return MergeOutputRun.Write(context, plan, outDir, options, run.Json, "merging", run.Quiet, run.OutlierGuard);
     }
 
     // mergekit-multi: named documents are merged into the intermediate folder in dependency order, each reference to

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Analysis.Merging.Planning;
+using WeightSpace.Analysis.Merging.Protection;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -33,8 +34,22 @@ internal static class MergeOutputRun
             throw new UsageException($"-o '{output}' exists and is not empty; pass --force to replace it");
     }
 
-    /// <summary>Writes <paramref name="plan"/> into <paramref name="output"/> and prints the summary.</summary>
-    public static int Write(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, bool quiet = false)
+    /// <summary><c>--no-outlier-check</c> and <c>--protect-outliers</c> of the verbs that may trim task vectors.</summary>
+    public static (Option<bool> NoCheck, Option<bool> Protect) OutlierOptions() =>
+        (new Option<bool>("--no-outlier-check") { Description = "Do not scan the inputs' down_proj outlier weights (super-weight candidates) for values a trim (density < 1, gamma > 0) changes." },
+         new Option<bool>("--protect-outliers") { Description = "Write the untrimmed merge's value at every outlier weight the trim changed (WeightSpace only; mergekit has no such option)." });
+
+    /// <summary>The outlier check the options ask for: null with --no-outlier-check.</summary>
+    public static OutlierGuardOptions? OutlierGuard(bool noCheck, bool protect)
+    {
+        if (noCheck && protect) throw new UsageException("--no-outlier-check and --protect-outliers contradict each other");
+        return noCheck ? null : new OutlierGuardOptions { Protect = protect };
+    }
+
+    /// <summary>Writes <paramref name="plan"/> into <paramref name="output"/> and prints the summary; with a trimming method and
+    /// <paramref name="outlierGuard"/>, also a warning per input outlier weight the trim changed (null skips the check).</summary>
+    public static int Write(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, bool quiet = false,
+        OutlierGuardOptions? outlierGuard = null)
     {
         // Ctrl+C or SIGTERM stop the run between tensors, so MergeDirectory deletes its staging directory and nothing
         // half-written is left; the process then exits 130 through Guard.
@@ -42,18 +57,28 @@ internal static class MergeOutputRun
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
         Console.CancelKeyPress += onCancel;
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-        try { return WriteCore(context, plan, output, options, json, verb, quiet, cts.Token); }
+        try { return WriteCore(context, plan, output, options, json, verb, quiet, outlierGuard, cts.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
     }
 
-    private static int WriteCore(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, bool quiet, CancellationToken ct)
+    private static int WriteCore(CliContext context, MergePlan plan, string output, MergeDirectoryOptions options, bool json, string verb, bool quiet,
+        OutlierGuardOptions? outlierGuard, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         long total = plan.Outputs.Sum(o => o.ByteCount);
-        var files = quiet ? MergeDirectory.Write(plan, output, options, null, ct) : ProgressBars.Run<MergeProgress, IReadOnlyList<string>>(context, $"{verb} 0/{plan.Tensors.Count} tensors", total,
-            progress => MergeDirectory.Write(plan, output, options, progress, ct),
-            p => p.BytesDone, p => $"{verb} {p.TensorsDone}/{p.TensorCount} tensors", bytes: true);
+        var guard = outlierGuard is not null && Analysis.Merging.Protection.OutlierGuard.Applies(plan) ? Analysis.Merging.Protection.OutlierGuard.Prepare(plan, outlierGuard, ct) : null;
+        IReadOnlyList<string> Run(IProgress<MergeProgress>? progress) => guard is null
+            ? MergeDirectory.Write(plan, output, options, progress, ct)
+            : MergeDirectory.Write(plan.Outputs, (sink, token) =>
+            {
+                MergeRunner.Run(plan, guard.Wrap(sink), options.MaxParallelism, progress, token);
+                return null;
+            }, output, options, ct);
+        var files = quiet ? Run(null) : ProgressBars.Run<MergeProgress, IReadOnlyList<string>>(context, $"{verb} 0/{plan.Tensors.Count} tensors", total,
+            Run, p => p.BytesDone, p => $"{verb} {p.TensorsDone}/{p.TensorCount} tensors", bytes: true);
         double seconds = watch.Elapsed.TotalSeconds;
+        var changes = guard?.Changes ?? [];
+        foreach (var c in changes) context.Error.WriteLine($"warning: {OutlierWarning(plan.Method.Name, c)}");
         if (json)
         {
             JsonStdout.WriteObject(context, w =>
@@ -66,6 +91,29 @@ internal static class MergeOutputRun
                 w.WriteStartArray("files");
                 foreach (string f in files) w.WriteStringValue(f);
                 w.WriteEndArray();
+                if (guard is not null)
+                {
+                    w.WriteNumber("outliers_watched", guard.WatchedCount);
+                    w.WriteStartArray("outlier_warnings");
+                    foreach (var c in changes)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("tensor", c.Tensor);
+                        w.WriteNumber("row", c.Row);
+                        w.WriteNumber("column", c.Column);
+                        w.WriteString("model", c.Model);
+                        w.WriteNumber("outlier_value", c.OutlierValue);
+                        w.WriteNumber("ratio_to_rms", Math.Round(c.RatioToRms, 3));
+                        if (c.BaseValue is { } b) w.WriteNumber("base_value", b); else w.WriteNull("base_value");
+                        w.WriteNumber("untrimmed_value", c.UntrimmedValue);
+                        w.WriteNumber("merged_value", c.MergedValue);
+                        w.WriteNumber("written_value", c.WrittenValue);
+                        w.WriteBoolean("protected", c.Protected);
+                        w.WriteString("message", OutlierWarning(plan.Method.Name, c));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
             });
         }
         else
@@ -74,5 +122,16 @@ internal static class MergeOutputRun
                 $"wrote {output}: {plan.Method.Name}, {plan.Tensors.Count} tensors, {CliValues.FormatBytes(total)} in {seconds:F1} s ({string.Join(", ", files)})"));
         }
         return WeightSpaceCommandLine.Ok;
+    }
+
+    /// <summary>One line: which outlier, what the trim made of it, and what was written.</summary>
+    public static string OutlierWarning(string method, OutlierChange c)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string what = c.MergedValue == 0 ? "zeroed it"
+            : c.BaseValue == c.MergedValue ? string.Create(inv, $"left the base's {c.MergedValue:G6}")
+            : string.Create(inv, $"made it {c.MergedValue:G6}");
+        string written = c.Protected ? string.Create(inv, $"kept {c.UntrimmedValue:G6} (--protect-outliers)") : "pass --protect-outliers to keep the untrimmed value";
+        return string.Create(inv, $"{method}: the trim changed outlier {c.Tensor}[{c.Row}, {c.Column}] ({c.OutlierValue:G6} in {c.Model}, {c.RatioToRms:F1} × RMS): it {what} where the untrimmed merge gives {c.UntrimmedValue:G6}; {written}");
     }
 }

@@ -8,6 +8,9 @@ using WeightSpace.Analysis.RankProfile;
 using WeightSpace.Reports.Html.Sections;
 using WeightSpace.Analysis.Compatibility;
 using WeightSpace.Analysis.Language;
+using WeightSpace.Analysis.Neurons;
+using WeightSpace.Analysis.Outliers;
+using WeightSpace.Analysis.Similarity;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -22,7 +25,9 @@ internal static class ReportCommand
         var text = new Option<string[]>("--text") { Description = "Language models (Hugging Face folders): also score every model on these UTF-8 texts (weightspace eval's default protocol).", AllowMultipleArgumentsPerToken = true };
         var command = new Command("report", """
             Write one self-contained HTML report over checkpoints: what they hold, the spectra of each, with --base the
-            task vectors of each against the base, and with --text each language model's perplexity on each text. The same data is written as JSON and CSV next to the page.
+            task vectors of each against the base, and with --text each language model's perplexity on each text. Transformers
+            also get attention heads, rank profile, MLP neurons as tokens, outlier weights and layer similarity (hidden
+            states on the first --text, else weight-only). The same data is written as JSON and CSV next to the page.
 
             Examples:
               weightspace report model.safetensors -o report.html
@@ -60,16 +65,29 @@ internal static class ReportCommand
                     sections.Add(TaskVectorSection.Build(delta, "task-vectors", "Task vectors against the base",
                         $"weightspace diff {baseline.Path} {string.Join(' ', paths)}", findings));
                 }
-                // Transformer view (issue 13): attention heads and rank profiles where the names show attention blocks.
+                // Transformer view (issue 13) where the names show attention blocks: heads (with head counts), rank profile,
+                // neurons as tokens (with an unembedding), data-free outliers, and layer similarity (hidden states with --text).
                 for (int i = 0; i < stores.Count; i++)
                 {
                     if (!TransformerView.HasAttention(stores[i])) continue;
+                    string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(stores[i].Path));
                     var heads = TransformerView.TryHeads(stores[i], baseline);
                     if (heads is not null)
                         sections.Add(TransformerSections.Heads(heads, $"heads-{i + 1}", $"Attention heads: {Path.GetFileName(stores[i].Path)}",
                             $"weightspace heads {stores[i].Path}" + (baseline is null ? "" : $" --against {baseline.Path}")));
                     sections.Add(TransformerSections.Ranks(RankProfiler.Profile(stores[i]), $"ranks-{i + 1}", $"Rank profile: {Path.GetFileName(stores[i].Path)}",
                         $"weightspace ranks {stores[i].Path}"));
+                    if (TransformerView.CanDecodeNeurons(stores[i], baseline))
+                        sections.Add(NeuronsSection.Build(NeuronDecoder.Decode(stores[i], baseline), TokenVocabulary.TryLoadBeside(stores[i].Path),
+                            $"weightspace neurons {stores[i].Path}" + (baseline is null ? "" : $" --against {baseline.Path}"), findings, id: $"neurons-{i + 1}", title: $"MLP neurons as tokens: {name}"));
+                    var outliers = OutlierScan.Scan(stores[i]);
+                    var top = outliers.SelectMany(m => m.Outliers).OrderByDescending(o => o.RatioToRms).ThenBy(o => o.Tensor, StringComparer.Ordinal).Take(20).ToList();
+                    sections.Add(OutliersSection.Build(outliers, top, null, $"weightspace outliers {stores[i].Path}", findings, $"outliers-{i + 1}", $"Outlier weights: {name}"));
+                    string? probe = texts.Length > 0 ? texts[0] : null;
+                    context.Error.WriteLine($"[{i + 1}/{stores.Count}] layer similarity of {stores[i].Path}" + (probe is null ? " (weight-only)" : $" on {probe}"));
+                    var similarity = LayerSimilarity.Analyze(paths[i], basePath, probe);
+                    sections.Add(TransformerSections.Similarity(similarity, $"similarity-{i + 1}", $"Layer similarity: {name}",
+                        $"weightspace similarity {paths[i]}" + (basePath is null ? "" : $" --against {basePath}") + (probe is null ? "" : $" --text {probe}")));
                 }
                 if (texts.Length > 0)
                 {

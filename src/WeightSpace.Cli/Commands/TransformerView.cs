@@ -4,7 +4,7 @@ using WeightSpace.Analysis.Naming;
 namespace WeightSpace.Cli.Commands;
 
 /// <summary>What <c>weightspace report</c> adds for transformer checkpoints: the head analysis when the head counts
-/// are known, the rank profile always.</summary>
+/// are known, the rank profile always, neuron decoding when there is an unembedding.</summary>
 internal static class TransformerView
 {
     public static bool HasAttention(TensorStore store) => store.Tensors.Any(t => TensorNames.Parse(t.Name).IsAttention);
@@ -15,5 +15,15 @@ internal static class TransformerView
     {
         try { return AttentionHeadAnalysis.Analyze(store, baseline); }
         catch (InvalidHeadLayoutException) { return null; }
+    }
+
+    /// <summary>True if the model (and the baseline, if any) has MLP down projections and an unembedding (lm_head or
+    /// token embeddings), which neuron decoding needs.</summary>
+    public static bool CanDecodeNeurons(TensorStore store, TensorStore? baseline)
+    {
+        static bool Has(TensorStore s) =>
+            s.Tensors.Any(t => TensorNames.Parse(t.Name).Role == TensorRole.Down) &&
+            s.Tensors.Any(t => t.Shape.Rank == 2 && TensorNames.Parse(t.Name).Role is TensorRole.LmHead or TensorRole.TokenEmbedding);
+        return Has(store) && (baseline is null || Has(baseline));
     }
 }

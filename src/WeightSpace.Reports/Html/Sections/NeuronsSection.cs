@@ -13,10 +13,13 @@ public static class NeuronsSection
     /// <param name="commandLine">The command that reproduces it.</param>
     /// <param name="findings">Receives the headline finding.</param>
     /// <param name="neuronsPerLayer">Neurons listed per layer in the table of decoded neurons.</param>
-    public static ReportSection Build(NeuronDecoding result, TokenVocabulary? vocabulary, string? commandLine, IList<ReportFinding>? findings = null, int neuronsPerLayer = 8)
+    /// <param name="id">The section's anchor (unique within a report).</param>
+    /// <param name="title">The section's heading.</param>
+    public static ReportSection Build(NeuronDecoding result, TokenVocabulary? vocabulary, string? commandLine, IList<ReportFinding>? findings = null, int neuronsPerLayer = 8,
+        string id = "neurons", string title = "MLP neurons as tokens")
     {
         ArgumentNullException.ThrowIfNull(result);
-        var section = new ReportSection("neurons", "MLP neurons as tokens")
+        var section = new ReportSection(id, title)
         {
             Description = "Each MLP neuron's output direction (a column of down_proj) projected onto the unembedding" +
                 (result.FinalNorm is null ? "" : " after the final norm's weight") + " (Dar et al. 2023, Analyzing Transformers in Embedding Space): the tokens it promotes.",

@@ -13,12 +13,14 @@ public static class OutliersSection
     /// <param name="super">The activation-based detection, or null.</param>
     /// <param name="commandLine">The command that reproduces it.</param>
     /// <param name="findings">Receives the headline finding.</param>
+    /// <param name="id">The section's anchor (unique within a report).</param>
+    /// <param name="title">The section's heading.</param>
     public static ReportSection Build(IReadOnlyList<MatrixOutliers> matrices, IReadOnlyList<WeightOutlier> top, SuperWeightReport? super, string? commandLine,
-        IList<ReportFinding>? findings = null)
+        IList<ReportFinding>? findings = null, string id = "outliers", string title = "Outlier weights and super weights")
     {
         ArgumentNullException.ThrowIfNull(matrices);
         ArgumentNullException.ThrowIfNull(top);
-        var section = new ReportSection("outliers", "Outlier weights and super weights")
+        var section = new ReportSection(id, title)
         {
             Description = "The largest-magnitude weights of every matrix in units of its RMS (data-free), and with a text the super weight of " +
                 "Yu et al. 2024: the down_proj weight [r, c] behind the largest down_proj output activation, and what zeroing it does to perplexity.",
