@@ -11,4 +11,18 @@ namespace WeightSpace.Analysis.Lora;
 /// <param name="Solver"><c>exact</c> or <c>randomized</c>.</param>
 /// <param name="IsEmbedding">True when written as <c>lora_embedding_A/B</c>.</param>
 public sealed record ExtractedModule(string Module, long Rows, long Columns, int Rank, double DeltaNorm, double RetainedEnergy,
-    double RelativeError, string Solver, bool IsEmbedding);
+    double RelativeError, string Solver, bool IsEmbedding)
+{
+    /// <summary>Outlier weights of the base or fine-tune (≥ <see cref="LoraExtraction.OutlierRatio"/> × RMS) that the
+    /// written factors do not reproduce; empty when all are kept or the check is off.</summary>
+    public IReadOnlyList<LoraOutlierChange> OutlierChanges { get; init; } = [];
+
+    /// <summary>Value equality, the outlier changes compared element by element (a sharded run's modules equal one run's).</summary>
+    public bool Equals(ExtractedModule? other) =>
+        other is not null && Module == other.Module && Rows == other.Rows && Columns == other.Columns && Rank == other.Rank
+        && DeltaNorm.Equals(other.DeltaNorm) && RetainedEnergy.Equals(other.RetainedEnergy) && RelativeError.Equals(other.RelativeError)
+        && Solver == other.Solver && IsEmbedding == other.IsEmbedding && OutlierChanges.SequenceEqual(other.OutlierChanges);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Module, Rows, Columns, Rank, DeltaNorm, Solver, OutlierChanges.Count);
+}

@@ -49,4 +49,8 @@ public sealed record LoraExtractOptions
 
     /// <summary>Replace a non-empty output folder.</summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>Check that the factors reproduce every outlier weight (super-weight candidate) of the module
+    /// (<see cref="ExtractedModule.OutlierChanges"/>); on by default, off with <c>--no-outlier-check</c>.</summary>
+    public bool CheckOutliers { get; init; } = true;
 }

@@ -213,14 +213,22 @@ public static class LoraExtractShards
         ["module"] = m.Module, ["rows"] = m.Rows, ["columns"] = m.Columns, ["rank"] = m.Rank,
         ["delta_norm"] = PartNumbers.Of(m.DeltaNorm), ["retained_energy"] = PartNumbers.Of(m.RetainedEnergy),
         ["relative_error"] = PartNumbers.Of(m.RelativeError), ["solver"] = m.Solver, ["embedding"] = m.IsEmbedding,
+        ["outlier_changes"] = new JsonArray([.. m.OutlierChanges.Select(c => (JsonNode)new JsonObject
+        {
+            ["row"] = c.Row, ["column"] = c.Column, ["base"] = PartNumbers.Of(c.BaseValue), ["fine_tuned"] = PartNumbers.Of(c.FineTunedValue),
+            ["extracted"] = PartNumbers.Of(c.ExtractedValue), ["ratio_to_rms"] = PartNumbers.Of(c.RatioToRms),
+        })]),
     };
 
     private static ExtractedModule ReadStats(JsonNode n)
     {
         int rank = n["rank"]!.GetValue<int>();
         if (rank < 1) throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"rank {rank}"));
-        return new ExtractedModule(n["module"]!.GetValue<string>(), n["rows"]!.GetValue<long>(), n["columns"]!.GetValue<long>(), rank,
+        string module = n["module"]!.GetValue<string>();
+        var changes = (n["outlier_changes"] as JsonArray ?? []).Select(c => new LoraOutlierChange(module, c!["row"]!.GetValue<long>(), c["column"]!.GetValue<long>(),
+            PartNumbers.Read(c["base"]), PartNumbers.Read(c["fine_tuned"]), PartNumbers.Read(c["extracted"]), PartNumbers.Read(c["ratio_to_rms"]))).ToList();
+        return new ExtractedModule(module, n["rows"]!.GetValue<long>(), n["columns"]!.GetValue<long>(), rank,
             PartNumbers.Read(n["delta_norm"]), PartNumbers.Read(n["retained_energy"]), PartNumbers.Read(n["relative_error"]),
-            n["solver"]!.GetValue<string>(), n["embedding"]!.GetValue<bool>());
+            n["solver"]!.GetValue<string>(), n["embedding"]!.GetValue<bool>()) { OutlierChanges = changes };
     }
 }

@@ -241,8 +241,48 @@ public static class LoraExtraction
         double error = delta.sub(b32.to_type(ScalarType.Float64).matmul(a32.to_type(ScalarType.Float64))).square().sum().item<double>();
         double kept = s.square().sum().item<double>();
         var stats = new ExtractedModule(job.Module, job.Shape[0], job.Shape[1], rank, Math.Sqrt(total),
-            total > 0 ? Math.Min(1, kept / total) : 1, total > 0 ? Math.Sqrt(error / total) : 0, solver, job.Kind == Kind.Embedding);
+            total > 0 ? Math.Min(1, kept / total) : 1, total > 0 ? Math.Sqrt(error / total) : 0, solver, job.Kind == Kind.Embedding)
+        {
+            OutlierChanges = options.CheckOutliers && job.Kind == Kind.Lora ? OutlierChanges(job.Module, bb.ToTorch(ScalarType.Float64), fb.ToTorch(ScalarType.Float64), b32, a32) : [],
+        };
         return (a32.data<float>().ToArray(), b32.data<float>().ToArray(), stats);
+    }
+
+    /// <summary>An outlier is a weight of at least this many times its matrix's RMS (the merge's outlier check uses the
+    /// same bound: the largest of 10¹⁰ Gaussian weights is ≈ 6.7 × RMS).</summary>
+    public const double OutlierRatio = 10;
+
+    /// <summary>An outlier counts as changed when base + B·A misses the fine-tuned value by more than this share of
+    /// max(|w_base|, |w_ft|).</summary>
+    public const double OutlierTolerance = 0.01;
+
+    private const int OutliersPerMatrix = 5;
+
+    // The top |w| of the base and the fine-tune (a few per matrix, kept when ≥ OutlierRatio × RMS), and whether the
+    // written factors give the fine-tuned value there: a super weight is one coordinate, which a low rank can miss.
+    private static List<LoraOutlierChange> OutlierChanges(string module, Tensor w0, Tensor w1, Tensor b, Tensor a)
+    {
+        var changes = new List<LoraOutlierChange>();
+        long cols = w0.shape[1];
+        var seen = new HashSet<long>();
+        foreach (var w in new[] { w0, w1 })
+        {
+            double rms = Math.Sqrt(w.square().mean().item<double>());
+            if (!(rms > 0)) continue;
+            var (values, indices) = w.abs().flatten().topk((int)Math.Min(OutliersPerMatrix, w.numel()));
+            var top = values.data<double>().ToArray();
+            var at = indices.data<long>().ToArray();
+            for (int k = 0; k < top.Length; k++)
+            {
+                if (top[k] < OutlierRatio * rms || !seen.Add(at[k])) continue;
+                long row = at[k] / cols, col = at[k] % cols;
+                double before = w0[row, col].item<double>(), after = w1[row, col].item<double>();
+                double extracted = before + b[row].to_type(ScalarType.Float64).dot(a[.., col].to_type(ScalarType.Float64)).item<double>();
+                if (Math.Abs(extracted - after) > OutlierTolerance * Math.Max(Math.Abs(before), Math.Abs(after)))
+                    changes.Add(new LoraOutlierChange(module, row, col, before, after, extracted, top[k] / rms));
+            }
+        }
+        return changes;
     }
 
     internal static bool IsBias(Job j) => j.Name.EndsWith(".bias", StringComparison.Ordinal);

@@ -112,6 +112,7 @@ internal static class LoraCommand
         var json = new Option<bool>("--json") { Description = "Print the per-module report as JSON." };
         var shard = new Option<string?>("--shard") { Description = "Extract only shard I of N's modules (I/N, 1-based; split by estimated SVD cost) into --part (and its .factors.safetensors); `weightspace combine PARTS… -o ADAPTER` writes the adapter (see `weightspace slurm lora-extract`)." };
         var part = new Option<string?>("--part") { Description = "With --shard: the part file to write (JSON, atomic); the factors go beside it." };
+        var noOutlierCheck = new Option<bool>("--no-outlier-check") { Description = "Do not check that the factors reproduce each module's outlier weights (≥ 10 × RMS, super-weight candidates); by default each one they miss by > 1 % is a warning." };
         var command = new Command("extract", """
             A PEFT LoRA adapter from the truncated SVD of ΔW = W_ft − W_base for every changed 2-D linear weight
             (B = U√Σ, A = √ΣVᵀ, α = r; rank_pattern/alpha_pattern where ranks differ). Norms and biases go to
@@ -122,7 +123,7 @@ internal static class LoraCommand
               weightspace lora extract base/ ft-python/ --rank 16 -o adapter/
               weightspace lora extract base/ ft-python/ --energy 0.9 --rank 128 --per-module -o adapter/
               weightspace lora extract base/ ft/ -r 64 -e 'lm_head' --skip-undecomposable --json -o adapter/
-            """) { baseArg, ftArg, output, rank, energy, perModule, epsilon, noDistribute, embedLora, saveModule, include, exclude, skip, exact, dtype, force, json, shard, part };
+            """) { baseArg, ftArg, output, rank, energy, perModule, epsilon, noDistribute, embedLora, saveModule, include, exclude, skip, exact, dtype, force, json, shard, part, noOutlierCheck };
         command.Validators.Add(r =>
         {
             if (r.GetResult(output) is null && r.GetResult(shard) is null) r.AddError("Option '--output' is required (or --shard I/N --part FILE).");
@@ -152,6 +153,7 @@ internal static class LoraCommand
                 AllowRandomized = !pr.GetValue(exact),
                 DType = ParseDType(pr.GetValue(dtype)) ?? DType.F32,
                 Overwrite = overwrite,
+                CheckOutliers = !pr.GetValue(noOutlierCheck),
             };
             if (shardSpec is { } spec)
             {
@@ -171,6 +173,8 @@ internal static class LoraCommand
     /// <summary>What <c>lora extract</c> prints (also after <c>combine</c> of its parts).</summary>
     internal static void WriteExtractResult(CliContext context, LoraExtractResult result, string outDir, bool json, bool perModule)
     {
+        var outliers = result.Modules.SelectMany(m => m.OutlierChanges).ToList();
+        foreach (var c in outliers) context.Error.WriteLine($"warning: {c}");
         if (json)
         {
             JsonStdout.WriteObject(context, w =>
@@ -190,6 +194,16 @@ internal static class LoraCommand
                 WriteMap(w, "saved_in_full", result.SavedInFull);
                 WriteMap(w, "not_written", result.NotWritten);
                 w.WriteNumber("unchanged_tensors", result.Unchanged);
+                w.WriteObjectArray("outlier_warnings", outliers, static (w, c) =>
+                {
+                    w.WriteString("module", c.Module);
+                    w.WriteNumber("row", c.Row);
+                    w.WriteNumber("column", c.Column);
+                    w.WriteNumber("base_value", c.BaseValue);
+                    w.WriteNumber("fine_tuned_value", c.FineTunedValue);
+                    w.WriteNumber("extracted_value", c.ExtractedValue);
+                    w.WriteNumber("ratio_to_rms", c.RatioToRms);
+                });
                 w.WriteStringArray("files", result.Files);
             });
             return;
