@@ -41,6 +41,15 @@ internal static class SharedData
         return null!;
     }
 
+    /// <summary>A model folder of the shared data that holds its weights (<c>model.safetensors</c> or a shard index): the
+    /// fixture set keeps some folders' config and tokenizer only, so a fresh clone skips instead of failing to open them.</summary>
+    public static string RequireModel(string relativeFolder)
+    {
+        string folder = Require(relativeFolder);
+        if (File.Exists(Path.Combine(folder, "model.safetensors")) || File.Exists(Path.Combine(folder, "model.safetensors.index.json"))) return folder;
+        return Require(relativeFolder + "/model.safetensors");
+    }
+
     /// <summary>Like <see cref="Require"/> but null instead of a skip (for building test cases before any test runs).</summary>
     public static string? TryResolve(string relative)
     {

@@ -7,7 +7,7 @@ public sealed class HeadsCommandTests
     [Fact]
     public void Heads_of_the_tiny_llama_read_the_GQA_layout_from_config_and_rank_the_changed_heads()
     {
-        string ft = SharedData.Require("llm/ft-python"), b = SharedData.Require("llm/base");
+        string ft = SharedData.Require("llm/ft-python"), b = SharedData.RequireModel("llm/base");
         string dir = SharedData.TempFolder();
         string csv = Path.Combine(dir, "heads.csv");
         var r = CliRunner.Run("heads", ft, "--against", b, "--layer", "1", "--top", "3", "--json", "--csv", csv);
@@ -30,7 +30,7 @@ public sealed class HeadsCommandTests
     [InlineData("--heads", "8", "--kv-heads", "3", "does not divide")]
     public void Hostile_options_are_one_line_and_exit_1(params string[] args)
     {
-        string b = SharedData.Require("llm/base");
+        string b = SharedData.RequireModel("llm/base");
         var r = CliRunner.Run(["heads", b, .. args[..^1]]);
         Assert.Equal(1, r.ExitCode);
         Assert.Single(r.Stderr.TrimEnd().Split('\n'));

@@ -8,7 +8,7 @@ public sealed class RanksCompressSimilarityCommandTests
     [Fact]
     public void Ranks_json_feeds_compress_which_keeps_the_bf16_dtype_and_copies_config_and_tokenizer()
     {
-        string b = SharedData.Require("llm/base");
+        string b = SharedData.RequireModel("llm/base");
         var ranks = CliRunner.Run("ranks", b, "--roles", "q,k", "--json");
         Assert.True(ranks.ExitCode == 0, ranks.Stderr);
         using var doc = JsonDocument.Parse(ranks.Stdout);
@@ -36,7 +36,7 @@ public sealed class RanksCompressSimilarityCommandTests
     [InlineData("BAD_FILE", "is not valid JSON")]
     public void A_bad_rank_profile_is_one_line_exit_1_and_writes_nothing(string spec, string message)
     {
-        string b = SharedData.Require("llm/base");
+        string b = SharedData.RequireModel("llm/base");
         string dir = SharedData.TempFolder();
         if (spec == "BAD_FILE") { spec = Path.Combine(dir, "bad.json"); File.WriteAllText(spec, "{\"model.layers.0"); }
         string output = Path.Combine(dir, "out");
@@ -50,7 +50,7 @@ public sealed class RanksCompressSimilarityCommandTests
     [Fact]
     public void Similarity_verb_writes_json_with_every_comparison()
     {
-        string b = SharedData.Require("llm/base"), text = SharedData.Require("llm/eval/prose.txt");
+        string b = SharedData.RequireModel("llm/base"), text = SharedData.Require("llm/eval/prose.txt");
         var r = CliRunner.Run("similarity", b, "--text", text, "--windows", "2", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);

@@ -15,7 +15,7 @@ public sealed class ReportTransformerSectionsTests
     [Fact]
     public void Report_TinyLlamaAgainstBase_HasHeadsRanksNeuronsOutliersAndWeightSimilarity()
     {
-        string model = SharedData.Require("llm/ft-python"), baseline = SharedData.Require("llm/base");
+        string model = SharedData.Require("llm/ft-python"), baseline = SharedData.RequireModel("llm/base");
         string dir = SharedData.TempFolder(), html = Path.Combine(dir, "r.html");
         var r = CliRunner.Run("report", model, "--base", baseline, "-o", html);
         Assert.True(r.ExitCode == 0, r.Stderr);
@@ -44,7 +44,7 @@ public sealed class ReportTransformerSectionsTests
     public void Report_TinyLlamaBase_OutlierSectionRanksTheDocumentedTopWeightFirst()
     {
         string dir = SharedData.TempFolder(), html = Path.Combine(dir, "r.html");
-        var r = CliRunner.Run("report", SharedData.Require("llm/base"), "-o", html);
+        var r = CliRunner.Run("report", SharedData.RequireModel("llm/base"), "-o", html);
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "r.json")));
         var top = Table(Section(json, "outliers-1"), "outliers-top").GetProperty("rows")[0];

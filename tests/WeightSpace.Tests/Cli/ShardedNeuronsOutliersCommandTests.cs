@@ -22,7 +22,7 @@ public sealed class ShardedNeuronsOutliersCommandTests
     [Fact]
     public void Neurons_RealFineTuneAgainstBase_TwoShards_CombineWritesTheSingleRunsJsonAndReport()
     {
-        string b = SharedData.Require("llm/base"), f = SharedData.Require("llm/ft-python");
+        string b = SharedData.RequireModel("llm/base"), f = SharedData.Require("llm/ft-python");
         string[] args = ["neurons", f, "--against", b, "--top", "5", "--most-changed", "12"];
         var single = CliRunner.Run([.. args, "--json"]);
         Assert.True(single.ExitCode == 0, single.Stderr);
@@ -40,7 +40,7 @@ public sealed class ShardedNeuronsOutliersCommandTests
     [Fact]
     public void Outliers_RealModel_ThreeShards_CombineWritesTheSingleRunsJson()
     {
-        string b = SharedData.Require("llm/base");
+        string b = SharedData.RequireModel("llm/base");
         string[] args = ["outliers", b, "--top", "3", "--list", "10"];
         var single = CliRunner.Run([.. args, "--json"]);
         Assert.True(single.ExitCode == 0, single.Stderr);
@@ -56,7 +56,7 @@ public sealed class ShardedNeuronsOutliersCommandTests
     [Fact]
     public void BadInput_OneLineErrors()
     {
-        string b = SharedData.Require("llm/base"), f = SharedData.Require("llm/ft-python");
+        string b = SharedData.RequireModel("llm/base"), f = SharedData.Require("llm/ft-python");
         string dir = SharedData.TempFolder();
         static void Expect(string[] args, int code, string message) => CliRunner.ExpectOneLineError(args, code, message);
         string x = Path.Combine(dir, "x.json");
@@ -84,7 +84,7 @@ public sealed class ShardedNeuronsOutliersCommandTests
     [Fact]
     public void Slurm_DryRun_NeuronsAndOutliers()
     {
-        string b = SharedData.Require("llm/base"), f = SharedData.Require("llm/ft-python");
+        string b = SharedData.RequireModel("llm/base"), f = SharedData.Require("llm/ft-python");
         string run = Path.Combine(SharedData.TempFolder(), "run");
         string ws = Path.Combine(AppContext.BaseDirectory, "weightspace");
         var neurons = CliRunner.Run("slurm", "neurons", f, "--against", b, "--top", "5", "--array", "4", "-o", run, "--dry-run", "--weightspace", ws,

@@ -48,7 +48,7 @@ public sealed class ShardedVerbsCommandTests
     [Fact]
     public void LoraExtract_RealFineTune_TwoShards_CombineWritesTheSingleRunsAdapter()
     {
-        string b = SharedData.Require("llm/base"), f = SharedData.Require("llm/ft-python");
+        string b = SharedData.RequireModel("llm/base"), f = SharedData.Require("llm/ft-python");
         string single = Path.Combine(SharedData.TempFolder(), "single");
         var s = CliRunner.Run("lora", "extract", b, f, "--rank", "8", "-o", single);
         Assert.True(s.ExitCode == 0, s.Stderr);

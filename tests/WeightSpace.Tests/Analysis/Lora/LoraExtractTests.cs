@@ -118,7 +118,7 @@ public sealed class LoraExtractTests
     [Fact]
     public void LoraPythonMerged_Rank8_RecoversAdapterBelowBf16NoiseFloor_AndReapplyingReproducesIt()
     {
-        string basePath = SharedData.Require("llm/base");
+        string basePath = SharedData.RequireModel("llm/base");
         string mergedPath = SharedData.Require("llm/lora-python-merged");
         string adapterPath = SharedData.Require("llm/lora-python");
         string output = Path.Combine(SharedData.TempFolder(), "extracted");

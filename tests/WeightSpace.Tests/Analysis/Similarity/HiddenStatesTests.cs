@@ -40,7 +40,7 @@ public sealed class HiddenStatesTests
     [Fact]
     public void Consecutive_blocks_and_the_same_block_of_two_models_on_the_eval_text()
     {
-        string b = SharedData.Require("llm/base"), ft = SharedData.Require("llm/ft-python"), text = SharedData.Require("llm/eval/python.txt");
+        string b = SharedData.RequireModel("llm/base"), ft = SharedData.Require("llm/ft-python"), text = SharedData.Require("llm/eval/python.txt");
         var report = LayerSimilarity.Analyze(ft, b, text, new LayerSimilarityOptions { MaxWindows = 4 }, TestContext.Current.CancellationToken);
         Assert.Equal(4 * 128, report.Samples);
         Assert.Equal(4, report.Blocks.Count);

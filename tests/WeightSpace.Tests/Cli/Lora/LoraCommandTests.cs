@@ -64,7 +64,7 @@ public sealed class LoraAnalyzeReportTests
     [Fact]
     public void Report_ListsEveryModule_AndCountsTheJsonsIntruders()
     {
-        string baseDir = SharedData.Require("llm/base"), adapter = SharedData.Require("llm/lora-python");
+        string baseDir = SharedData.RequireModel("llm/base"), adapter = SharedData.Require("llm/lora-python");
         string html = Path.Combine(SharedData.TempFolder(), "adapter.html");
 
         var json = CliRunner.Run("lora", "analyze", baseDir, adapter, "--json");

@@ -129,7 +129,7 @@ public sealed class GgufHfImportTests
     [Fact]
     public void Bf16Folder_ToBf16Gguf_KeepsTheBf16BytesExactly_AndF16IsRoundToNearestEven()
     {
-        string folder = SharedData.Require("llm/base");
+        string folder = SharedData.RequireModel("llm/base");
         string bf16 = Path.Combine(SharedData.TempFolder(), "bf16.gguf");
         GgufHfImport.Write(folder, bf16, DType.BF16);
         using var hf = Checkpoint.Open(folder);
