@@ -6,6 +6,7 @@ using WeightSpace.Formats.Peft;
 using WeightSpace.Formats.Pickle;
 using WeightSpace.Formats.PyTorch;
 using WeightSpace.Formats.Safetensors;
+using WeightSpace.Formats.SentencePiece;
 using WeightSpace.IO;
 
 namespace WeightSpace.Fuzz;
@@ -62,6 +63,13 @@ internal static class FuzzTargets
                 var config = PeftAdapterConfig.Parse(data, "adapter_config.json", new PeftOptions { RegexTimeout = TimeSpan.FromMilliseconds(100) });
                 foreach (string module in new[] { "model.layers.0.self_attn.q_proj", "lm_head", "h.11.attn.c_attn" })
                     _ = (config.IsTargeted(module), config.ScaleOf(module));
+            },
+            // SentencePiece's tokenizer.model (a protobuf ModelProto); each accepted model's pieces are walked as the GGUF
+            // vocabulary writer walks them.
+            ["sentencepiece-model"] = data =>
+            {
+                var model = SentencePieceModel.Parse(data, "tokenizer.model");
+                foreach (var piece in model.Pieces) _ = (piece.Piece.Length, piece.Score, piece.Type);
             },
             // The GGUF validator and every dequantiser straight on the input bytes: no scratch file, so AFL++ runs it at
             // thousands of executions a second. The "gguf" target covers the mapped-file store and the HF view.

@@ -21,15 +21,15 @@ public static class GgufModelConfig
         return LlamaConfig.Parse(Encoding.UTF8.GetBytes(GgufHfExport.ConfigJsonOf(store)), $"{store.Path} (llama.* metadata)");
     }
 
-    /// <summary>The tokenizer of a <c>tokenizer.ggml.model = gpt2</c> store.</summary>
-    /// <exception cref="UnsupportedModelException">Another tokenizer model (SentencePiece <c>llama</c>, …).</exception>
+    /// <summary>The tokenizer of a <c>tokenizer.ggml.model = gpt2</c> (byte-level BPE) or <c>llama</c> (SentencePiece) store.</summary>
+    /// <exception cref="UnsupportedModelException">Another tokenizer model (<c>bert</c>, <c>t5</c>, …).</exception>
     /// <exception cref="InvalidGgufException">The token list is missing or malformed.</exception>
     public static HuggingFaceTokenizer Tokenizer(GgufStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
         string? json = GgufHfExport.TokenizerJsonOf(store, out _);
         if (json is null)
-            throw new UnsupportedModelException(store.Path, "tokenizer.ggml.model", store.Find("tokenizer.ggml.model")?.Value as string ?? "(absent)", "gpt2 (byte-level BPE)");
+            throw new UnsupportedModelException(store.Path, "tokenizer.ggml.model", store.Find("tokenizer.ggml.model")?.Value as string ?? "(absent)", "gpt2 (byte-level BPE) or llama (SentencePiece)");
         return HuggingFaceTokenizer.Parse(Encoding.UTF8.GetBytes(json), $"{store.Path} (tokenizer.ggml.* metadata)");
     }
 }

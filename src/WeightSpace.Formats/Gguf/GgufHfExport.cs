@@ -14,7 +14,8 @@ public sealed record GgufHfExportResult(string Directory, IReadOnlyList<string> 
 
 /// <summary>Writes a llama-family GGUF as a Hugging Face model folder: <c>model.safetensors</c> (HF names, q/k
 /// un-permuted, quantised tensors dequantised), <c>config.json</c> from the <c>llama.*</c> metadata and
-/// <c>tokenizer.json</c> from the <c>tokenizer.ggml.*</c> metadata (byte-level BPE, <c>tokenizer.ggml.model = gpt2</c>).</summary>
+/// <c>tokenizer.json</c> from the <c>tokenizer.ggml.*</c> metadata (byte-level BPE for <c>tokenizer.ggml.model = gpt2</c>,
+/// SentencePiece-style BPE for <c>llama</c>).</summary>
 public static class GgufHfExport
 {
     /// <summary>Writes the folder. Each file goes through a temp file and a rename, so none is ever half-written.</summary>
@@ -55,7 +56,7 @@ public static class GgufHfExport
     public static string ConfigJsonOf(GgufStore store) => ConfigJson(store);
 
     /// <summary>The tokenizer.json that <see cref="Write"/> writes, or null (reason in <paramref name="skipped"/>) for a
-    /// tokenizer model other than gpt2.</summary>
+    /// tokenizer model other than gpt2 and llama.</summary>
     /// <exception cref="InvalidGgufException">The token list is missing or malformed.</exception>
     public static string? TokenizerJsonOf(GgufStore store, out string? skipped) => TokenizerJson(store, out skipped);
 
@@ -105,22 +106,38 @@ public static class GgufHfExport
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
-    /// <summary>A Hugging Face <c>tokenizer.json</c> for a byte-level BPE (<c>tokenizer.ggml.model = gpt2</c>): the
-    /// token list as the vocabulary, <c>tokenizer.ggml.merges</c> as the merges, control tokens (type 3) as added
-    /// special tokens. Null (with the reason in <paramref name="skipped"/>) for other tokenizer models.</summary>
+    /// <summary>A Hugging Face <c>tokenizer.json</c> from the <c>tokenizer.ggml.*</c> metadata: byte-level BPE for
+    /// <c>gpt2</c> (the token list as the vocabulary, <c>tokenizer.ggml.merges</c> as the merges), SentencePiece-style
+    /// BPE for <c>llama</c> (as transformers' <c>GGUFLlamaConverter</c> builds it, see <see cref="SentencePieceMerges"/>);
+    /// control tokens (type 3) as added special tokens. Null (with the reason in <paramref name="skipped"/>) for other
+    /// tokenizer models.</summary>
     internal static string? TokenizerJson(GgufStore store, out string? skipped)
     {
         skipped = null;
         string? model = store.Find("tokenizer.ggml.model")?.Value as string;
-        if (model != "gpt2")
+        if (model is not ("gpt2" or "llama"))
         {
-            skipped = $"tokenizer.json: tokenizer.ggml.model '{model ?? "(absent)"}' is not synthesised (gpt2 byte-level BPE is)";
+            skipped = $"tokenizer.json: tokenizer.ggml.model '{model ?? "(absent)"}' is not synthesised (gpt2 byte-level BPE and llama SentencePiece are)";
             return null;
         }
         if (store.Find("tokenizer.ggml.tokens")?.Value is not string[] tokens)
             throw new InvalidGgufException(store.Path, null, "tokenizer.ggml.tokens", "is missing or not an array of strings");
-        string[] merges = store.Find("tokenizer.ggml.merges")?.Value as string[] ?? [];
         int[]? types = store.Find("tokenizer.ggml.token_type")?.Value as int[];
+        var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
+        for (int id = 0; id < tokens.Length; id++)
+            if (!ids.TryAdd(tokens[id], id))
+                throw new InvalidGgufException(store.Path, null, "tokenizer.ggml.tokens", $"token {id} '{LlamaHyperparameters.Truncate(tokens[id])}' appears twice; a BPE vocabulary needs unique tokens");
+
+        bool sentencePiece = model == "llama";
+        string[] merges;
+        if (store.Find("tokenizer.ggml.merges")?.Value is string[] stored) merges = stored;
+        else if (!sentencePiece) merges = [];
+        else if (store.Find("tokenizer.ggml.scores")?.Value is float[] scores && scores.Length == tokens.Length) merges = SentencePieceMerges(tokens, scores, ids, store.Path);
+        else throw new InvalidGgufException(store.Path, null, "tokenizer.ggml.scores", $"is missing or not {tokens.Length} float32 values; a llama tokenizer without merges needs the scores to rank them");
+        string? unknown = sentencePiece && store.Find("tokenizer.ggml.unknown_token_id") is { } u && u.TryGetInt64(out long unk) && unk >= 0 && unk < tokens.Length ? tokens[unk] : null;
+        // llama.cpp's default for a llama vocabulary is a space prefix; transformers reads the key as add_prefix_space.
+        bool prefixSpace = store.Find("tokenizer.ggml.add_space_prefix")?.Value is not false;
+        bool byteFallback = sentencePiece && Enumerable.Range(0, 256).All(b => ids.ContainsKey($"<0x{b:X2}>"));
 
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -144,27 +161,55 @@ public static class GgufHfExport
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteNull("normalizer");
-            ByteLevel(w, "pre_tokenizer", addPrefixSpace: false, trimOffsets: true);
-            ByteLevel(w, "post_processor", addPrefixSpace: true, trimOffsets: false);
-            ByteLevel(w, "decoder", addPrefixSpace: true, trimOffsets: true);
+            if (sentencePiece)
+            {
+                // LlamaConverter (legacy): normalizer Prepend ▁ + Replace " " → ▁, no pre-tokenizer, decoder back to text.
+                w.WriteStartObject("normalizer");
+                w.WriteString("type", "Sequence");
+                w.WriteStartArray("normalizers");
+                if (prefixSpace) WriteObject(w, ("type", "Prepend"), ("prepend", "\u2581"));
+                WriteReplace(w, " ", "\u2581");
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.WriteNull("pre_tokenizer");
+                w.WriteNull("post_processor");
+                w.WriteStartObject("decoder");
+                w.WriteString("type", "Sequence");
+                w.WriteStartArray("decoders");
+                WriteObject(w, ("type", "ByteFallback"));
+                WriteObject(w, ("type", "Fuse"));
+                WriteReplace(w, "\u2581", " ");
+                if (prefixSpace)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("type", "Strip");
+                    w.WriteString("content", " ");
+                    w.WriteNumber("start", 1);
+                    w.WriteNumber("stop", 0);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("normalizer");
+                ByteLevel(w, "pre_tokenizer", addPrefixSpace: false, trimOffsets: true);
+                ByteLevel(w, "post_processor", addPrefixSpace: true, trimOffsets: false);
+                ByteLevel(w, "decoder", addPrefixSpace: true, trimOffsets: true);
+            }
             w.WriteStartObject("model");
             w.WriteString("type", "BPE");
             w.WriteNull("dropout");
-            w.WriteNull("unk_token");
+            if (unknown is null) w.WriteNull("unk_token");
+            else w.WriteString("unk_token", unknown);
             w.WriteNull("continuing_subword_prefix");
             w.WriteNull("end_of_word_suffix");
-            w.WriteBoolean("fuse_unk", false);
-            w.WriteBoolean("byte_fallback", false);
+            w.WriteBoolean("fuse_unk", sentencePiece);
+            w.WriteBoolean("byte_fallback", byteFallback);
             w.WriteBoolean("ignore_merges", false);
             w.WriteStartObject("vocab");
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            for (int id = 0; id < tokens.Length; id++)
-            {
-                if (!seen.Add(tokens[id]))
-                    throw new InvalidGgufException(store.Path, null, "tokenizer.ggml.tokens", $"token {id} '{tokens[id]}' appears twice; a BPE vocabulary needs unique tokens");
-                w.WriteNumber(tokens[id], id);
-            }
+            for (int id = 0; id < tokens.Length; id++) w.WriteNumber(tokens[id], id);
             w.WriteEndObject();
             w.WriteStartArray("merges");
             foreach (string merge in merges) w.WriteStringValue(merge);
@@ -173,6 +218,60 @@ public static class GgufHfExport
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>The BPE merges of a SentencePiece vocabulary, as transformers' <c>GGUFTokenizerSkeleton</c> (and its
+    /// <c>SentencePieceExtractor</c>) derive them: for each token, every split into two tokens of the vocabulary,
+    /// ordered by the two halves' scores (highest first); all of them then ordered by the whole token's score, highest
+    /// first, ties kept in vocabulary order. Splits are by Unicode code point, as Python slices strings.</summary>
+    internal static string[] SentencePieceMerges(string[] tokens, float[] scores, Dictionary<string, int> ids, string? path = null)
+    {
+        var merges = new List<(string Left, string Right, float Score)>();
+        var local = new List<(string Left, string Right, float LeftScore, float RightScore)>();
+        var lookup = ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        long work = 0;
+        for (int id = 0; id < tokens.Length; id++)
+        {
+            string token = tokens[id];
+            if (ids[token] != id) continue;   // unique tokens: the dictionary keeps each token once
+            // Every cut hashes the whole token: a hostile file's megabyte-long token would cost 10^12 steps.
+            work += (long)token.Length * token.Length;
+            if (work > MaxMergeDerivationWork)
+                throw new InvalidGgufException(path ?? "(tokens)", null, "tokenizer.ggml.tokens", $"token {id} ({token.Length} characters) takes the merge derivation past {MaxMergeDerivationWork} steps; real vocabularies need a few million");
+            local.Clear();
+            for (int cut = 1; cut < token.Length; cut++)
+            {
+                if (char.IsLowSurrogate(token[cut]) && char.IsHighSurrogate(token[cut - 1])) continue;   // cut by code point
+                var left = token.AsSpan(0, cut);
+                var right = token.AsSpan(cut);
+                // A piece with a space is a pre-normalised user-defined token; "a b" merges cannot hold it.
+                if (left.Contains(' ') || right.Contains(' ')) continue;
+                if (lookup.TryGetValue(left, out int l) && lookup.TryGetValue(right, out int r)) local.Add((left.ToString(), right.ToString(), scores[l], scores[r]));
+            }
+            foreach (var m in local.OrderByDescending(m => m.LeftScore).ThenByDescending(m => m.RightScore)) merges.Add((m.Left, m.Right, scores[id]));
+        }
+        return [.. merges.OrderByDescending(m => m.Score).Select(m => m.Left + " " + m.Right)];
+    }
+
+    /// <summary>Bound on the characters hashed while deriving SentencePiece merges (the sum of squared token lengths).</summary>
+    internal const long MaxMergeDerivationWork = 1L << 31;
+
+    private static void WriteObject(Utf8JsonWriter w, params (string Key, string Value)[] properties)
+    {
+        w.WriteStartObject();
+        foreach (var (key, value) in properties) w.WriteString(key, value);
+        w.WriteEndObject();
+    }
+
+    private static void WriteReplace(Utf8JsonWriter w, string from, string to)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "Replace");
+        w.WriteStartObject("pattern");
+        w.WriteString("String", from);
+        w.WriteEndObject();
+        w.WriteString("content", to);
+        w.WriteEndObject();
     }
 
     private static void ByteLevel(Utf8JsonWriter w, string name, bool addPrefixSpace, bool trimOffsets)

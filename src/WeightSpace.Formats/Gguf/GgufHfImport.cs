@@ -12,7 +12,7 @@ public sealed record GgufHfImportResult(string Path, int TensorCount, IReadOnlyD
 
 /// <summary>Writes a Hugging Face <c>LlamaForCausalLM</c> folder (config.json, tokenizer.json, safetensors or
 /// pytorch_model.bin) as a llama.cpp-loadable GGUF v3 file, as llama.cpp's <c>convert_hf_to_gguf.py</c>
-/// (<c>LlamaModel</c>) does: <c>llama.*</c> hyperparameters, <c>tokenizer.ggml.*</c> from tokenizer.json, GGUF tensor
+/// (<c>LlamaModel</c>) does: <c>llama.*</c> hyperparameters, <c>tokenizer.ggml.*</c> from tokenizer.model or tokenizer.json, GGUF tensor
 /// names, the forward q/k row permutation for rotary layout, 1-D tensors in F32 and matrices in the chosen type.</summary>
 public static class GgufHfImport
 {
@@ -33,7 +33,7 @@ public static class GgufHfImport
     /// <param name="name"><c>general.name</c>; the folder's name when null.</param>
     /// <param name="bytesWritten">Progress in tensor bytes written.</param>
     /// <param name="split">Write a gguf-split set (all parts or none) instead of one file; the result names the first part.</param>
-    /// <exception cref="FileNotFoundException">config.json, tokenizer.json or the weights are missing.</exception>
+    /// <exception cref="FileNotFoundException">config.json, the tokenizer (tokenizer.model or tokenizer.json) or the weights are missing.</exception>
     /// <exception cref="InvalidCheckpointException">config.json or tokenizer.json is malformed, or a tensor does not match the config.</exception>
     /// <exception cref="UnsupportedFormatException">The architecture or tokenizer has no GGUF mapping here.</exception>
     public static GgufHfImportResult Write(string modelFolder, string outputPath, DType type, string? name = null, IProgress<long>? bytesWritten = null, GgufSplitOptions? split = null)
@@ -45,11 +45,7 @@ public static class GgufHfImport
 
         string configPath = Require(modelFolder, "config.json");
         var hp = LlamaHyperparameters.Read(configPath);
-        string tokenizerPath = Require(modelFolder, "tokenizer.json");
-        string tokenizerConfigPath = Path.Combine(modelFolder, "tokenizer_config.json");
-        if (File.Exists(Path.Combine(modelFolder, "tokenizer.model")))
-            throw new UnsupportedFormatException(Path.Combine(modelFolder, "tokenizer.model"), "a SentencePiece tokenizer becomes GGUF tokenizer model 'llama' with its scores, which WeightSpace does not write (byte-level BPE from tokenizer.json, gpt2, is)");
-        var (tokenizer, vocabSize) = GgufTokenizerImport.Read(tokenizerPath, File.Exists(tokenizerConfigPath) ? tokenizerConfigPath : null, configPath, hp.VocabSize);
+        var (tokenizer, vocabSize) = GgufTokenizerImport.Read(modelFolder, configPath, hp.VocabSize);
         hp = hp with { VocabSize = vocabSize };
 
         using var store = Checkpoint.Open(modelFolder);

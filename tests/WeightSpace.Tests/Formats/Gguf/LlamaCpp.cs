@@ -37,25 +37,38 @@ internal static class LlamaCpp
         }
     }
 
+    /// <summary>llama.cpp's token ids of <paramref name="text"/> with the file's vocabulary (no BOS, special tokens not
+    /// parsed: plain text, as our tokenizer encodes it).</summary>
+    /// <exception cref="InvalidOperationException">llama.cpp refused the file; the message carries its error log.</exception>
+    public static int[] Tokenize(string ggufPath, string text)
+    {
+        using var weights = Load(new ModelParams(ggufPath) { ContextSize = 512, GpuLayerCount = 0, Threads = 2 });
+        return [.. weights.Tokenize(text, false, false, System.Text.Encoding.UTF8).Select(t => (int)t)];
+    }
+
+    /// <summary>Loads the file, turning llama.cpp's refusal into a message that carries its error log.</summary>
+    private static LLamaWeights Load(ModelParams parameters)
+    {
+        RequireBackend();
+        while (Log.TryDequeue(out _)) { }
+        try
+        {
+            return LLamaWeights.LoadFromFile(parameters);
+        }
+        catch (LoadWeightsFailedException e)
+        {
+            throw new InvalidOperationException($"llama.cpp refused {parameters.ModelPath}: {string.Join(" ", Log).Trim()}", e);
+        }
+    }
+
     /// <summary>Row-major [length, vocab] logits of <paramref name="tokens"/> fed as one sequence from position 0.</summary>
     /// <exception cref="InvalidOperationException">llama.cpp refused the file; the message carries its error log.</exception>
     public static float[] Logits(string ggufPath, int[] tokens)
     {
-        RequireBackend();
-        while (Log.TryDequeue(out _)) { }
         var parameters = new ModelParams(ggufPath) { ContextSize = 512, BatchSize = 512, GpuLayerCount = 0, Threads = 2,
             // F32 K/V cache: llama.cpp's default F16 cache rounds keys and values to 11 bits, a 1e-3-level error by itself.
             TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32 };
-        LLamaWeights weights;
-        try
-        {
-            weights = LLamaWeights.LoadFromFile(parameters);
-        }
-        catch (LoadWeightsFailedException e)
-        {
-            throw new InvalidOperationException($"llama.cpp refused {ggufPath}: {string.Join(" ", Log).Trim()}", e);
-        }
-        using (weights)
+        using (var weights = Load(parameters))
         using (var context = weights.CreateContext(parameters))
         {
             int vocab = weights.Vocab.Count;
