@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>The <c>tokenizer.ggml.*</c> metadata of a byte-level BPE tokenizer.json, as convert_hf_to_gguf.py's
