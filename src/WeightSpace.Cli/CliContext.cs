@@ -1,5 +1,3 @@
-using Spectre.Console;
-
 namespace WeightSpace.Cli;
 
 /// <summary>Where a command writes, and how: shared by every verb of one invocation.</summary>

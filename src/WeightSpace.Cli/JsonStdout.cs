@@ -1,5 +1,4 @@
 using System.Text.Json;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli;
 

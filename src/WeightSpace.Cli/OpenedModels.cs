@@ -1,5 +1,3 @@
-using WeightSpace.Formats;
-
 namespace WeightSpace.Cli;
 
 /// <summary>The checkpoints one command opened, closed together when the command ends: the one place a verb's store

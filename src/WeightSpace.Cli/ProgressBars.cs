@@ -1,5 +1,3 @@
-using Spectre.Console;
-
 namespace WeightSpace.Cli;
 
 /// <summary>One progress bar on stderr around a long library call, shown only when stderr is a terminal (pipelines,

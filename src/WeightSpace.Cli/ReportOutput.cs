@@ -1,6 +1,3 @@
-using System.CommandLine;
-using WeightSpace.Reports.Html;
-
 namespace WeightSpace.Cli;
 
 /// <summary>The <c>--report FILE.html</c> option shared by the analysis verbs, and writing the report it asks for.</summary>

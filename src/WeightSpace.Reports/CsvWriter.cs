@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace WeightSpace.Reports;
 
 /// <summary>The one RFC 4180 CSV writer of WeightSpace: CRLF line ends, a field quoted only when it holds a comma,

@@ -1,5 +1,4 @@
 using ScottPlot;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports;
 

@@ -1,6 +1,5 @@
 using WeightSpace.Formats.Onnx;
 using WeightSpace.Analysis.Evaluation;
-using WeightSpace.Analysis.Naming;
 
 namespace WeightSpace.Analysis.Alignment;
 

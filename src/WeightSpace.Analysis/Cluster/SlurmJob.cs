@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-using WeightSpace.IO;
 
 namespace WeightSpace.Analysis.Cluster;
 

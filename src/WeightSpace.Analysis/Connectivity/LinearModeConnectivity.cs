@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Compatibility;
 using System.Numerics.Tensors;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Analysis.Evaluation;

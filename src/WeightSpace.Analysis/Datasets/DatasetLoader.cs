@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace WeightSpace.Analysis.Datasets;
 
 /// <summary>Loads labelled datasets from IDX pairs (MNIST format, plain or gzipped), NumPy .npy/.npz and numeric CSV.</summary>

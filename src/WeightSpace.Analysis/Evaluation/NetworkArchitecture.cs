@@ -1,4 +1,3 @@
-using WeightSpace.Analysis.Naming;
 using WeightSpace.Formats.Onnx.Export;
 using static TorchSharp.torch;
 
@@ -103,8 +102,6 @@ public sealed class NetworkArchitecture
     /// <summary>The same chain as layer descriptions for <see cref="WeightSpace.Formats.Onnx.Export.OnnxExporter"/>.</summary>
     public IReadOnlyList<OnnxExportLayer> ToOnnxLayers() =>
         [.. Layers.Select(l => new OnnxExportLayer(l.Kind, l.Name, l.Kernel, l.Stride, l.Padding))];
-
-
 
     /// <summary>Module names of the weighted layers, in order.</summary>
     public IEnumerable<string> ModuleNames => Layers.Where(l => l.Name is not null).Select(l => l.Name!);

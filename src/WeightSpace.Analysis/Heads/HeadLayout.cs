@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace WeightSpace.Analysis.Heads;
 
 /// <summary>How the attention projections of a transformer split into heads: <c>num_attention_heads</c>,

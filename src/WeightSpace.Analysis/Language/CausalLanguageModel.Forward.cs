@@ -1,5 +1,4 @@
 using TorchSharp.Modules;
-using WeightSpace.Analysis.Tensors;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 

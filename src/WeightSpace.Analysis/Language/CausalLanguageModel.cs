@@ -1,6 +1,3 @@
-using System.Globalization;
-using WeightSpace.Formats;
-
 namespace WeightSpace.Analysis.Language;
 
 /// <summary>A Llama-family causal language model run by TorchSharp on the CPU, with Hugging Face's semantics

@@ -1,5 +1,3 @@
-using System.Text;
-using WeightSpace.Formats;
 using WeightSpace.Formats.Gguf;
 
 namespace WeightSpace.Analysis.Language;

@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Connectivity;
-using WeightSpace.Formats;
 
 namespace WeightSpace.Analysis.Language;
 

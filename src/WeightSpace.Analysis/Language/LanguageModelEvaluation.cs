@@ -1,4 +1,3 @@
-using WeightSpace.Formats;
 using WeightSpace.Formats.Gguf;
 
 namespace WeightSpace.Analysis.Language;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace WeightSpace.Analysis.Language;
 
 /// <summary>The architecture of a Llama-family causal language model, read from a Hugging Face <c>config.json</c>.</summary>

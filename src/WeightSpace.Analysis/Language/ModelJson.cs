@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace WeightSpace.Analysis.Language;
 
 /// <summary>Reads the JSON files of a Hugging Face model folder as untrusted input: a size limit before anything is

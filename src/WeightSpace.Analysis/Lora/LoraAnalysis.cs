@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using TorchSharp;
 using WeightSpace.Analysis.Spectra;
 using WeightSpace.Formats.Peft;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Sharding;
 using WeightSpace.Formats.Safetensors;
 using static WeightSpace.Analysis.Lora.LoraExtraction;
 

@@ -1,7 +1,5 @@
-using System.Text.RegularExpressions;
 using TorchSharp;
 using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Analysis.Tensors;
 using WeightSpace.Formats.Peft;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;

@@ -1,5 +1,3 @@
-using WeightSpace.Formats;
-
 namespace WeightSpace.Analysis.Lora;
 
 /// <summary>Opens a model given as a file or a Hugging Face folder, including legacy folders that hold only

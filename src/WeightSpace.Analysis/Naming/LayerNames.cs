@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace WeightSpace.Analysis.Naming;
 
 /// <summary>The layer-index rule shared by merging (layer ranges, gradients) and task vectors (layer groups).</summary>

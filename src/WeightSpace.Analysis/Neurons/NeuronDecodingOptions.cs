@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Analysis.Neurons;
 
 /// <summary>What <see cref="NeuronDecoder"/> decodes and how.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Sharding;
-
 namespace WeightSpace.Analysis.Neurons;
 
 /// <summary>Neuron decoding split over processes or cluster jobs (<c>neurons --shard I/N --part FILE</c>), and the

@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Naming;
-using WeightSpace.Analysis.Tensors;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.Neurons;

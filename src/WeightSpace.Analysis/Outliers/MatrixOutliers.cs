@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Naming;
-
 namespace WeightSpace.Analysis.Outliers;
 
 /// <summary>The largest-magnitude weights of one matrix.</summary>

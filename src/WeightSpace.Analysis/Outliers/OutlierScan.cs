@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using WeightSpace.Analysis.Naming;
 
 namespace WeightSpace.Analysis.Outliers;
 

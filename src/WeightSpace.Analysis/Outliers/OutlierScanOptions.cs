@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Analysis.Outliers;
 
 /// <summary>What <see cref="OutlierScan.Scan"/> looks at.</summary>

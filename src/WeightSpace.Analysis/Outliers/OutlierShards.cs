@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Naming;
-using WeightSpace.Analysis.Sharding;
-
 namespace WeightSpace.Analysis.Outliers;
 
 /// <summary>The data-free outlier scan (<c>outliers --shard I/N --part FILE</c>) split over processes or cluster jobs,

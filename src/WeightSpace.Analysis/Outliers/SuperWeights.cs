@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Language;
-using WeightSpace.Formats;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.Outliers;

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Compatibility;
-using WeightSpace.Analysis.Naming;
 using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Integrity;
 

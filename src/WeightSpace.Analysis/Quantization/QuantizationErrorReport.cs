@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Analysis.Quantization;
 
 /// <summary>The error of one quantised tensor against its reference.</summary>

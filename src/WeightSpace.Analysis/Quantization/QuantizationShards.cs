@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Sharding;
-
 namespace WeightSpace.Analysis.Quantization;
 
 /// <summary>The quantisation-error diff (<c>diff REF.gguf QUANT.gguf --shard I/N --part FILE</c>) split over

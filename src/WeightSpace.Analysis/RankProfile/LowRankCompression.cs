@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Analysis.Tensors;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.RankProfile;

@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Naming;
-
 namespace WeightSpace.Analysis.RankProfile;
 
 /// <summary>Which matrices a rank profile (or a compression) covers, and in what precision.</summary>

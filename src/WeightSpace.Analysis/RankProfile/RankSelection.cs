@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace WeightSpace.Analysis.RankProfile;
 
 /// <summary>How <see cref="LowRankCompression"/> chooses each matrix's rank: <c>energy:F</c> (the rank holding a

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace WeightSpace.Analysis.Sharding;
 
 /// <summary>The parts of one run, combined.</summary>

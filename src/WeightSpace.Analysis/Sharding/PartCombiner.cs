@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace WeightSpace.Analysis.Sharding;
 
 /// <summary>Puts the parts of one sharded run back together, refusing parts of different runs.</summary>

@@ -1,6 +1,4 @@
 using System.Reflection;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace WeightSpace.Analysis.Sharding;
 

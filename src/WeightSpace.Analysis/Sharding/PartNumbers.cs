@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace WeightSpace.Analysis.Sharding;
 
 /// <summary>Doubles in part files, exactly: finite values as JSON numbers (System.Text.Json writes the shortest

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace WeightSpace.Analysis.Sharding;
 
 /// <summary>One shard of a per-tensor analysis split <see cref="Count"/> ways: <c>--shard I/N</c> with I from 1 to N,

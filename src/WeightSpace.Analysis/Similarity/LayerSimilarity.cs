@@ -1,7 +1,4 @@
-using System.Globalization;
 using WeightSpace.Analysis.Language;
-using WeightSpace.Analysis.Naming;
-using WeightSpace.Analysis.Tensors;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.Similarity;

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Text.RegularExpressions;
 
 namespace WeightSpace.Analysis.Spectra;
 

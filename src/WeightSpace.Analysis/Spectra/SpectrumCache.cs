@@ -1,7 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using WeightSpace.IO;
 
 namespace WeightSpace.Analysis.Spectra;
 

@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Analysis.Spectra;
 
 /// <summary>Settings of <see cref="SpectrumAnalyzer"/>. Immutable; every default is the safe, WeightWatcher-compatible

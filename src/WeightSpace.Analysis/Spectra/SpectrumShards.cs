@@ -1,7 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Sharding;
-
 namespace WeightSpace.Analysis.Spectra;
 
 /// <summary>A spectrum analysis split over processes or cluster jobs (<c>spectrum --shard I/N --part FILE</c>), and

@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Analysis.Statistics;
 
 /// <summary>One tensor of a <see cref="CheckpointSummary"/>: its description and, when asked for, its statistics.</summary>

@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Numerics;
-
 namespace WeightSpace.Analysis.TaskVectors;
 
 /// <summary>Count and Σ|x| per magnitude bin (exponent + 3 mantissa bits, so a bin spans a factor ≤ 2^(1/8)): the

@@ -1,7 +1,4 @@
 using System.Numerics.Tensors;
-using WeightSpace.Analysis.Compatibility;
-using WeightSpace.Analysis.Naming;
-using WeightSpace.Analysis.Numerics;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.TaskVectors;

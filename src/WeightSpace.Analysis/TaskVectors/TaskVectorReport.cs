@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Compatibility;
-
 namespace WeightSpace.Analysis.TaskVectors;
 
 /// <summary>What each fine-tune changed relative to a base, per tensor, per layer group and for the whole model.</summary>

@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Compatibility;
-using WeightSpace.Analysis.Sharding;
-
 namespace WeightSpace.Analysis.TaskVectors;
 
 /// <summary><c>diff --shard I/N --part FILE</c>: the task-vector analysis split over processes or cluster jobs, and

@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Numerics;
-
 namespace WeightSpace.Analysis.TaskVectors;
 
 /// <summary>What one tensor adds to a group's and the whole model's sums: entry count, ‖θ₀‖², ⟨Δᵢ,Δⱼ⟩, sign

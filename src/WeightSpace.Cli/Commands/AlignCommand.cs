@@ -1,13 +1,8 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
-using Spectre.Console;
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Datasets;
-using WeightSpace.Formats;
 using WeightSpace.Formats.Onnx;
 using WeightSpace.Formats.Safetensors;
-using WeightSpace.Reports.Json;
 using WeightSpace.Analysis.Evaluation;
 
 namespace WeightSpace.Cli.Commands;

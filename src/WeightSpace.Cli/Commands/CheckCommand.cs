@@ -1,14 +1,10 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Spectre.Console;
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.Merging.Inputs;
 using WeightSpace.Analysis.Preflight;
 using WeightSpace.Formats.Hub;
 using WeightSpace.Formats.Integrity;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 

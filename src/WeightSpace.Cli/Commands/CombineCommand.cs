@@ -1,13 +1,6 @@
-using System.CommandLine;
-using WeightSpace.Analysis.Lora;
-using WeightSpace.Analysis.Neurons;
-using WeightSpace.Analysis.Outliers;
 using WeightSpace.Analysis.Quantization;
 using WeightSpace.Analysis.Sharding;
-using WeightSpace.Analysis.Spectra;
-using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Reports.TaskVectors;
-using WeightSpace.Reports.Html;
 using WeightSpace.Reports.Spectra;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,7 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
-using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.RankProfile;
 
 namespace WeightSpace.Cli.Commands;

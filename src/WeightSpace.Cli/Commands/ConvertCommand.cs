@@ -1,7 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
-using WeightSpace.Formats;
 using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Safetensors;
 

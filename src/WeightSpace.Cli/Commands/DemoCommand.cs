@@ -1,4 +1,3 @@
-using System.CommandLine;
 using WeightSpace.Cli.Demo;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,9 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
-using WeightSpace.Analysis.Lora;
 using WeightSpace.Analysis.Quantization;
-using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Analysis.Compatibility;
 using WeightSpace.Reports.TaskVectors;
 

@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
-using WeightSpace.Analysis.Language;
-using WeightSpace.Reports.Json;
-
 namespace WeightSpace.Cli.Commands;
 
 /// <summary><c>weightspace eval MODEL --text FILE… [--window N] [--stride N] [--batch N] [--max-windows N] [--onnx M.onnx] [--float64] [--json]</c>.</summary>

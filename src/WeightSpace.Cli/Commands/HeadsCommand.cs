@@ -1,8 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
 using WeightSpace.Analysis.Heads;
-using WeightSpace.IO;
 using WeightSpace.Reports.Heads;
 
 namespace WeightSpace.Cli.Commands;

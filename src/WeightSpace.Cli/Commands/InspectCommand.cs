@@ -1,12 +1,7 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Text.RegularExpressions;
-using Spectre.Console;
 using WeightSpace.Analysis.Statistics;
-using WeightSpace.Formats;
 using WeightSpace.Formats.Gguf;
 using WeightSpace.Formats.Integrity;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 

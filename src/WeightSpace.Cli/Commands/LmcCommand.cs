@@ -1,16 +1,9 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
-using Spectre.Console;
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Analysis.Evaluation;
-using WeightSpace.Analysis.Language;
-using WeightSpace.Reports.Html.Sections;
-using WeightSpace.Formats;
 using WeightSpace.Reports.Connectivity;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 

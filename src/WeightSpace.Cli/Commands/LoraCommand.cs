@@ -1,11 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
-using WeightSpace.Analysis.Lora;
-using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Reports.Html;
-using WeightSpace.Reports.Html.Sections;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Cli.Commands;
 

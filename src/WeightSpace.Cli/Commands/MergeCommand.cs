@@ -1,17 +1,10 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Text.Json.Nodes;
-using WeightSpace.Analysis.Language;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.Merging.Inputs;
 using WeightSpace.Analysis.Merging.Methods;
-using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Analysis.Merging.Planning;
 using WeightSpace.Analysis.Merging.Protection;
 using WeightSpace.Analysis.Merging.Vocabulary;
-using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Formats;
 using WeightSpace.Formats.Hub;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,10 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.CommandLine;
 using System.Runtime.InteropServices;
 using WeightSpace.Analysis.Merging;
-using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Analysis.Merging.Planning;
 using WeightSpace.Analysis.Merging.Protection;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
-using WeightSpace.Analysis.Neurons;
-using WeightSpace.Reports.Html;
-using WeightSpace.Reports.Html.Sections;
 using WeightSpace.Reports.Neurons;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,8 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
 using WeightSpace.Analysis.RankProfile;
-using WeightSpace.IO;
 using WeightSpace.Reports.RankProfile;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,15 +1,6 @@
-using System.CommandLine;
-using WeightSpace.Analysis.Spectra;
 using WeightSpace.Analysis.Statistics;
-using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Formats;
-using WeightSpace.Reports.Html;
 using WeightSpace.Analysis.RankProfile;
-using WeightSpace.Reports.Html.Sections;
 using WeightSpace.Analysis.Compatibility;
-using WeightSpace.Analysis.Language;
-using WeightSpace.Analysis.Neurons;
-using WeightSpace.Analysis.Outliers;
 using WeightSpace.Analysis.Similarity;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,8 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
 using WeightSpace.Analysis.Similarity;
-using WeightSpace.IO;
 using WeightSpace.Reports.Similarity;
 
 namespace WeightSpace.Cli.Commands;

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using WeightSpace.Analysis.Cluster;
 
 namespace WeightSpace.Cli.Commands;

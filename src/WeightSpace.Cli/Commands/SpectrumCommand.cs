@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
-using WeightSpace.Analysis.Lora;
-using WeightSpace.Analysis.Spectra;
-using WeightSpace.Formats;
 using WeightSpace.Reports.Spectra;
 
 namespace WeightSpace.Cli.Commands;

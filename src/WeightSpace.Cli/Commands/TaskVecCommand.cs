@@ -1,8 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Analysis.Merging.Planning;
-
 namespace WeightSpace.Cli.Commands;
 
 /// <summary><c>weightspace taskvec apply|add|negate|scale</c>: task arithmetic θ₀ + Σλᵢτᵢ, τᵢ = θᵢ − θ₀, written as a model directory.</summary>

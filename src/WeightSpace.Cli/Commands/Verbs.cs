@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace WeightSpace.Cli.Commands;
 
 /// <summary>The explicit list of verbs of the <c>weightspace</c> tool, in help order.</summary>

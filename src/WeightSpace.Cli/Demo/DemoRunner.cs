@@ -1,21 +1,12 @@
 using System.Diagnostics;
-using System.Globalization;
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Datasets;
 using WeightSpace.Analysis.Merging;
 using WeightSpace.Analysis.Merging.Config;
-using WeightSpace.Analysis.Merging.Output;
-using WeightSpace.Analysis.Spectra;
 using WeightSpace.Analysis.Statistics;
-using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Formats;
-using WeightSpace.Reports.Html;
-using WeightSpace.Reports.Html.Sections;
 using WeightSpace.Analysis.Evaluation;
 using WeightSpace.Analysis.Merging.Methods;
-using WeightSpace.Analysis.Merging.Planning;
-using WeightSpace.Analysis.Language;
 
 namespace WeightSpace.Cli.Demo;
 

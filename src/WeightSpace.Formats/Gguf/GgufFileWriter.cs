@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
-using WeightSpace.IO;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>One tensor to write: its GGUF name, ggml dimensions (fastest first), output type and a producer of its

@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
-using System.Text;
 
 namespace WeightSpace.Formats.Gguf;
 

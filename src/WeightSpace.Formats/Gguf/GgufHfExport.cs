@@ -1,8 +1,4 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using WeightSpace.Formats.Safetensors;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.Gguf;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>What <see cref="GgufHfImport.Write"/> wrote.</summary>

@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>The Hugging Face view of a llama-family GGUF: names as transformers' <c>LlamaForCausalLM</c> has them, and

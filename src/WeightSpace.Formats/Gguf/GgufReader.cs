@@ -1,5 +1,3 @@
-using WeightSpace.IO;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>Opens GGUF files (llama.cpp's format, versions 2 and 3).</summary>

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>Rewrites a GGUF file with its matrices in another type (F32, F16, BF16, Q8_0, Q4_0), like

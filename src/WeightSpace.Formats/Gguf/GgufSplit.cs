@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using WeightSpace.IO;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>llama.cpp's split GGUF sets (<c>gguf-split</c>, <c>llama_split_path</c>, the loader's checks in

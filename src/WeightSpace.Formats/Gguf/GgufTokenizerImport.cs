@@ -1,4 +1,3 @@
-using System.Text.Json;
 using WeightSpace.Formats.SentencePiece;
 
 namespace WeightSpace.Formats.Gguf;

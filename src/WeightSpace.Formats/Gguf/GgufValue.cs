@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>One GGUF metadata value: a scalar (boxed <see cref="byte"/>, <see cref="sbyte"/>, …, <see cref="double"/>,

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace WeightSpace.Formats.Gguf;
 
 /// <summary>The config.json values convert_hf_to_gguf.py turns into <c>llama.*</c> metadata, range-checked.</summary>

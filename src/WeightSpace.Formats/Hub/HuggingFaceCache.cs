@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Formats.Hub;
 
 /// <summary>The local Hugging Face hub cache, read exactly as <c>huggingface_hub</c> lays it out, never over the

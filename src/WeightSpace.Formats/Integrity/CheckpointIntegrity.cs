@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.IO.Hashing;
 using WeightSpace.Formats.PyTorch;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.Integrity;
 

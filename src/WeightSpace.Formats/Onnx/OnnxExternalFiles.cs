@@ -1,6 +1,3 @@
-using System.Globalization;
-using WeightSpace.IO;
-
 namespace WeightSpace.Formats.Onnx;
 
 /// <summary>Resolves and maps the files that hold external tensor data: each distinct file is mapped once and

@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.Onnx;
 

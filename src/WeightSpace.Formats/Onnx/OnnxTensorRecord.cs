@@ -1,5 +1,3 @@
-using WeightSpace.IO;
-
 namespace WeightSpace.Formats.Onnx;
 
 /// <summary>What the walk remembers about one readable weight: its description and where its bytes are, never the bytes.</summary>

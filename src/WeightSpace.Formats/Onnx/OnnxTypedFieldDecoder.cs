@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Google.Protobuf;
 
 namespace WeightSpace.Formats.Onnx;

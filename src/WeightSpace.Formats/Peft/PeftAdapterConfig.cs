@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Formats.Peft;
 
 /// <summary>A parsed, validated PEFT LoRA <c>adapter_config.json</c>, with PEFT's rules for which modules it targets

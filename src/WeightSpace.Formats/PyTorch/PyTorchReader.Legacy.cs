@@ -1,8 +1,5 @@
-using System.Buffers.Binary;
-using System.Globalization;
 using System.Numerics;
 using WeightSpace.Formats.Pickle;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.PyTorch;
 

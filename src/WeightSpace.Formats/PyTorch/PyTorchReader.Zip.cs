@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text;
 using WeightSpace.Formats.Pickle;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.PyTorch;
 

@@ -1,6 +1,4 @@
-using System.Globalization;
 using WeightSpace.Formats.Pickle;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.PyTorch;
 

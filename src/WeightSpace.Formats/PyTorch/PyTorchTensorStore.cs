@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Frozen;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.PyTorch;
 

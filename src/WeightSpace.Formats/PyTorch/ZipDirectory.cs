@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
-using WeightSpace.IO;
-
 namespace WeightSpace.Formats.PyTorch;
 
 /// <summary>One record of a zip file: where its data starts (from its local header) and how it is stored.</summary>

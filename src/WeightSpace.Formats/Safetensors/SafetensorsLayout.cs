@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace WeightSpace.Formats.Safetensors;
 
 /// <summary>Where the writer puts tensors and what its JSON header looks like.</summary>

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace WeightSpace.Formats.Safetensors;
 
 /// <summary>Opens safetensors checkpoints: one file, or shards listed by a <c>model.safetensors.index.json</c>.</summary>

@@ -1,5 +1,3 @@
-using WeightSpace.IO;
-
 namespace WeightSpace.Formats.Safetensors;
 
 /// <summary>A safetensors file or a set of shards, each memory-mapped once; reads are zero-copy views.</summary>

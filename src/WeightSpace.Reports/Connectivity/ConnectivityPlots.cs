@@ -1,7 +1,6 @@
 using ScottPlot;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Analysis.Alignment;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Connectivity;
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Heads;
 
 namespace WeightSpace.Reports.Heads;

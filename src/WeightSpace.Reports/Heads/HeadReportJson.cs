@@ -1,6 +1,4 @@
-using System.Text.Json;
 using WeightSpace.Analysis.Heads;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.Heads;
 

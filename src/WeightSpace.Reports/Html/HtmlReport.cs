@@ -1,10 +1,5 @@
-using System.Globalization;
 using System.Net;
 using System.Reflection;
-using System.Text;
-using System.Text.Json;
-using WeightSpace.Reports.Json;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Html;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace WeightSpace.Reports.Json;
 
 /// <summary>Writes doubles into JSON, with NaN and infinities as the strings <c>"NaN"</c>, <c>"Infinity"</c> and

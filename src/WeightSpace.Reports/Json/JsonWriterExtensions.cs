@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace WeightSpace.Reports.Json;
 
 /// <summary>The shapes every hand-written WeightSpace document repeats: an array of objects, one per item, and a value

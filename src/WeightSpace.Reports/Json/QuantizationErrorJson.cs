@@ -1,4 +1,3 @@
-using System.Text.Json;
 using WeightSpace.Analysis.Quantization;
 
 namespace WeightSpace.Reports.Json;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using ScottPlot;
 using WeightSpace.Analysis.Neurons;
 using WeightSpace.Analysis.Outliers;

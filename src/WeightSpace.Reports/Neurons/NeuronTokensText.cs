@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Neurons;
 
 namespace WeightSpace.Reports.Neurons;

@@ -1,6 +1,4 @@
-using System.Globalization;
 using WeightSpace.Analysis.Neurons;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Neurons;
 

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using WeightSpace.Analysis.Neurons;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.Neurons;
 

@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Outliers;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Neurons;
 

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using WeightSpace.Analysis.Outliers;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.Neurons;
 

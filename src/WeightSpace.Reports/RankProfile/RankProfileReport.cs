@@ -1,8 +1,5 @@
-using System.Globalization;
-using System.Text.Json;
 using ScottPlot;
 using WeightSpace.Analysis.RankProfile;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.RankProfile;
 

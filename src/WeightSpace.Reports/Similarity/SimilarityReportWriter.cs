@@ -1,7 +1,5 @@
-using System.Text.Json;
 using ScottPlot;
 using WeightSpace.Analysis.Similarity;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.Similarity;
 

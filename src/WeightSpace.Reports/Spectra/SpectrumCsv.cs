@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text;
 using WeightSpace.Analysis.Spectra;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Spectra;
 

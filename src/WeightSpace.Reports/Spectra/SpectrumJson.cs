@@ -1,8 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using WeightSpace.Analysis.Spectra;
-using WeightSpace.Reports.Json;
 
 namespace WeightSpace.Reports.Spectra;
 

@@ -1,8 +1,5 @@
-using System.Globalization;
-using System.Text;
 using ScottPlot;
 using WeightSpace.Analysis.Spectra;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Spectra;
 

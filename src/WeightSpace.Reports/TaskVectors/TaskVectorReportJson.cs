@@ -1,6 +1,4 @@
-using System.Text.Json;
 using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.Reports.Json;
 using WeightSpace.Analysis.Compatibility;
 
 namespace WeightSpace.Reports.TaskVectors;

@@ -2,7 +2,6 @@ using ScottPlot;
 using WeightSpace.Analysis.Naming;
 using WeightSpace.Analysis.Spectra;
 using WeightSpace.Analysis.TaskVectors;
-using WeightSpace.IO;
 
 namespace WeightSpace.Reports.Transformer;
 

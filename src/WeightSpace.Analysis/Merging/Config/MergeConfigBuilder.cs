@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace WeightSpace.Analysis.Merging.Config;
 
 /// <summary>Builds a <see cref="MergeConfig"/> in code, for one-liners such as

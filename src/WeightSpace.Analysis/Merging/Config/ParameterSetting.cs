@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace WeightSpace.Analysis.Merging.Config;
 
 /// <summary>A parameter value as mergekit writes it: a scalar, a gradient list interpolated over layer depth, or a list of

@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Lora;
-using WeightSpace.Formats;
 using WeightSpace.Formats.Hub;
 using WeightSpace.Formats.Peft;
 

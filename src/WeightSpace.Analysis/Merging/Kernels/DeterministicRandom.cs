@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace WeightSpace.Analysis.Merging.Kernels;
 
 /// <summary>xoshiro256** (Blackman &amp; Vigna 2018) seeded through SplitMix64: the same numbers on every run, platform and

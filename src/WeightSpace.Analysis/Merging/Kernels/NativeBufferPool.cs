@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace WeightSpace.Analysis.Merging.Kernels;
 
 /// <summary>Keeps freed merge buffers for the next tensor of the same element count, within a byte capacity.</summary>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Numerics.Tensors;
-using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Kernels;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 
 namespace WeightSpace.Analysis.Merging.Kernels;
 

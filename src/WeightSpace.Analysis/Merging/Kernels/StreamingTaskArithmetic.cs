@@ -2,9 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Kernels;
 

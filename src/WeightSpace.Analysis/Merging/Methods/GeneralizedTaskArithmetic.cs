@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using WeightSpace.Analysis.Merging.Kernels;
-using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Methods;
 

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using WeightSpace.Analysis.Numerics;
 
 namespace WeightSpace.Analysis.Merging.Methods;
 

@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Numerics;
-
 namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>Spherical linear interpolation (Shoemake 1985) between the base (t = 0) and one model (t = 1), on the

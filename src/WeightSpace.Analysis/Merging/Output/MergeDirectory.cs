@@ -1,4 +1,3 @@
-using WeightSpace.IO;
 using WeightSpace.Formats.Safetensors;
 using WeightSpace.Analysis.Merging.Planning;
 

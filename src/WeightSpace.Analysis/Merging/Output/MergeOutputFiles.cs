@@ -1,7 +1,4 @@
-using System.Text;
 using System.Text.Encodings.Web;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.Merging.Planning;
 using WeightSpace.Formats.Hub;

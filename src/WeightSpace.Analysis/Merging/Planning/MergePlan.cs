@@ -1,8 +1,6 @@
 using WeightSpace.Analysis.Merging.Config;
 using WeightSpace.Analysis.Merging.Kernels;
 using WeightSpace.Analysis.Merging.Methods;
-using WeightSpace.Analysis.Compatibility;
-using WeightSpace.Analysis.Naming;
 using WeightSpace.Analysis.Merging.Vocabulary;
 
 namespace WeightSpace.Analysis.Merging.Planning;

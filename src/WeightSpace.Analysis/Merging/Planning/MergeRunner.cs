@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using WeightSpace.Analysis.Merging.Kernels;
 
 namespace WeightSpace.Analysis.Merging.Planning;

@@ -1,5 +1,4 @@
 using WeightSpace.Analysis.Merging.Planning;
-using WeightSpace.Analysis.Naming;
 using WeightSpace.Analysis.Outliers;
 
 namespace WeightSpace.Analysis.Merging.Protection;

@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace WeightSpace.Analysis.Merging.Protection;
 
 /// <summary>Which outlier weights <see cref="OutlierGuard"/> watches during a trimming merge, and what it does about them.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace WeightSpace.Analysis.Merging.Vocabulary;
 
 /// <summary>A model's vocabulary as transformers' <c>get_vocab()</c> gives it, read from <c>tokenizer.json</c>: the model's

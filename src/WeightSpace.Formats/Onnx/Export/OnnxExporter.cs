@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using WeightSpace.Formats.Onnx.Proto;
-using WeightSpace.IO;
 
 namespace WeightSpace.Formats.Onnx.Export;
 

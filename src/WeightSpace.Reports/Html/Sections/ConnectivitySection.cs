@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Alignment;
 using WeightSpace.Analysis.Connectivity;
 using WeightSpace.Reports.Connectivity;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Lora;
 
 namespace WeightSpace.Reports.Html.Sections;

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace WeightSpace.Reports.Html.Sections;
 
 /// <summary>Report section comparing merge methods by their held-out score on each fine-tune's task: accuracy for

@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Neurons;
 using WeightSpace.Reports.Neurons;
 

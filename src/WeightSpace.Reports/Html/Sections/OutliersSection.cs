@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Outliers;
 using WeightSpace.Reports.Neurons;
 

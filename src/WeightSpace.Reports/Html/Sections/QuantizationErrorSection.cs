@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Quantization;
 using WeightSpace.Reports.Quantization;
 using WeightSpace.Reports.Transformer;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Reports.TaskVectors;
 

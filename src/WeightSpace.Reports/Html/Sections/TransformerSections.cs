@@ -1,4 +1,3 @@
-using System.Globalization;
 using WeightSpace.Analysis.Heads;
 using WeightSpace.Analysis.RankProfile;
 using WeightSpace.Analysis.Similarity;
