@@ -17,13 +17,19 @@ internal sealed class DemoRunner(string dataFolder, string outputFolder, Action<
     private const int Steps = 7;
     private int _step;
 
+    // Recipes both demos show (the digits MLPs and the tiny Llama's fine-tunes), defined once.
+    private static readonly (string Method, string Label, Action<MergeConfigBuilder> Configure)
+        TaskArithmetic = ("task_arithmetic", "λ 1", b => b.Set("lambda", 1.0)),
+        Ties = ("ties", "density 0.5, λ 1", b => b.Set("lambda", 1.0)),
+        DareTies = ("dare_ties", "density 0.5, λ 1, seed 0", b => b.Set("lambda", 1.0));
+
     /// <summary>The merge methods shown, with the parameters the demo uses (documented in docs/merging.md).</summary>
     internal static readonly (string Method, string Label, Action<MergeConfigBuilder> Configure)[] MergeMethodsShown =
     [
         ("linear", "weights 1, 1", b => { }),
-        ("task_arithmetic", "λ 1", b => b.Set("lambda", 1.0)),
-        ("ties", "density 0.5, λ 1", b => b.Set("lambda", 1.0)),
-        ("dare_ties", "density 0.5, λ 1, seed 0", b => b.Set("lambda", 1.0)),
+        TaskArithmetic,
+        Ties,
+        DareTies,
         ("breadcrumbs_ties", "density 0.5, γ 0.01", b => b.Set("lambda", 1.0)),
         ("della", "density 0.5, ε 0.15", b => b.Set("lambda", 1.0)),
         ("model_stock", "", b => { }),
@@ -143,9 +149,9 @@ internal sealed class DemoRunner(string dataFolder, string outputFolder, Action<
     [
         ("linear", "weights 1, 1, 1", b => { }),
         ("task_arithmetic", "λ 0.5", b => b.Set("lambda", 0.5)),
-        ("task_arithmetic", "λ 1", b => b.Set("lambda", 1.0)),
-        ("ties", "density 0.5, λ 1", b => b.Set("lambda", 1.0)),
-        ("dare_ties", "density 0.5, λ 1, seed 0", b => b.Set("lambda", 1.0)),
+        TaskArithmetic,
+        Ties,
+        DareTies,
     ];
 
     private List<MergeScore> LanguageModelMerges(Func<string, string> d, CancellationToken ct)
@@ -173,21 +179,7 @@ internal sealed class DemoRunner(string dataFolder, string outputFolder, Action<
                 stores[name] = Checkpoint.Open(Path.Combine(folder, name, "model.safetensors"));
             var scores = new List<MergeScore> { new("base", "", Score(stores["base"]), IsReference: true) };
             scores.AddRange(LlamaDomains.Select(x => new MergeScore($"fine-tune: {x}", "", Score(stores["ft-" + x]), IsReference: true)));
-            foreach (var (method, label, configure) in LanguageModelMergesShown)
-            {
-                var info = MergeMethods.Get(method);
-                var perModel = new Dictionary<string, double>();
-                if (info.Parameters.Any(p => p.Name == "weight")) perModel["weight"] = 1.0;
-                if (info.Parameters.Any(p => p.Name == "density")) perModel["density"] = 0.5;
-                var builder = new MergeConfigBuilder(method).WithSeed(0);
-                if (info.BaseModel != BaseModelRole.Ignored) builder.WithBase("base");
-                foreach (string x in LlamaDomains) builder.AddModel("ft-" + x, perModel);
-                configure(builder);
-                var plan = MergePlan.Create(builder.Build(), stores, 0);
-                using var merged = new InMemoryTensorStore($"merge:{method}");
-                MergeRunner.Run(plan, new InMemoryTensorSink(merged, plan.Outputs), 2, null, ct);
-                scores.Add(new MergeScore(method, label, Score(merged)));
-            }
+            scores.AddRange(MergeAndScore(LanguageModelMergesShown, stores, [.. LlamaDomains.Select(x => "ft-" + x)], Score, ct));
             return scores;
         }
         finally
@@ -211,24 +203,30 @@ internal sealed class DemoRunner(string dataFolder, string outputFolder, Action<
             new("fine-tune: inverted", "", Score(invertStore), IsReference: true),
         };
         var stores = new Dictionary<string, TensorStore> { ["base"] = baseStore, ["fliplr"] = flipStore, ["invert"] = invertStore };
-        foreach (var (method, label, configure) in MergeMethodsShown)
+        scores.AddRange(MergeAndScore(MergeMethodsShown, stores, ["fliplr", "invert"], Score, ct));
+        return scores;
+    }
+
+    /// <summary>Runs each recipe over <paramref name="models"/> (base "base" where the method takes one; weight 1 and
+    /// density 0.5 per model where the method has them; seed 0) in memory and scores the result.</summary>
+    private static IEnumerable<MergeScore> MergeAndScore((string Method, string Label, Action<MergeConfigBuilder> Configure)[] recipes,
+        Dictionary<string, TensorStore> stores, string[] models, Func<TensorStore, double[]> score, CancellationToken ct)
+    {
+        foreach (var (method, label, configure) in recipes)
         {
             var info = MergeMethods.Get(method);
-            var builder = new MergeConfigBuilder(method).WithSeed(0);
-            bool takesDensity = info.Parameters.Any(p => p.Name == "density");
-            bool takesWeight = info.Parameters.Any(p => p.Name == "weight");
             var perModel = new Dictionary<string, double>();
-            if (takesWeight) perModel["weight"] = 1.0;
-            if (takesDensity) perModel["density"] = 0.5;
+            if (info.Parameters.Any(p => p.Name == "weight")) perModel["weight"] = 1.0;
+            if (info.Parameters.Any(p => p.Name == "density")) perModel["density"] = 0.5;
+            var builder = new MergeConfigBuilder(method).WithSeed(0);
             if (info.BaseModel != BaseModelRole.Ignored) builder.WithBase("base");
-            builder.AddModel("fliplr", perModel).AddModel("invert", perModel);
+            foreach (string model in models) builder.AddModel(model, perModel);
             configure(builder);
             var plan = MergePlan.Create(builder.Build(), stores, 0);
             using var merged = new InMemoryTensorStore($"merge:{method}");
             MergeRunner.Run(plan, new InMemoryTensorSink(merged, plan.Outputs), 2, null, ct);
-            scores.Add(new MergeScore(method, label, Score(merged)));
+            yield return new MergeScore(method, label, score(merged));
         }
-        return scores;
     }
 
     private T Step<T>(string what, Func<T> work)

@@ -45,6 +45,27 @@ public sealed partial class FolderDependencyTests
         Assert.Empty(SourceGraph.Read(root, [("Demo/B/Beta.cs", "Alpha")]).Cycles());
     }
 
+    [Fact]
+    public void Checker_SeesReferencesThroughGlobalUsings()
+    {
+        // A project-level <Using Include> or a global using makes a namespace visible without a using in the file:
+        // the graph must still see the edge, or a cycle through it would go unnoticed.
+        string root = SharedData.TempFolder();
+        string project = Path.Combine(root, "WeightSpace.Demo");
+        foreach (string folder in new[] { "A", "B", "C" }) Directory.CreateDirectory(Path.Combine(project, folder));
+        File.WriteAllText(Path.Combine(project, "WeightSpace.Demo.csproj"),
+            "<Project Sdk=\"Microsoft.NET.Sdk\"><ItemGroup><Using Include=\"WeightSpace.Demo.B\" /></ItemGroup></Project>\n");
+        File.WriteAllText(Path.Combine(project, "GlobalUsings.cs"), "global using WeightSpace.Demo.C;\n");
+        File.WriteAllText(Path.Combine(project, "A", "Alpha.cs"),
+            "namespace WeightSpace.Demo.A;\npublic sealed class Alpha { public Beta? B; public Gamma? C; }\n");
+        File.WriteAllText(Path.Combine(project, "B", "Beta.cs"), "namespace WeightSpace.Demo.B;\npublic sealed class Beta { }\n");
+        File.WriteAllText(Path.Combine(project, "C", "Gamma.cs"), "namespace WeightSpace.Demo.C;\npublic sealed class Gamma { }\n");
+
+        var graph = SourceGraph.Read(root, []);
+        Assert.Equal(["Alpha.cs:Beta"], graph.Edges["Demo/A"]["Demo/B"]);
+        Assert.Equal(["Alpha.cs:Gamma"], graph.Edges["Demo/A"]["Demo/C"]);
+    }
+
     /// <summary>The "Analysis folders" block of docs/architecture.md lists, for every folder of WeightSpace.Analysis,
     /// exactly the Analysis folders it uses: a moved type or a new reference shows up here until the doc says so.</summary>
     [Fact]

@@ -4,7 +4,8 @@ namespace WeightSpace.Tests.Architecture;
 
 /// <summary>The folder dependency graph of src/, read from the C# sources: folder F depends on folder G when a file in
 /// F names a type declared in G that is in scope there (through its namespace, an enclosing namespace, a
-/// <c>using</c>, or a qualified name). Comments and string literals are ignored; a partial type belongs to the folder
+/// <c>using</c> — in the file, a <c>global using</c> anywhere in its project, or a project-level <c>&lt;Using Include&gt;</c>
+/// in its .csproj — or a qualified name). Comments and string literals are ignored; a partial type belongs to the folder
 /// its namespace names. Approximate by design (it matches type names, not symbols), but every edge it reports lists
 /// the file and the type, so a false one is easy to see and fix by renaming.</summary>
 internal sealed partial class SourceGraph
@@ -24,6 +25,16 @@ internal sealed partial class SourceGraph
             .Where(p => !p.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
             .Select(p => new SourceFile(p, FolderOf(srcRoot, p), Strip(File.ReadAllText(p))))
             .ToList();
+        // Global usings apply to every file of their project (the first folder segment, e.g. "Analysis").
+        var globalUsings = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        HashSet<string> GlobalsOf(string project) =>
+            globalUsings.TryGetValue(project, out var set) ? set : globalUsings[project] = new(StringComparer.Ordinal);
+        foreach (string csproj in Directory.EnumerateFiles(srcRoot, "*.csproj", SearchOption.AllDirectories))
+            foreach (Match m in ProjectUsing().Matches(File.ReadAllText(csproj)))
+                GlobalsOf(ProjectOf(FolderOf(srcRoot, csproj))).Add(m.Groups[1].Value);
+        foreach (var f in files)
+            foreach (Match m in GlobalUsingNamespace().Matches(f.Code))
+                GlobalsOf(ProjectOf(f.Folder)).Add(m.Groups[1].Value);
         // Declared types: (namespace, name) → folders; a partial type spread over folders lives where its namespace says.
         var declared = new Dictionary<(string Namespace, string Name), HashSet<string>>();
         foreach (var f in files)
@@ -52,6 +63,7 @@ internal sealed partial class SourceGraph
         foreach (var f in files)
         {
             var scope = new HashSet<string>(f.Usings, StringComparer.Ordinal);
+            if (globalUsings.TryGetValue(ProjectOf(f.Folder), out var globals)) scope.UnionWith(globals);
             string[] parts = f.Namespace.Split('.');
             for (int i = 1; i <= parts.Length; i++) scope.Add(string.Join('.', parts[..i]));
             string body = UsingDirective().Replace(f.Code, "");
@@ -120,6 +132,8 @@ internal sealed partial class SourceGraph
         return relative.StartsWith("WeightSpace.", StringComparison.Ordinal) ? relative["WeightSpace.".Length..] : relative;
     }
 
+    private static string ProjectOf(string folder) => folder.Split('/')[0];
+
     private static string Strip(string code)
     {
         code = BlockComment().Replace(code, "");
@@ -155,7 +169,9 @@ internal sealed partial class SourceGraph
     [GeneratedRegex(@"\b(?:class|record|struct|interface|enum)\s+(?:struct\s+|class\s+)?([A-Z]\w*)")] private static partial Regex TypeDeclaration();
     [GeneratedRegex(@"^namespace\s+([\w.]+)", RegexOptions.Multiline)] private static partial Regex NamespaceDeclaration();
     [GeneratedRegex(@"^using\s+(?:static\s+)?([\w.]+)\s*;", RegexOptions.Multiline)] private static partial Regex UsingNamespace();
-    [GeneratedRegex(@"^using[^\n]*", RegexOptions.Multiline)] private static partial Regex UsingDirective();
+    [GeneratedRegex(@"^global\s+using\s+(?:static\s+)?([\w.]+)\s*;", RegexOptions.Multiline)] private static partial Regex GlobalUsingNamespace();
+    [GeneratedRegex(@"<Using\s+Include=""([\w.]+)""\s*/>")] private static partial Regex ProjectUsing();
+    [GeneratedRegex(@"^(?:global\s+)?using[^\n]*", RegexOptions.Multiline)] private static partial Regex UsingDirective();
     [GeneratedRegex(@"\bWeightSpace(?:\.\w+)+")] private static partial Regex QualifiedName();
     [GeneratedRegex(@"(?<![\w.])[A-Z]\w*\b")] private static partial Regex Identifier();
 }

@@ -65,11 +65,11 @@ internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IPara
             foreach (var t in merged)
             {
                 ct.ThrowIfCancellationRequested();
-                var theta0 = t.Base!.Store.ReadSingle(t.Base.TensorName);
+                var theta0 = t.Base!.Store.ReadSingle(t.Base.StoredName);
                 for (int i = 0; i < models; i++)
                 {
                     if (density[i] >= 1) continue;
-                    var tau = t.Models[i].Store.ReadSingle(t.Models[i].TensorName);
+                    var tau = t.Models[i].Store.ReadSingle(t.Models[i].StoredName);
                     TensorPrimitives.Subtract(tau, theta0, tau);
                     if (pass == 0) selections[i].AddHigh(tau); else selections[i].AddLow(tau);
                 }

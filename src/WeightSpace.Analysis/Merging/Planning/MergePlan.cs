@@ -78,7 +78,7 @@ public sealed class MergePlan
             var sources = slice.Sources.Select(s =>
             {
                 var partial = new TensorSource(s.Source.Model, models[s.Source.Model], "");
-                return partial with { TensorName = inputName(partial) };
+                return partial with { StoredName = inputName(partial) };
             }).ToList();
             TensorSource? baseSource = slice.BaseIndex is int b ? sources[b] : null;
             var merged = sources.Where((_, i) => i != slice.BaseIndex).ToList();
@@ -86,14 +86,14 @@ public sealed class MergePlan
             bool missing = false;
             foreach (var s in sources)
             {
-                if (s.Store.TryGetInfo(s.TensorName, out var info)) infos.Add(info);
-                else { problems.Add($"{s.Model}: no tensor '{s.TensorName}' (needed for output '{outputName}')"); missing = true; }
+                if (s.Store.TryGetInfo(s.StoredName, out var info)) infos.Add(info);
+                else { problems.Add($"{s.Model}: no tensor '{s.StoredName}' (needed for output '{outputName}')"); missing = true; }
             }
             if (missing) return;
             var reference = baseSource is not null ? infos[slice.BaseIndex!.Value] : infos[0];
             for (int i = 0; i < sources.Count; i++)
                 if (infos[i].Shape != reference.Shape)
-                    problems.Add($"{sources[i].Model}: tensor '{sources[i].TensorName}' is {infos[i].Shape} but {sources[slice.BaseIndex ?? 0].Model} has {reference.Shape}");
+                    problems.Add($"{sources[i].Model}: tensor '{sources[i].StoredName}' is {infos[i].Shape} but {sources[slice.BaseIndex ?? 0].Model} has {reference.Shape}");
             bool isFloat = reference.DType.IsFloatingPoint();
             if (isFloat && reference.ElementCount > Array.MaxLength)
                 problems.Add($"tensor '{outputName}' has {reference.ElementCount} elements; at most {Array.MaxLength} can be merged as one buffer");
@@ -217,7 +217,7 @@ public sealed class MergePlan
             if (spec.Scope == ParameterScope.Global)
                 values[p] = [Resolve(spec, null, outputName, t)];
             else
-                values[p] = mergedIndices.Select(i => Resolve(spec, slice.Sources[i].Source, sources[i].TensorName, t)).ToArray();
+                values[p] = mergedIndices.Select(i => Resolve(spec, slice.Sources[i].Source, sources[i].StoredName, t)).ToArray();
         }
         return MergeParameters.FromResolved(specs, values, modelCount);
 

@@ -139,7 +139,7 @@ public static class MergeRunner
         long n = tensor.Output.ElementCount;
         long bytes = blockwiseSink ? Math.Min(n, (long)StreamingTaskArithmetic.ChunkLength * Environment.ProcessorCount) * sizeof(float) : checked(n * sizeof(float));
         foreach (var source in tensor.Models.Prepend(tensor.Base))
-            if (source is not null) bytes = checked(bytes + source.Store.GetInfo(source.TensorName).ByteCount);
+            if (source is not null) bytes = checked(bytes + source.Store.GetInfo(source.StoredName).ByteCount);
         return bytes;
     }
 
@@ -152,7 +152,7 @@ public static class MergeRunner
         if (tensor.IsCopy)
         {
             var source = tensor.Base ?? tensor.Models[0];
-            using var raw = source.Store.Read(source.TensorName);
+            using var raw = source.Store.Read(source.StoredName);
             lock (sinkGate) sink.WriteBytes(tensor.Output.Name, raw.Bytes);
             return;
         }
@@ -170,7 +170,7 @@ public static class MergeRunner
             bool borrow = method is IReadOnlyInputsMergeMethod && n > 0;
             for (int i = 0; i < sources.Length; i++)
             {
-                var data = sources[i].Store.Read(sources[i].TensorName);
+                var data = sources[i].Store.Read(sources[i].StoredName);
                 if (borrow && data.Info.DType == DType.F32 && data.TryGetMappedBytes(out var bytes))
                 {
                     // A method that only reads its inputs gets the mapped F32 view itself: no copy.
@@ -224,7 +224,7 @@ public static class MergeRunner
             for (int i = 0; i < sources.Length; i++)
             {
                 if (sources[i] is not { } source) continue;
-                var data = source.Store.Read(source.TensorName);
+                var data = source.Store.Read(source.StoredName);
                 // A mapped view in a float dtype the kernel converts itself, chunk by chunk (F32 read in place, BF16/F16
                 // widened): no whole-tensor float copy. Bytes over 2 GiB or gathered views are converted up front.
                 if (data.Info.DType.IsFloatingPoint() && data.ByteCount <= int.MaxValue && data.TryGetMappedBytes(out var bytes))

@@ -102,7 +102,7 @@ public sealed class OutlierGuard
         foreach (var source in sources)
         {
             // One input resident at a time, as in the merge itself.
-            float[] values = source.Store.ReadSingle(source.TensorName);
+            float[] values = source.Store.ReadSingle(source.StoredName);
             var top = OutlierScan.ScanMatrix(tensor.Output, values, options.TopPerMatrix);
             foreach (var o in top.Outliers)
                 if (o.RatioToRms >= options.MinRatioToRms) scanned.Add((checked(o.Row * columns + o.Column), source.Model, o));
@@ -115,7 +115,7 @@ public sealed class OutlierGuard
         var valuesAt = new float[sources.Length][];
         for (int s = 0; s < sources.Length; s++)
         {
-            using var data = sources[s].Store.Read(sources[s].TensorName);
+            using var data = sources[s].Store.Read(sources[s].StoredName);
             valuesAt[s] = new float[indices.Length];
             for (int k = 0; k < indices.Length; k++) data.CopyTo(indices[k], valuesAt[s].AsSpan(k, 1));
         }
