@@ -1,8 +1,6 @@
-using TorchSharp;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Formats.Peft;
 using static TorchSharp.torch;
-using Tensor = TorchSharp.torch.Tensor;
 
 namespace WeightSpace.Analysis.Lora;
 
@@ -92,7 +90,7 @@ public static class LoraCombination
 
     private static (float[] A, float[] B, CombinedModule Stats) Combine(string module, List<(PeftAdapter Adapter, PeftModule Module, double Weight)> list, int rank)
     {
-        using var scope = torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         var bs = new List<Tensor>();
         var @as = new List<Tensor>();
         foreach (var (adapter, m, w) in list)
@@ -100,8 +98,8 @@ public static class LoraCombination
             bs.Add(LoraMath.Load(adapter.Store, m.B).to_type(ScalarType.Float64).mul(w * m.Scale));
             @as.Add(LoraMath.Load(adapter.Store, m.A).to_type(ScalarType.Float64));
         }
-        var b = torch.cat(bs, 1);
-        var a = torch.cat(@as, 0);
+        var b = cat(bs, 1);
+        var a = cat(@as, 0);
         var (qb, rb) = linalg.qr(b);
         var (qa, ra) = linalg.qr(a.mT);
         var (uc, s, vch) = linalg.svd(rb.matmul(ra.mT), fullMatrices: false);

@@ -1,8 +1,6 @@
-using TorchSharp;
 using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Formats.Peft;
 using static TorchSharp.torch;
-using Tensor = TorchSharp.torch.Tensor;
 
 namespace WeightSpace.Analysis.Lora;
 
@@ -203,7 +201,7 @@ public static class LoraExtraction
 
     internal static (float[] A, float[] B, ExtractedModule Stats)? Decompose(TensorStore baseModel, TensorStore fineTuned, Job job, LoraExtractOptions options, int? fixedRank)
     {
-        using var scope = torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var bb = baseModel.Read(job.BaseName);
         using var fb = fineTuned.Read(job.FineTunedName);
         var delta = fb.ToTorch(ScalarType.Float64).sub(bb.ToTorch(ScalarType.Float64));

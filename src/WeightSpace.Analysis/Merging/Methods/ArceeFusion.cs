@@ -5,18 +5,13 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// Iⱼ (quantiles as mergekit takes them: sorted values at index ⌊q·(n − 1)⌋); θ = θ₀ + (θ − θ₀)·[Iⱼ ≥ threshold].</summary>
 /// <remarks>mergekit estimates the quantiles from 10⁶ random elements when a tensor is larger; here they are exact
 /// (deterministic), which equals mergekit's on every tensor of at most 10⁶ elements.</remarks>
-internal sealed class ArceeFusion : IMergeMethod
+internal sealed class ArceeFusion() : MergeMethod("arcee_fusion", "https://arcee.ai", BaseModelRole.Required, 1, 1)
 {
     private const double Eps = 1e-8;
 
-    public string Name => "arcee_fusion";
-    public Uri Paper { get; } = new("https://arcee.ai");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => 1;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } = [];
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } = [];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var b = inputs.Base.Span;
         var m = inputs.Models[0].Span;

@@ -6,7 +6,7 @@ namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>The family mergekit calls generalized task arithmetic: τᵢ = θᵢ − θ₀, optional sparsification of each τᵢ,
 /// optional TIES sign consensus, weighted sum, optional normalisation by the (agreeing) weights, scale by λ, add to θ₀.</summary>
-internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IParameterCheck, IWholeModelMergeMethod
+internal abstract class GeneralizedTaskArithmetic : MergeMethod, IStreamingMergeMethod, IParameterCheck, IWholeModelMergeMethod
 {
     private const int ParallelThreshold = 1 << 20;
     private readonly Sparsification _sparsification;
@@ -14,9 +14,8 @@ internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IPara
 
     protected GeneralizedTaskArithmetic(string name, string paper, Sparsification sparsification, bool consensus,
         bool defaultNormalize, bool defaultRescale, string? semanticsDescription)
+        : base(name, paper, BaseModelRole.Required, 1, int.MaxValue)
     {
-        Name = name;
-        Paper = new Uri(paper);
         _sparsification = sparsification;
         _consensus = consensus;
         var specs = new List<ParameterSpec> { ParameterSpec.Weight };
@@ -34,12 +33,7 @@ internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IPara
         Parameters = specs;
     }
 
-    public string Name { get; }
-    public Uri Paper { get; }
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; }
+    public override IReadOnlyList<ParameterSpec> Parameters { get; }
 
     /// <summary>True when, under paper semantics, TIES trims against a threshold over the whole model.</summary>
     internal bool TrimsWholeModel(MergeParameters p) => _sparsification == Sparsification.Magnitude && p.PaperSemantics;
@@ -95,7 +89,7 @@ internal abstract class GeneralizedTaskArithmetic : IStreamingMergeMethod, IPara
         return null;
     }
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var p = inputs.Parameters;
         var baseValues = inputs.Base.Span;

@@ -6,19 +6,14 @@ namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>Iso-C (Marczak et al. 2025, §4.1, eq. 7): Δ = Σᵢ Δᵢ = UΣVᵀ, flatten the spectrum to its mean,
 /// Δ_iso = σ̄·UVᵀ with σ̄ = (1/r)Σⱼσⱼ, θ = θ₀ + α·Δ_iso. Tensors that are not matrices take θ₀ + α·ΣᵢΔᵢ (task arithmetic).</summary>
-internal sealed class IsoC : IMergeMethod
+internal sealed class IsoC() : MergeMethod("iso_c", "https://arxiv.org/abs/2502.04959", BaseModelRole.Required, 1, int.MaxValue)
 {
-    public string Name => "iso_c";
-    public Uri Paper { get; } = new("https://arxiv.org/abs/2502.04959");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Number("alpha", ParameterScope.Global, 1.0, -1e6, 1e6, "Scale of the merged update."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         int t = inputs.Models.Count;
         var baseValues = inputs.Base.Span;

@@ -6,20 +6,15 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// iterate m ← cos‖T‖·m + sin‖T‖·T/‖T‖ with T = Σᵢ αᵢ·θᵢ/sin θᵢ·(uᵢ − cos θᵢ·m), θᵢ = arccos⟨m,uᵢ⟩, until ‖T‖ &lt; tol
 /// or max_iter; the result is m·Σᵢαᵢ‖vᵢ‖. Raw weights, αᵢ = 1/n over every input, <c>base_model</c> included as one
 /// more input, as mergekit's karcher does (its kernel averages all gathered tensors, the base's among them).</summary>
-internal sealed class Karcher : IMergeMethod
+internal sealed class Karcher() : MergeMethod("karcher", "https://doi.org/10.1002/cpa.3160300502", BaseModelRole.Included, 1, int.MaxValue)
 {
-    public string Name => "karcher";
-    public Uri Paper { get; } = new("https://doi.org/10.1002/cpa.3160300502");
-    public BaseModelRole BaseModel => BaseModelRole.Included;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Number("max_iter", ParameterScope.Global, 10, 1, 10_000, "Most fixed-point iterations."),
         ParameterSpec.Number("tol", ParameterScope.Global, 1e-5, 0, 1, "Stop when the tangent norm falls below this."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         int m = inputs.Models.Count;
         if (m == 1) { inputs.Models[0].Span.CopyTo(destination); return; }

@@ -5,14 +5,9 @@ namespace WeightSpace.Analysis.Merging.Methods;
 
 /// <summary>Weighted average (model soups, Wortsman et al. 2022, §3 "uniform/greedy soup" generalised to weights):
 /// θ = Σᵢ wᵢθᵢ / Σᵢ wᵢ, or Σᵢ wᵢθᵢ without normalize.</summary>
-internal sealed class Linear : IStreamingMergeMethod, IParameterCheck
+internal sealed class Linear() : MergeMethod("linear", "https://arxiv.org/abs/2203.05482", BaseModelRole.Ignored, 1, int.MaxValue), IStreamingMergeMethod, IParameterCheck
 {
-    public string Name => "linear";
-    public Uri Paper { get; } = new("https://arxiv.org/abs/2203.05482");
-    public BaseModelRole BaseModel => BaseModelRole.Ignored;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Weight,
         ParameterSpec.Flag("normalize", true, "Divide by the sum of the weights."),
@@ -25,7 +20,7 @@ internal sealed class Linear : IStreamingMergeMethod, IParameterCheck
         return p.Flag("normalize") && sum == 0 ? "weights sum to 0 and normalize is true" : null;
     }
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var coefficients = Coefficients(inputs.Parameters, inputs.Models.Count);
         destination.Clear();

@@ -5,19 +5,14 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// <summary>Model Stock (Jang et al. 2024, eq. 5): θ = t·θ̄ + (1 − t)·θ₀ with θ̄ the mean of the N fine-tunes and
 /// t = N·cos φ/(1 + (N − 1)·cos φ), cos φ the mean pairwise cosine between the task vectors (clamped to [−1, 1], norms
 /// clamped below at 1e-6, as mergekit). filter_wise computes t per row of the tensor viewed as [dim0, rest].</summary>
-internal sealed class ModelStock : IMergeMethod
+internal sealed class ModelStock() : MergeMethod("model_stock", "https://arxiv.org/abs/2403.19522", BaseModelRole.Required, 2, int.MaxValue)
 {
-    public string Name => "model_stock";
-    public Uri Paper { get; } = new("https://arxiv.org/abs/2403.19522");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 2;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Flag("filter_wise", false, "Compute the interpolation ratio per row instead of per tensor."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var shape = inputs.Tensor.Shape;
         int rows = inputs.Parameters.Flag("filter_wise") && shape.Rank >= 2 ? (int)shape[0] : 1;

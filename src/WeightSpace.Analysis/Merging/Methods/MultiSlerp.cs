@@ -5,21 +5,16 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// <summary>Weighted spherical average of N tensors in one step (mergekit's multislerp, after Buss &amp; Fillmore 2001, §3):
 /// uᵢ = vᵢ/‖vᵢ‖, m = Σwᵢuᵢ/‖Σwᵢuᵢ‖, tangent T = Σwᵢ(uᵢ − ⟨uᵢ,m⟩m), result = (cos‖T‖·m + sin‖T‖·T/‖T‖)·Σwᵢ‖vᵢ‖,
 /// where vᵢ are task vectors when a base is given (θ₀ added back). If ‖Σwᵢuᵢ‖ &lt; eps: lerp for two inputs, error otherwise.</summary>
-internal sealed class MultiSlerp : IMergeMethod
+internal sealed class MultiSlerp() : MergeMethod("multislerp", "https://doi.org/10.1145/502122.502124", BaseModelRole.Optional, 2, int.MaxValue)
 {
-    public string Name => "multislerp";
-    public Uri Paper { get; } = new("https://doi.org/10.1145/502122.502124");
-    public BaseModelRole BaseModel => BaseModelRole.Optional;
-    public int MinimumModels => 2;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Weight,
         ParameterSpec.Flag("normalize_weights", true, "Divide the weights by their sum."),
         ParameterSpec.Number("eps", ParameterScope.Global, 1e-8, 0, 1, "Guard against division by zero norms."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var p = inputs.Parameters;
         int m = inputs.Models.Count;

@@ -5,23 +5,18 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// <summary>mergekit's nuslerp: slerp of two models (or of their task vectors when a base is given, adding θ₀ back)
 /// with t = w₂/(w₁ + w₂) (0.5 when |w₁ + w₂| &lt; 10⁻⁶, mergekit's fallback), either over the flattened tensor or per vector along the last dimension (along dimension 0
 /// with nuslerp_row_wise). res = (sin((1−t)Ω)·v₀ + sin(tΩ)·v₁)/sin Ω, lerp where |sin Ω| &lt; 1e-8.</summary>
-internal sealed class NuSlerp : IMergeMethod
+internal sealed class NuSlerp() : MergeMethod("nuslerp", "https://github.com/arcee-ai/mergekit/blob/main/docs/merge_methods.md#nuslerp", BaseModelRole.Optional, 2, 2)
 {
     private const double Eps = 1e-8;
 
-    public string Name => "nuslerp";
-    public Uri Paper { get; } = new("https://github.com/arcee-ai/mergekit/blob/main/docs/merge_methods.md#nuslerp");
-    public BaseModelRole BaseModel => BaseModelRole.Optional;
-    public int MinimumModels => 2;
-    public int MaximumModels => 2;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Weight,
         ParameterSpec.Flag("nuslerp_flatten", true, "Interpolate the flattened tensors as one vector."),
         ParameterSpec.Flag("nuslerp_row_wise", false, "Without flattening, interpolate vectors along dimension 0 instead of the last."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var p = inputs.Parameters;
         double w0 = p.PerModel("weight", 0), w1 = p.PerModel("weight", 1);

@@ -4,19 +4,14 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// of models whose |τᵢⱼ| &gt; ε, an element changed by one model takes that change whole, one changed by several takes
 /// their mean over those models: θ = θ₀ + Σᵢ τᵢⱼ·[|τᵢⱼ| &gt; ε]·(cⱼ = 1 ? 1 : 1/cⱼ).
 /// <see cref="RamPlusTensorLocal"/> rescales the unique part per model.</summary>
-internal sealed class Ram : IMergeMethod
+internal sealed class Ram() : MergeMethod("ram", "https://arxiv.org/abs/2601.13572", BaseModelRole.Required, 1, int.MaxValue)
 {
-    public string Name => "ram";
-    public Uri Paper { get; } = new("https://arxiv.org/abs/2601.13572");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Number("epsilon", ParameterScope.Global, 1e-5, 0, 1e6, "A task-vector element counts as changed when its magnitude exceeds this."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination) =>
+    public override void Merge(in MergeInputs inputs, Span<float> destination) =>
         Combine(inputs, destination, (float)inputs.Parameters.Global("epsilon"), null);
 
     /// <summary>The shared RAM sum; <paramref name="uniqueScale"/> multiplies each model's unique elements (RAM+), null for 1.</summary>
@@ -43,21 +38,16 @@ internal sealed class Ram : IMergeMethod
 /// <summary>RAM+ tensor-local (mergekit's <c>ramplus_tl</c>): as <see cref="Ram"/>, but model i's unique elements are
 /// scaled by λᵢ = 1 + r·clamp(ρᵢ, 0, α), ρᵢ = (its changed elements that others change too) / max(its changed elements
 /// no other model changes, ε), counted over this tensor.</summary>
-internal sealed class RamPlusTensorLocal : IMergeMethod
+internal sealed class RamPlusTensorLocal() : MergeMethod("ramplus_tl", "https://arxiv.org/abs/2601.13572", BaseModelRole.Required, 1, int.MaxValue)
 {
-    public string Name => "ramplus_tl";
-    public Uri Paper { get; } = new("https://arxiv.org/abs/2601.13572");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Number("r", ParameterScope.Global, 0.1, -1e6, 1e6, "Gain of the overlap ratio in λ."),
         ParameterSpec.Number("alpha", ParameterScope.Global, 0.2, 0, 1e6, "Upper clamp of the overlap ratio ρ."),
         ParameterSpec.Number("epsilon", ParameterScope.Global, 1e-5, 0, 1e6, "A task-vector element counts as changed when its magnitude exceeds this."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         var p = inputs.Parameters;
         float epsilon = (float)p.Global("epsilon");

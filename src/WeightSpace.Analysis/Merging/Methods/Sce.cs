@@ -5,20 +5,15 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// <summary>SCE (FuseChat, Wan et al. 2024, §3.3): Select the select_topk fraction of entries with the largest variance
 /// across the task vectors, Calculate per-model weights ηᵢ = mean(τᵢ²)/Σⱼ mean(τⱼ²), Erase entries whose sign disagrees
 /// with the sign of Στᵢ (zero → +); θ = θ₀ + Σᵢ ηᵢ·mᵢ·τᵢ / max(Σᵢ ηᵢ·mᵢ, 1e-6).</summary>
-internal sealed class Sce : IMergeMethod
+internal sealed class Sce() : MergeMethod("sce", "https://arxiv.org/abs/2408.07990", BaseModelRole.Required, 1, int.MaxValue)
 {
-    public string Name => "sce";
-    public Uri Paper { get; } = new("https://arxiv.org/abs/2408.07990");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Number("select_topk", ParameterScope.Global, 1.0, 0, 1, "Fraction of entries (by variance across models) kept."),
         ParameterSpec.Int8Mask,
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         int m = inputs.Models.Count;
         var handles = new System.Buffers.MemoryHandle[m];

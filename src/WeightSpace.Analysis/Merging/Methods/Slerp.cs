@@ -4,21 +4,16 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// flattened tensors: with Ω the angle between the normalised vectors,
 /// slerp(t) = sin((1−t)Ω)/sin Ω · θ₀ + sin(tΩ)/sin Ω · θ₁; when |cos Ω| &gt; 0.9995 (nearly colinear) it falls back to
 /// (1−t)θ₀ + tθ₁, as mergekit does.</summary>
-internal sealed class Slerp : IReadOnlyInputsMergeMethod
+internal sealed class Slerp() : MergeMethod("slerp", "https://doi.org/10.1145/325165.325242", BaseModelRole.Required, 1, 1), IReadOnlyInputsMergeMethod
 {
     internal const double DotThreshold = 0.9995;
 
-    public string Name => "slerp";
-    public Uri Paper { get; } = new("https://doi.org/10.1145/325165.325242");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => 1;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Number("t", ParameterScope.Global, null, 0, 1, "Interpolation factor: 0 gives the base, 1 the other model."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         double t = inputs.Parameters.Global("t");
         Interpolate(inputs.Base.Span, inputs.Models[0].Span, t, destination, eps: 1e-8);

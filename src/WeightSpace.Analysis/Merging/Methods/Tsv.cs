@@ -8,20 +8,15 @@ namespace WeightSpace.Analysis.Merging.Methods;
 /// top k = max(1, ⌊r·sv_fraction⌋) components (sv_fraction 0 means 1/T), concatenate U = [U₁ₖ…U_Tₖ], Σ = diag(Σ₁ₖ…Σ_Tₖ),
 /// V = [V₁ₖ…V_Tₖ], decorrelate by orthogonal Procrustes (U⊥ = P·Qᵀ from U = P·S·Qᵀ, likewise V⊥), and set
 /// θ = θ₀ + α·U⊥ΣV⊥ᵀ. Tensors that are not matrices take θ₀ + α·mean(Δᵢ), as the authors' code does.</summary>
-internal sealed class Tsv : IMergeMethod
+internal sealed class Tsv() : MergeMethod("tsv", "https://arxiv.org/abs/2412.00081", BaseModelRole.Required, 1, int.MaxValue)
 {
-    public string Name => "tsv";
-    public Uri Paper { get; } = new("https://arxiv.org/abs/2412.00081");
-    public BaseModelRole BaseModel => BaseModelRole.Required;
-    public int MinimumModels => 1;
-    public int MaximumModels => int.MaxValue;
-    public IReadOnlyList<ParameterSpec> Parameters { get; } =
+    public override IReadOnlyList<ParameterSpec> Parameters { get; } =
     [
         ParameterSpec.Number("sv_fraction", ParameterScope.Global, 0, 0, 1, "Fraction of each task's singular components kept; 0 means 1/(number of models)."),
         ParameterSpec.Number("alpha", ParameterScope.Global, 1.0, -1e6, 1e6, "Scale of the merged update."),
     ];
 
-    public void Merge(in MergeInputs inputs, Span<float> destination)
+    public override void Merge(in MergeInputs inputs, Span<float> destination)
     {
         int t = inputs.Models.Count;
         var baseValues = inputs.Base.Span;
