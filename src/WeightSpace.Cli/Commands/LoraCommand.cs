@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace WeightSpace.Cli.Commands;
 
@@ -187,16 +188,7 @@ internal static class LoraCommand
                 WriteMap(w, "saved_in_full", result.SavedInFull);
                 WriteMap(w, "not_written", result.NotWritten);
                 w.WriteNumber("unchanged_tensors", result.Unchanged);
-                w.WriteObjectArray("outlier_warnings", outliers, static (w, c) =>
-                {
-                    w.WriteString("module", c.Module);
-                    w.WriteNumber("row", c.Row);
-                    w.WriteNumber("column", c.Column);
-                    w.WriteNumber("base_value", c.BaseValue);
-                    w.WriteNumber("fine_tuned_value", c.FineTunedValue);
-                    w.WriteNumber("extracted_value", c.ExtractedValue);
-                    w.WriteNumber("ratio_to_rms", c.RatioToRms);
-                });
+                w.WriteRecordArray("outlier_warnings", outliers);
                 w.WriteStringArray("files", result.Files);
             });
             return;
@@ -243,14 +235,7 @@ internal static class LoraCommand
                 JsonStdout.WriteObject(context, j =>
                 {
                     j.WriteString("output", Path.GetFullPath(outDir));
-                    j.WriteObjectArray("modules", report, static (j, m) =>
-                    {
-                        j.WriteString("module", m.Module);
-                        j.WriteNumber("input_rank", m.InputRank);
-                        j.WriteNumber("rank", m.Rank);
-                        j.WriteNumber("delta_norm", m.DeltaNorm);
-                        j.WriteNumber("relative_error", m.RelativeError);
-                    });
+                    j.WriteRecordArray("modules", report);
                 });
             }
             else
@@ -293,33 +278,8 @@ internal static class LoraCommand
             {
                 JsonStdout.WriteObject(context, j =>
                 {
-                    j.WriteObjectArray("modules", modules, static (j, m) =>
-                    {
-                        j.WriteString("module", m.Module);
-                        j.WriteNumberOrNull("layer", m.Layer);
-                        j.WriteNumber("rank", m.Rank);
-                        j.WriteNumber("scale", m.Scale);
-                        j.WriteNumber("delta_norm", m.DeltaNorm);
-                        j.WriteNumber("base_norm", m.BaseNorm);
-                        j.WriteNumber("relative_change", m.RelativeChange);
-                        j.WriteNumber("effective_rank", m.EffectiveRank);
-                        j.WriteStartArray("singular_values");
-                        foreach (double s in m.SingularValues) j.WriteNumberValue(s);
-                        j.WriteEndArray();
-                        j.WriteObjectArray("intruders", m.Intruders, static (j, i) =>
-                        {
-                            j.WriteNumber("index", i.Index);
-                            j.WriteNumber("sigma", i.SingularValue);
-                            j.WriteNumber("max_cosine", i.MaxCosine);
-                        });
-                    });
-                    j.WriteObjectArray("layers_by_change", layers, static (j, l) =>
-                    {
-                        j.WriteNumber("layer", l.Layer);
-                        j.WriteNumber("delta_norm", l.DeltaNorm);
-                        j.WriteNumber("relative_change", l.RelativeChange);
-                        j.WriteNumber("intruders", l.Intruders);
-                    });
+                    j.WriteRecordArray("modules", modules, AnalyzeJson);
+                    j.WriteRecordArray("layers_by_change", layers);
                 });
                 return WeightSpaceCommandLine.Ok;
             }
@@ -331,6 +291,24 @@ internal static class LoraCommand
         }));
         return command;
     }
+
+    /// <summary><c>lora analyze --json</c>'s names: <see cref="JsonPolicy.Serializer"/>'s, except that an intruder's σ is
+    /// <c>sigma</c> (<c>spectrum --against</c> names the same record's σ <c>singular_value</c>).</summary>
+    private static readonly JsonSerializerOptions AnalyzeJson = new(JsonPolicy.Serializer)
+    {
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                static info =>
+                {
+                    if (info.Type != typeof(IntruderDimension)) return;
+                    foreach (var property in info.Properties)
+                        if (property.Name == "singular_value") property.Name = "sigma";
+                },
+            },
+        },
+    };
 
     private static void WriteMap(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, string> map)
     {

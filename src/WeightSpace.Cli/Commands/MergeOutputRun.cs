@@ -84,31 +84,15 @@ internal static class MergeOutputRun
                 w.WriteNumber("tensors", plan.Tensors.Count);
                 w.WriteNumber("bytes", total);
                 w.WriteNumber("seconds", Math.Round(seconds, 3));
-                w.WriteStartArray("files");
-                foreach (string f in files) w.WriteStringValue(f);
-                w.WriteEndArray();
+                w.WriteStringArray("files", files);
                 if (guard is not null)
                 {
                     w.WriteNumber("outliers_watched", guard.WatchedCount);
-                    w.WriteStartArray("outlier_warnings");
-                    foreach (var c in changes)
+                    w.WriteObjectArray("outlier_warnings", changes, (w, c) =>
                     {
-                        w.WriteStartObject();
-                        w.WriteString("tensor", c.Tensor);
-                        w.WriteNumber("row", c.Row);
-                        w.WriteNumber("column", c.Column);
-                        w.WriteString("model", c.Model);
-                        w.WriteNumber("outlier_value", c.OutlierValue);
-                        w.WriteNumber("ratio_to_rms", Math.Round(c.RatioToRms, 3));
-                        if (c.BaseValue is { } b) w.WriteNumber("base_value", b); else w.WriteNull("base_value");
-                        w.WriteNumber("untrimmed_value", c.UntrimmedValue);
-                        w.WriteNumber("merged_value", c.MergedValue);
-                        w.WriteNumber("written_value", c.WrittenValue);
-                        w.WriteBoolean("protected", c.Protected);
+                        w.WriteRecordProperties(c with { RatioToRms = Math.Round(c.RatioToRms, 3) });
                         w.WriteString("message", OutlierWarning(plan.Method.Name, c));
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
+                    });
                 }
             });
         }

@@ -1,7 +1,8 @@
 namespace WeightSpace.Reports.Json;
 
-/// <summary>The shapes every hand-written WeightSpace document repeats: an array of objects, one per item, and a value
-/// that is <c>null</c> when absent. Writing them through one place keeps the documents' structure the same everywhere.</summary>
+/// <summary>The shapes every hand-written WeightSpace document repeats: an array of objects, one per item (written by a
+/// callback, or serialized from result records whose properties are the document's keys), and a value that is <c>null</c>
+/// when absent. Writing them through one place keeps the documents' structure the same everywhere.</summary>
 public static class JsonWriterExtensions
 {
     /// <summary>Writes <c>"<paramref name="propertyName"/>": [ {…}, … ]</c>: one object per item, whose properties
@@ -23,6 +24,32 @@ public static class JsonWriterExtensions
             writer.WriteEndObject();
         }
         writer.WriteEndArray();
+    }
+
+    /// <summary>Writes <c>"<paramref name="propertyName"/>": [ {…}, … ]</c>: each item a result record serialized under
+    /// <paramref name="options"/> (default <see cref="JsonPolicy.Serializer"/>): its public properties in declaration order
+    /// (<c>[JsonPropertyOrder]</c> moves one), snake_case names, non-finite doubles as the three strings, null as <c>null</c>.</summary>
+    /// <param name="writer">The writer, inside an object.</param>
+    /// <param name="propertyName">The array's property name.</param>
+    /// <param name="records">One object each, in order.</param>
+    /// <param name="options">Serializer options derived from <see cref="JsonPolicy.Serializer"/>, for a document that names a property otherwise.</param>
+    public static void WriteRecordArray<T>(this Utf8JsonWriter writer, string propertyName, IEnumerable<T> records, JsonSerializerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(records);
+        writer.WritePropertyName(propertyName);
+        JsonSerializer.Serialize(writer, records, options ?? JsonPolicy.Serializer);
+    }
+
+    /// <summary>Writes the properties of <paramref name="record"/>, serialized as <see cref="WriteRecordArray{T}"/> serializes
+    /// an item, into the object being written, so that a document can add properties of its own after them.</summary>
+    /// <param name="writer">The writer, inside an object.</param>
+    /// <param name="record">The record (a <c>with</c> copy where the document rounds a value).</param>
+    public static void WriteRecordProperties<T>(this Utf8JsonWriter writer, T record)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        using var document = JsonSerializer.SerializeToDocument(record, JsonPolicy.Serializer);
+        foreach (var property in document.RootElement.EnumerateObject()) property.WriteTo(writer);
     }
 
     /// <summary>Writes <c>"<paramref name="propertyName"/>": ["…", …]</c>.</summary>

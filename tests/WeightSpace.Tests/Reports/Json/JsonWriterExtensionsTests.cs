@@ -39,4 +39,23 @@ public sealed class JsonWriterExtensionsTests
     public void WriteStringOrNull_AbsentAndPresent_WritesNullAndString() =>
         Assert.Equal("""{"baseline":null,"norm":"model.norm.weight"}""",
             Write(w => { w.WriteStringOrNull("baseline", null); w.WriteStringOrNull("norm", "model.norm.weight"); }));
+
+    private sealed record Row(string TensorName, int? Layer, double RatioToRms, IReadOnlyList<double> Values)
+    {
+        public double Doubled => 2 * RatioToRms;
+    }
+
+    [Fact]
+    public void WriteRecordArray_SnakeCaseInDeclarationOrder_NullAndNonFiniteAsJsonPolicySays() =>
+        Assert.Equal("""{"rows":[{"tensor_name":"a","layer":null,"ratio_to_rms":0.5,"values":[1],"doubled":1},{"tensor_name":"b","layer":2,"ratio_to_rms":"NaN","values":[],"doubled":"NaN"}]}""",
+            Write(w => w.WriteRecordArray("rows", new[] { new Row("a", null, 0.5, [1.0]), new Row("b", 2, double.NaN, []) })));
+
+    [Fact]
+    public void WriteRecordProperties_WritesTheRecordsPropertiesIntoTheOpenObject_ThenTheCallers() =>
+        Assert.Equal("""{"rows":[{"tensor_name":"a","layer":1,"ratio_to_rms":"Infinity","values":[],"doubled":"Infinity","message":"m"}]}""",
+            Write(w => w.WriteObjectArray("rows", new[] { new Row("a", 1, double.PositiveInfinity, []) }, static (w, r) =>
+            {
+                w.WriteRecordProperties(r);
+                w.WriteString("message", "m");
+            })));
 }
