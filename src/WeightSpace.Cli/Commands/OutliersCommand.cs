@@ -131,7 +131,7 @@ internal static class OutliersCommand
         foreach (string c in new[] { "bits/byte", "zeroed", "Δ", "perplexity", "zeroed" }) effects.AddColumn(new TableColumn(c).RightAligned());
         foreach (var e in super.Effects)
             effects.AddRow(Markup.Escape($"{e.Label} {e.Tensor}[{e.Row}, {e.Column}]"), Markup.Escape(Path.GetFileName(e.Text)), F(e.BitsPerByte, "F4"), F(e.ZeroedBitsPerByte, "F4"),
-                (e.ZeroedBitsPerByte - e.BitsPerByte).ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture), F(e.Perplexity, "F3"), F(e.ZeroedPerplexity, "F3"));
+                (e.ZeroedBitsPerByte - e.BitsPerByte).ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture), F(e.Perplexity, "F3"), F(e.ZeroedPerplexity, "F3"));
         console.Write(effects);
     }
 }

@@ -17,8 +17,9 @@ internal static class ReportCommand
         var command = new Command("report", """
             Write one self-contained HTML report over checkpoints: what they hold, the spectra of each, with --base the
             task vectors of each against the base, and with --text each language model's perplexity on each text. Transformers
-            also get attention heads, rank profile, MLP neurons as tokens, outlier weights and layer similarity (hidden
-            states on the first --text, else weight-only). The same data is written as JSON and CSV next to the page.
+            also get attention heads, rank profile, MLP neurons as tokens, outlier weights (with --text the super weight
+            found on the first text and what zeroing it does to every text) and layer similarity (hidden states on the
+            first --text, else weight-only). The same data is written as JSON and CSV next to the page.
 
             Examples:
               weightspace report model.safetensors -o report.html
@@ -73,8 +74,16 @@ internal static class ReportCommand
                             $"weightspace neurons {stores[i].Path}" + (baseline is null ? "" : $" --against {baseline.Path}"), findings, id: $"neurons-{i + 1}", title: $"MLP neurons as tokens: {name}"));
                     var outliers = OutlierScan.Scan(stores[i]);
                     var top = outliers.SelectMany(m => m.Outliers).OrderByDescending(o => o.RatioToRms).ThenBy(o => o.Tensor, StringComparer.Ordinal).Take(20).ToList();
-                    sections.Add(OutliersSection.Build(outliers, top, null, $"weightspace outliers {stores[i].Path}", findings, $"outliers-{i + 1}", $"Outlier weights: {name}"));
                     string? probe = texts.Length > 0 ? texts[0] : null;
+                    // With texts, the activation-based super weight (Yu et al. 2024) and the effect of zeroing it, as `outliers --text`.
+                    SuperWeightReport? super = null;
+                    if (probe is not null)
+                    {
+                        context.Error.WriteLine($"[{i + 1}/{stores.Count}] super weight of {paths[i]} on {probe}, and zeroing it on {texts.Length} text(s)");
+                        super = SuperWeights.Detect(paths[i], texts, top.FirstOrDefault());
+                    }
+                    sections.Add(OutliersSection.Build(outliers, top, super,
+                        $"weightspace outliers {stores[i].Path}" + (probe is null ? "" : $" --text {string.Join(' ', texts)}"), findings, $"outliers-{i + 1}", $"Outlier weights: {name}"));
                     context.Error.WriteLine($"[{i + 1}/{stores.Count}] layer similarity of {stores[i].Path}" + (probe is null ? " (weight-only)" : $" on {probe}"));
                     var similarity = LayerSimilarity.Analyze(paths[i], basePath, probe);
                     sections.Add(TransformerSections.Similarity(similarity, $"similarity-{i + 1}", $"Layer similarity: {name}",

@@ -317,11 +317,11 @@ internal static class SpectrumCommand
         table.AddColumn("reason");
         foreach (var d in diff.Layers)
             table.AddRow(Markup.Escape(d.Name), d.Status == LayerStatus.Ok ? "ok" : $"[grey]{d.Status.ToWord()}[/]", F(d.Baseline?.Alpha, "F2"), F(d.FineTuned?.Alpha, "F2"),
-                F(d.DeltaAlpha, "+0.00;-0.00"), F(d.DeltaLambdaMax, "+0.###E+0;-0.###E+0"), F(d.DeltaStableRank, "+0.00;-0.00"),
-                F(d.DeltaEffectiveRank, "+0.0;-0.0"), F(d.SubspaceOverlap, "F3"), d.IntruderCount?.ToString(CultureInfo.InvariantCulture) ?? "",
+                F(d.DeltaAlpha, "+0.00;-0.00;0.00"), F(d.DeltaLambdaMax, "+0.###E+0;-0.###E+0;0"), F(d.DeltaStableRank, "+0.00;-0.00;0.00"),
+                F(d.DeltaEffectiveRank, "+0.0;-0.0;0.0"), F(d.SubspaceOverlap, "F3"), d.IntruderCount?.ToString(CultureInfo.InvariantCulture) ?? "",
                 Markup.Escape(d.Reason ?? ""));
         console.Write(table);
-        console.WriteLine($"{diff.FineTunedPath} against {diff.BaselinePath}: mean Δα {F(diff.MeanDeltaAlpha, "+0.000;-0.000")}, " +
+        console.WriteLine($"{diff.FineTunedPath} against {diff.BaselinePath}: mean Δα {F(diff.MeanDeltaAlpha, "+0.000;-0.000;0.000")}, " +
                           $"mean top-k subspace overlap {F(diff.MeanSubspaceOverlap, "F3")}, {diff.TotalIntruders} intruder dimensions; layout: {layoutNote}");
     }
 

@@ -56,4 +56,35 @@ public sealed class ReportTransformerSectionsTests
         Assert.Equal(6.07, top[4].GetDouble(), 2);
         Table(Section(json, "similarity-1"), "similarity-1-weights-consecutive");
     }
+
+    [Fact]
+    public void Report_TinyLlamaBaseWithText_OutlierSectionHasTheSuperWeightAndItsZeroingEffect()
+    {
+        string dir = SharedData.TempFolder(), html = Path.Combine(dir, "r.html");
+        string prose = SharedData.Require("llm/eval/prose.txt");
+        var r = CliRunner.Run("report", SharedData.RequireModel("llm/base"), "--text", prose, "-o", html);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "r.json")));
+        var outliers = Section(json, "outliers-1");
+        Assert.EndsWith("--text " + prose, outliers.GetProperty("command").GetString());
+        // docs/neurons-and-outliers.md, spikes on prose.txt: the largest is layer 3, output channel 172, input channel 230,
+        // down_proj[172, 230] = 0.1533 (the super-weight candidate).
+        var spikes = Table(outliers, "down-proj-spikes").GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(4, spikes.Count);
+        Assert.Equal([172L, 230L], new[] { spikes[3][1].GetInt64(), spikes[3][4].GetInt64() });
+        Assert.Equal(0.1533203125, spikes[3][6].GetDouble());
+        // Zeroing table: the unzeroed bits/byte is eval's (PyTorch's expected value for base, 2.54990); zeroing the candidate
+        // moves it by less than 10⁻⁵, zeroing the top outlier (layers.0 down_proj [66, 22]) by +0.00008.
+        var zeroing = Table(outliers, "zeroing").GetProperty("rows").EnumerateArray().ToList();
+        var super = zeroing.Single(row => row[0].GetString() == "super weight");
+        Assert.Equal("model.layers.3.mlp.down_proj.weight [172, 230]", super[1].GetString());
+        Assert.Equal(2.54990, super[3].GetDouble(), 5);
+        Assert.InRange(super[4].GetDouble() - super[3].GetDouble(), -1e-5, 1e-5);
+        var top = zeroing.Single(row => row[0].GetString() == "top outlier");
+        Assert.Equal("model.layers.0.mlp.down_proj.weight [66, 22]", top[1].GetString());
+        Assert.Equal(0.00008, top[4].GetDouble() - top[3].GetDouble(), 5);
+        // The headline: a change that rounds to zero reads "0.000", not .NET's "-+0.000" of a two-section format.
+        var finding = Assert.Single(json.RootElement.GetProperty("findings").EnumerateArray(), f => f.GetProperty("text").GetString()!.StartsWith("Super weight", StringComparison.Ordinal));
+        Assert.EndsWith("changes bits/byte by 0.000 on average", finding.GetProperty("text").GetString());
+    }
 }

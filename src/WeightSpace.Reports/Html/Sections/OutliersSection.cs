@@ -46,7 +46,7 @@ public static class OutliersSection
             {
                 double delta = sw.Average(e => e.ZeroedBitsPerByte - e.BitsPerByte);
                 findings.Add(new ReportFinding(string.Create(CultureInfo.InvariantCulture,
-                    $"Super weight {super.Tensor}[{super.SuperWeight.OutputChannel}, {super.SuperWeight.InputChannel}] = {super.SuperWeight.Weight:G4}: zeroing it changes bits/byte by {delta:+0.000;-0.000} on average"),
+                    $"Super weight {super.Tensor}[{super.SuperWeight.OutputChannel}, {super.SuperWeight.InputChannel}] = {super.SuperWeight.Weight:G4}: zeroing it changes bits/byte by {delta:+0.000;-0.000;0.000} on average"),
                     delta > 0.1 ? FindingLevel.Warning : FindingLevel.Info, "outliers"));
             }
         }
