@@ -4,18 +4,26 @@ using WeightSpace.Analysis.Outliers;
 namespace WeightSpace.Analysis.Merging.Protection;
 
 /// <summary>Watches the outlier weights (super-weight candidates) of a trimming merge's inputs: reports each one whose merged
-/// value the trim (TIES/DARE/breadcrumbs/DELLA density, breadcrumbs' outlier drop) moved away from the untrimmed merge, and
-/// optionally writes the untrimmed value there instead.</summary>
+/// value the trim (TIES/DARE/breadcrumbs/DELLA density, breadcrumbs' outlier drop, SCE's variance selection) moved away from
+/// the untrimmed merge, and optionally writes the untrimmed value there instead.</summary>
 /// <remarks>
 /// <see cref="Prepare"/> scans the watched matrices of every input once (<see cref="OutlierScan"/>: the top weights by
 /// |w| per matrix) and computes, per coordinate, the method's value with the trim switched off: the same method on a
 /// one-element tensor with density 1, gamma 0 and epsilon 0. This is exact because without trimming these methods are
-/// element-wise (sign election and the disjoint mean work per entry). <see cref="Wrap"/> then reads the merged value at
+/// element-wise (sign election and the disjoint mean work per entry). SCE is not: its weights ηᵢ are means over the whole
+/// tensor, so its reference is the whole tensor merged with select_topk 1 (once per watched tensor, holding its inputs as
+/// the merge itself does). <see cref="Wrap"/> then reads the merged value at
 /// those few coordinates as the sink receives each block, after the kernel computed it, so the merge loops are unchanged.
 /// </remarks>
 public sealed class OutlierGuard
 {
-    private static readonly string[] TrimParameters = ["density", "gamma", "epsilon"];
+    // Each trim parameter and the value that switches its trim off. select_topk (sce) is the one whose untrimmed merge is
+    // not element-wise.
+    private static readonly Dictionary<string, double> TrimOff = new(StringComparer.Ordinal)
+    {
+        ["density"] = 1, ["gamma"] = 0, ["epsilon"] = 0, [WholeTensorTrim] = 1,
+    };
+    private const string WholeTensorTrim = "select_topk";
     private readonly FrozenWatch _watch;
     private readonly OutlierGuardOptions _options;
     private readonly Lock _gate = new();
@@ -40,8 +48,8 @@ public sealed class OutlierGuard
         }
     }
 
-    /// <summary>True if <paramref name="plan"/>'s method trims task vectors (it has a density parameter) and some tensor's
-    /// parameters trim (density below 1 or gamma above 0).</summary>
+    /// <summary>True if <paramref name="plan"/>'s method trims task vectors (it has a density or select_topk parameter) and
+    /// some tensor's parameters trim (density or select_topk below 1, or gamma above 0).</summary>
     public static bool Applies(MergePlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -84,13 +92,16 @@ public sealed class OutlierGuard
         return sink is IPartialTensorSink partial ? new PartialGuardSink(this, partial) : new GuardSink(this, sink);
     }
 
-    private static bool IsTrimmingMethod(IMergeMethod method) => method.Parameters.Any(p => p.Name == "density");
+    private static bool Has(IMergeMethod method, string parameter) => method.Parameters.Any(p => p.Name == parameter);
+
+    private static bool IsTrimmingMethod(IMergeMethod method) => Has(method, "density") || Has(method, WholeTensorTrim);
 
     private static bool Trims(IMergeMethod method, MergeParameters p)
     {
-        bool hasGamma = method.Parameters.Any(s => s.Name == "gamma");
+        if (Has(method, WholeTensorTrim) && p.Global(WholeTensorTrim) < 1) return true;
+        bool hasDensity = Has(method, "density"), hasGamma = Has(method, "gamma");
         for (int i = 0; i < p.ModelCount; i++)
-            if (p.PerModel("density", i) < 1 || (hasGamma && p.PerModel("gamma", i) > 0)) return true;
+            if ((hasDensity && p.PerModel("density", i) < 1) || (hasGamma && p.PerModel("gamma", i) > 0)) return true;
         return false;
     }
 
@@ -120,12 +131,13 @@ public sealed class OutlierGuard
             for (int k = 0; k < indices.Length; k++) data.CopyTo(indices[k], valuesAt[s].AsSpan(k, 1));
         }
         var untrimmed = UntrimmedParameters(method.Parameters, tensor.Parameters);
+        float[]? wholeTensor = Has(method, WholeTensorTrim) ? UntrimmedTensor(method, tensor, sources, untrimmed) : null;
         var result = new List<WatchedWeight>(scanned.Count);
         foreach (var (index, model, outlier) in scanned)
         {
             int k = Array.BinarySearch(indices, index);
             float? baseValue = tensor.Base is null ? null : valuesAt[0][k];
-            float reference = UntrimmedValue(method, tensor, untrimmed, valuesAt, k);
+            float reference = wholeTensor is not null ? wholeTensor[index] : UntrimmedValue(method, tensor, untrimmed, valuesAt, k);
             result.Add(new WatchedWeight(index, outlier.Row, outlier.Column, model, outlier.Value, outlier.RatioToRms, baseValue, reference));
         }
         return result;
@@ -137,7 +149,7 @@ public sealed class OutlierGuard
         foreach (var spec in specs)
         {
             double[] v = spec.Scope == ParameterScope.Global ? [p.Global(spec.Name)] : [.. Enumerable.Range(0, p.ModelCount).Select(i => p.PerModel(spec.Name, i))];
-            if (TrimParameters.Contains(spec.Name)) Array.Fill(v, spec.Name == "density" ? 1.0 : 0.0);
+            if (TrimOff.TryGetValue(spec.Name, out double off)) Array.Fill(v, off);
             values[spec.Name] = v;
         }
         return MergeParameters.Create(specs, p.ModelCount, values);
@@ -153,6 +165,18 @@ public sealed class OutlierGuard
         var destination = new float[1];
         method.Merge(new MergeInputs(one, baseValue, models, untrimmed, tensor.Seed), destination);
         return destination[0];
+    }
+
+    // The method on the whole tensor with the trim off (methods whose untrimmed merge is not element-wise). The inputs are
+    // fresh copies: a method may overwrite its model buffers.
+    private static float[] UntrimmedTensor(IMergeMethod method, PlannedTensor tensor, TensorSource[] sources, MergeParameters untrimmed)
+    {
+        int first = tensor.Base is null ? 0 : 1;
+        Memory<float> baseValues = tensor.Base is null ? Memory<float>.Empty : sources[0].Store.ReadSingle(sources[0].StoredName);
+        var models = sources.Skip(first).Select(s => (Memory<float>)s.Store.ReadSingle(s.StoredName)).ToArray();
+        var destination = new float[checked((int)tensor.Output.ElementCount)];
+        method.Merge(new MergeInputs(tensor.Output, baseValues, models, untrimmed, tensor.Seed), destination);
+        return destination;
     }
 
     private void Observe(string name, long start, ReadOnlySpan<float> values, Span<float> protectedValues, out bool changed)
