@@ -69,6 +69,23 @@ internal static class SharedData
         return dir;
     }
 
+    /// <summary>A writable copy of a model folder's files (not its subfolders) in <c>TEMP/name</c>, for tests that edit
+    /// <c>config.json</c> or a tokenizer file without touching the shared data.</summary>
+    /// <param name="folder">The folder to copy (e.g. from <see cref="RequireModel"/>).</param>
+    /// <param name="name">The copy's folder name (error messages show it).</param>
+    public static string CopyFolder(string folder, string name = "model")
+    {
+        string target = Path.Combine(TempFolder(), name);
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.GetFiles(folder))
+        {
+            string copy = Path.Combine(target, Path.GetFileName(file));
+            File.Copy(file, copy);
+            File.SetAttributes(copy, FileAttributes.Normal);   // the shared data may be read-only
+        }
+        return target;
+    }
+
     private static string FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -60,10 +60,7 @@ public sealed class CheckCommandTests
     [Fact]
     public void ConfigThatDisagreesWithTheTensors_NamesEveryMismatch_Exit1()
     {
-        string dir = SharedData.TempFolder();
-        string model = Path.Combine(dir, "edited");
-        Directory.CreateDirectory(model);
-        foreach (string f in Directory.EnumerateFiles(Llm("base"))) File.Copy(f, Path.Combine(model, Path.GetFileName(f)));
+        string model = SharedData.CopyFolder(Llm("base"), "edited");
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!.AsObject();
         config["num_hidden_layers"] = 6;          // tensors hold 4 blocks
         config["vocab_size"] = 300;               // embedding has 256 rows

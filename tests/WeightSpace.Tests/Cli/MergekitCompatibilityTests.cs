@@ -236,10 +236,8 @@ public sealed class MergekitCompatibilityTests
     [Fact]
     public void DifferentArchitectures_AreRefusedUnlessAllowCrimes()
     {
-        string dir = SharedData.TempFolder();
-        string other = Path.Combine(dir, "other");
-        Directory.CreateDirectory(other);
-        foreach (string f in Directory.EnumerateFiles(Llm("ft-prose"))) File.Copy(f, Path.Combine(other, Path.GetFileName(f)));
+        string other = SharedData.CopyFolder(Llm("ft-prose"), "other");
+        string dir = Path.GetDirectoryName(other)!;
         var cfg = Json(Path.Combine(other, "config.json"));
         cfg["architectures"] = new JsonArray("MistralForCausalLM");
         File.WriteAllText(Path.Combine(other, "config.json"), cfg.ToJsonString());

@@ -157,15 +157,7 @@ public sealed class GgufHfImportTests
 
     // ---- refused inputs: a typed error naming the file and key, and nothing on disk ----
 
-    private static string CopyFolder(string relative)
-    {
-        string target = Path.Combine(SharedData.TempFolder(), "model");
-        Directory.CreateDirectory(target);
-        foreach (string file in Directory.GetFiles(SharedData.Require(relative)))
-            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
-        foreach (string file in Directory.GetFiles(target)) File.SetAttributes(file, FileAttributes.Normal);
-        return target;
-    }
+    private static string CopyFolder(string relative) => SharedData.CopyFolder(SharedData.Require(relative));
 
     private static void EditJson(string path, Action<JsonObject> edit)
     {
