@@ -45,8 +45,10 @@ public static class LoraApplication
                 owned.Add(adapter);
                 bound.Add((BoundAdapter.Bind(adapter, store), weights.Count == 1 ? weights[0] : weights[i]));
             }
-            string folder = ModelFolder.FolderOf(basePath);
-            return Write(store, bound, outputDirectory, options with { CopyFilesFrom = options.CopyFilesFrom ?? folder }, ct);
+            // A GGUF base brings the config.json and tokenizer.json of its metadata, not whatever sits beside the file.
+            var files = ModelFiles.Of(store, basePath);
+            owned.Add(files);
+            return Write(store, bound, outputDirectory, options with { CopyFilesFrom = options.CopyFilesFrom ?? files.Folder }, ct);
         }
         finally
         {

@@ -9,7 +9,4 @@ public static class ModelFolder
     /// <exception cref="FileNotFoundException">Nothing exists there.</exception>
     /// <exception cref="UnsupportedFormatException">No checkpoint WeightSpace reads.</exception>
     public static TensorStore Open(string path) => Checkpoint.Open(path);
-
-    /// <summary>The folder holding the model's config and tokenizer files: itself if a folder, else the file's folder.</summary>
-    public static string FolderOf(string path) => Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
 }

@@ -52,9 +52,10 @@ internal static class CompressCommand
             }
             else
             {
+                using var files = ModelFiles.Of(store, path);
                 results = LowRankCompression.Write(store, selection, outDir!, new LowRankCompressionOptions
                 {
-                    Coverage = coverage, Factors = pr.GetValue(factors), Overwrite = pr.GetValue(force), CopyFilesFrom = ModelFolder.FolderOf(path),
+                    Coverage = coverage, Factors = pr.GetValue(factors), Overwrite = pr.GetValue(force), CopyFilesFrom = files.Folder,
                 });
             }
             if (results.Count == 0) throw new WeightSpaceException($"{path}: no matrix matches --roles");

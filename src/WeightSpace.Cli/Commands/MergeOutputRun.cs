@@ -18,10 +18,6 @@ internal static class MergeOutputRun
         CommonOptions.Size("--max-ram", "Cap on the merge's working set (e.g. 4GB, 512MiB): tensors run side by side only while their float32 working sets fit; "
             + "a tensor that alone needs more is refused (exit 1) before anything is written. Default: no cap beyond the largest tensor's.");
 
-    /// <summary>The directory holding a model: itself if it is a directory, else the file's folder.</summary>
-    public static string ModelDirectory(string path) =>
-        Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-
     /// <summary>Refuses a non-empty existing output directory without --force (exit 2), before any work.</summary>
     public static void CheckOutput(string output, bool force)
     {

@@ -125,6 +125,7 @@ internal static class TaskVecCommand
                 // Positional keys: the same file may legitimately appear twice (e.g. λ split over two terms).
                 var refs = new[] { ("base", basePath) }.Concat(models.Select((m, i) => ($"model{i}", m)));
                 using var stores = OpenedModels.Open(refs);
+                using var baseFiles = ModelFiles.Of(stores["base"], basePath);
                 var terms = models.Select((_, i) => (stores[$"model{i}"], lambdas.Length == 1 ? lambdas[0] : lambdas[i])).ToArray();
                 var plan = TaskVectorArithmetic.Apply(stores["base"], terms);
                 var description = string.Join(" ", models.Select((m, i) => $"{terms[i].Item2.ToString("R", CultureInfo.InvariantCulture)}*({m} - base)"));
@@ -140,8 +141,8 @@ internal static class TaskVecCommand
                         ["weightspace.merge_method"] = "task_arithmetic",
                         ["weightspace.taskvec"] = $"{verb}: base + {description}; base = {basePath}",
                     },
-                    ConfigFilesFrom = MergeOutputRun.ModelDirectory(basePath),
-                    TokenizerFilesFrom = MergeOutputRun.ModelDirectory(basePath),
+                    ConfigFilesFrom = baseFiles.Folder,
+                    TokenizerFilesFrom = baseFiles.Folder,
                 };
                 int code = MergeOutputRun.Write(context, plan, output, options, pr.GetValue(common.Json), verb);
                 if (code == WeightSpaceCommandLine.Ok && scoreTexts.Length > 0)

@@ -1,4 +1,5 @@
 using WeightSpace.Analysis.Lora;
+using WeightSpace.Analysis.Merging.Output;
 using WeightSpace.Formats.Hub;
 using WeightSpace.Formats.Peft;
 
@@ -6,11 +7,13 @@ namespace WeightSpace.Analysis.Merging.Inputs;
 
 /// <summary>The models a merge config references, opened as mergekit resolves them: local paths (file, folder, shard
 /// index), hub ids from the local Hugging Face cache (<c>ORG/NAME[@REVISION]</c>), and <c>MODEL+ADAPTER</c> with the
-/// LoRA merged in as each tensor is read. Disposing closes them all.</summary>
+/// LoRA merged in as each tensor is read. A GGUF model's folder holds the config.json and tokenizer.json synthesised from
+/// its metadata (<see cref="ModelFiles"/>), so the output gets a Hugging Face config and tokenizer. Disposing closes them all.</summary>
 public sealed class MergeModelSet : IDisposable
 {
     private readonly Dictionary<string, TensorStore> _stores = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _folders = new(StringComparer.Ordinal);
+    private readonly List<ModelFiles> _files = [];
 
     private MergeModelSet() { }
 
@@ -18,7 +21,7 @@ public sealed class MergeModelSet : IDisposable
     public IReadOnlyDictionary<string, TensorStore> Stores => _stores;
 
     /// <summary>The local folder holding a reference's config.json and tokenizer files (for <c>MODEL+ADAPTER</c>, the
-    /// model's), or null when the reference was not opened.</summary>
+    /// model's; for a GGUF file, the files synthesised from its metadata), or null when the reference was not opened.</summary>
     public string? FolderOf(string reference) => _folders.GetValueOrDefault(reference);
 
     /// <summary>True when <paramref name="reference"/> was opened as <c>MODEL+ADAPTER</c> (its LoRA merged in while reading).</summary>
@@ -58,7 +61,15 @@ public sealed class MergeModelSet : IDisposable
             foreach (var (reference, model, adapter) in resolved)
             {
                 var store = Checkpoint.Open(model);
-                set._folders[reference] = Directory.Exists(model) ? model : Path.GetDirectoryName(Path.GetFullPath(model)) ?? ".";
+                ModelFiles files;
+                try { files = ModelFiles.Of(store, model); }
+                catch
+                {
+                    store.Dispose();
+                    throw;
+                }
+                set._files.Add(files);
+                set._folders[reference] = files.Folder;
                 if (adapter is null) { set._stores[reference] = store; continue; }
                 PeftAdapter? peft = null;
                 try
@@ -96,5 +107,7 @@ public sealed class MergeModelSet : IDisposable
     {
         foreach (var s in _stores.Values) s.Dispose();
         _stores.Clear();
+        foreach (var f in _files) f.Dispose();
+        _files.Clear();
     }
 }
