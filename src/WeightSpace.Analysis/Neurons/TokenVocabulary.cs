@@ -1,4 +1,5 @@
 using WeightSpace.Analysis.Language;
+using WeightSpace.Formats.Gguf;
 
 namespace WeightSpace.Analysis.Neurons;
 
@@ -32,12 +33,29 @@ public sealed class TokenVocabulary
         return ModelJson.Guard(path, () => Parse(document.RootElement, path));
     }
 
-    /// <summary>The tokenizer beside a model folder or weights file, or null when there is none.</summary>
+    /// <summary>The tokenizer of a model: for a GGUF file its <c>tokenizer.ggml.*</c> metadata (read as the tokenizer.json
+    /// <c>convert model.gguf DIR/</c> writes), else the tokenizer.json beside the model folder or weights file; null when
+    /// there is none (or a GGUF's tokenizer model is one WeightSpace does not map).</summary>
+    /// <exception cref="InvalidGgufException">A GGUF's token list is malformed.</exception>
     public static TokenVocabulary? TryLoadBeside(string modelPath)
     {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (GgufModelConfig.IsGguf(modelPath))
+        {
+            using var store = GgufReader.Open(modelPath);
+            return FromGguf(store);
+        }
         string folder = File.Exists(modelPath) ? Path.GetDirectoryName(Path.GetFullPath(modelPath))! : modelPath;
         string file = Path.Combine(folder, "tokenizer.json");
         return File.Exists(file) ? Load(file) : null;
+    }
+
+    private static TokenVocabulary? FromGguf(GgufStore store)
+    {
+        if (GgufHfExport.TokenizerJsonOf(store, out _) is not { } json) return null;
+        string label = $"{store.Path} (tokenizer.ggml.* metadata)";
+        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 32 });
+        return ModelJson.Guard(label, () => Parse(document.RootElement, label));
     }
 
     /// <summary>A vocabulary where token id b is the single byte b (byte-level models without a tokenizer.json).</summary>

@@ -105,4 +105,21 @@ public sealed class GgufModelFilesTests
         Assert.Equal(safetensors, own.Folder);
         Assert.Null(GgufSidecarFolder.TryCreate(hf));
     }
+
+    [Fact]
+    public void Neurons_OfAGguf_ShowTheTokensOfItsMetadata_AsTheFolderItCameFrom()
+    {
+        // Before the GGUF vocabulary was read, a .gguf's neurons printed ids ('#101') for want of a tokenizer.json beside it.
+        string gguf = GgufBesideADecoy();
+        var fromGguf = CliRunner.Run("neurons", gguf, "--top", "2", "--json");
+        var fromFolder = CliRunner.Run("neurons", SharedData.RequireModel("llm/base-f32"), "--top", "2", "--json");
+        Assert.True(fromGguf.ExitCode == 0, fromGguf.Stderr);
+        Assert.True(fromFolder.ExitCode == 0, fromFolder.Stderr);
+        static List<string> Tokens(string json) => [.. JsonNode.Parse(json)!["layers"]!.AsArray()
+            .SelectMany(l => l!["neurons"]!.AsArray()).SelectMany(n => n!["tokens"]!.AsArray().Select(t => t!.GetValue<string>()))];
+        var tokens = Tokens(fromGguf.Stdout);
+        Assert.Equal(4 * 768 * 2, tokens.Count);
+        Assert.Equal(Tokens(fromFolder.Stdout), tokens);
+        Assert.DoesNotContain(tokens, t => System.Text.RegularExpressions.Regex.IsMatch(t, @"^#\d+$"));   // '#' itself is a token
+    }
 }
