@@ -46,12 +46,11 @@ public sealed partial class CausalLanguageModel : INextTokenScorer, IDisposable
     /// <exception cref="InvalidCheckpointException">The weights are malformed or do not match the config.</exception>
     public static CausalLanguageModel Open(string path, LanguageModelOptions? options = null)
     {
-        var (configPath, weightsPath) = ModelFolder.Resolve(path);
-        var config = LlamaConfig.Load(configPath);
-        var store = Checkpoint.Open(weightsPath);
+        using var files = LanguageModelFiles.Open(path);
+        var store = files.DetachWeights();
         try
         {
-            return new CausalLanguageModel(store, config, options, ownsWeights: true);
+            return new CausalLanguageModel(store, files.Config, options, ownsWeights: true);
         }
         catch
         {

@@ -8,12 +8,21 @@ public sealed class DequantizedTensorStore : TensorStore
 {
     private readonly TensorStore _inner;
     private readonly List<TensorInfo> _tensors;
+    private readonly bool _ownsInner;
 
-    /// <summary>Wraps <paramref name="inner"/>.</summary>
-    public DequantizedTensorStore(TensorStore inner) : base((inner ?? throw new ArgumentNullException(nameof(inner))).Path)
+    /// <summary>Wraps <paramref name="inner"/>; with <paramref name="ownsInner"/>, disposing this store disposes it.</summary>
+    public DequantizedTensorStore(TensorStore inner, bool ownsInner = false) : base((inner ?? throw new ArgumentNullException(nameof(inner))).Path)
     {
         _inner = inner;
+        _ownsInner = ownsInner;
         _tensors = [.. inner.Tensors.Select(t => t.DType.IsBlockQuantized() ? t with { DType = DType.F32 } : t)];
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _ownsInner) _inner.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <inheritdoc/>

@@ -50,12 +50,12 @@ public static class LanguageModelConnectivity
         var alphas = Enumerable.Range(0, points).Select(i => i == points - 1 ? 1.0 : (double)i / (points - 1)).ToList();
         if (points % 2 == 0) alphas.Add(0.5);
         alphas.Sort();
-        using var a = Checkpoint.Open(ModelFolder.Resolve(modelA).WeightsPath);
-        using var b = Checkpoint.Open(ModelFolder.Resolve(modelB).WeightsPath);
+        using var a = LanguageModelFiles.Open(modelA);
+        using var b = LanguageModelFiles.Open(modelB);
         var loss = setup.Texts.Select(_ => new double[alphas.Count]).ToArray();
         for (int i = 0; i < alphas.Count; i++)
         {
-            using var point = new InterpolatedTensorStore(a, b, alphas[i]);
+            using var point = new InterpolatedTensorStore(a.Weights, b.Weights, alphas[i]);
             setup.Score(point, loss, i, options, cancellationToken);
             progress?.Report(i + 1);
         }
@@ -85,9 +85,10 @@ public static class LanguageModelConnectivity
         ArgumentOutOfRangeException.ThrowIfLessThan(resolution, 2);
         options ??= new LanguageModelEvaluationOptions();
         var setup = Setup.Load(modelA, textPaths, options);
-        using var a = Checkpoint.Open(ModelFolder.Resolve(modelA).WeightsPath);
-        using var b = Checkpoint.Open(ModelFolder.Resolve(modelB).WeightsPath);
-        using var c = Checkpoint.Open(ModelFolder.Resolve(modelC).WeightsPath);
+        using var fa = LanguageModelFiles.Open(modelA);
+        using var fb = LanguageModelFiles.Open(modelB);
+        using var fc = LanguageModelFiles.Open(modelC);
+        TensorStore a = fa.Weights, b = fb.Weights, c = fc.Weights;
         // Checks names and shapes of B and C against A before the inner products read anything.
         using (new InterpolatedTensorStore([a, b, c], [1, 0, 0], "plane")) { }
         var (bb, cc, bc) = Differences(a, b, c, cancellationToken);
@@ -131,11 +132,10 @@ public static class LanguageModelConnectivity
     {
         public static Setup Load(string modelA, IReadOnlyList<string> textPaths, LanguageModelEvaluationOptions options)
         {
-            var (configPath, _) = ModelFolder.Resolve(modelA);
-            var config = LlamaConfig.Load(configPath);
-            if (options.Protocol.Window > config.MaxPositionEmbeddings)
-                throw new InvalidModelConfigException(configPath, "max_position_embeddings", $"is {config.MaxPositionEmbeddings}; a window of {options.Protocol.Window} tokens does not fit");
-            var tokenizer = HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(modelA));
+            using var files = LanguageModelFiles.Open(modelA);
+            var config = files.Config;
+            files.RequireWindow(options.Protocol.Window);
+            var tokenizer = files.LoadTokenizer();
             var texts = new List<(string Path, long Bytes, int[] Ids)>();
             foreach (string path in textPaths)
             {

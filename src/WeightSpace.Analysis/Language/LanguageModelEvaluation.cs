@@ -1,5 +1,3 @@
-using WeightSpace.Formats.Gguf;
-
 namespace WeightSpace.Analysis.Language;
 
 /// <summary>What to evaluate a model folder with: the window protocol, the backend and its compute options.</summary>
@@ -48,16 +46,14 @@ public static class LanguageModelEvaluation
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         ArgumentNullException.ThrowIfNull(textPaths);
         options ??= new LanguageModelEvaluationOptions();
-        // A GGUF file carries its config and tokenizer as metadata (GgufModelConfig); a folder has them as files.
-        using var gguf = GgufModelConfig.IsGguf(modelPath) ? GgufReader.Open(modelPath) : null;
-        var (configPath, weightsPath) = gguf is null ? ModelFolder.Resolve(modelPath) : (modelPath, modelPath);
-        var config = gguf is null ? LlamaConfig.Load(configPath) : GgufModelConfig.Config(gguf);
+        // A GGUF file carries its config and tokenizer as metadata; a folder has them as files.
+        using var files = LanguageModelFiles.Open(modelPath);
+        var config = files.Config;
         var protocol = options.Protocol;
-        if (protocol.Window > config.MaxPositionEmbeddings)
-            throw new InvalidModelConfigException(configPath, "max_position_embeddings", $"is {config.MaxPositionEmbeddings}; a window of {protocol.Window} tokens does not fit");
-        var tokenizer = gguf is null ? HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(modelPath)) : GgufModelConfig.Tokenizer(gguf);
+        files.RequireWindow(protocol.Window);
+        var tokenizer = files.LoadTokenizer();
         if (tokenizer.VocabularySize > config.VocabularySize)
-            throw new InvalidModelConfigException(tokenizer.Source, "model.vocab", $"has ids up to {tokenizer.VocabularySize - 1} but {configPath} has vocab_size {config.VocabularySize}");
+            throw new InvalidModelConfigException(tokenizer.Source, "model.vocab", $"has ids up to {tokenizer.VocabularySize - 1} but {files.ConfigSource} has vocab_size {config.VocabularySize}");
 
         // Texts are read and tokenized before the model loads, so a bad text fails fast.
         var texts = new List<(string Path, long Bytes, int[] Ids)>();
@@ -68,8 +64,7 @@ public static class LanguageModelEvaluation
             texts.Add((path, bytes.Length, tokenizer.Encode(bytes, path)));
         }
 
-        using var opened = gguf is null ? Checkpoint.Open(weightsPath) : null;
-        TensorStore store = gguf is null ? opened! : new DequantizedTensorStore(gguf);
+        var store = files.Weights;
         INextTokenScorer model = options.OnnxModelPath is { } onnx
             ? new OnnxLanguageModel(onnx, store, config.MaxPositionEmbeddings, options.Model.TorchThreads ?? 0)
             : new CausalLanguageModel(store, config, options.Model);

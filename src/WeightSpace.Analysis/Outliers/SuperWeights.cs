@@ -30,9 +30,9 @@ public static class SuperWeights
         if (textPaths.Count == 0) throw new ArgumentException("at least one text is needed", nameof(textPaths));
         ArgumentOutOfRangeException.ThrowIfLessThan(probeWindows, 1);
         protocol ??= new PerplexityOptions();
-        var (configPath, weightsPath) = ModelFolder.Resolve(modelPath);
-        var config = LlamaConfig.Load(configPath);
-        var tokenizer = HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(modelPath));
+        using var files = LanguageModelFiles.Open(modelPath);
+        var config = files.Config;
+        var tokenizer = files.LoadTokenizer();
         var texts = new List<(string Path, long Bytes, int[] Ids)>();
         foreach (string path in textPaths)
         {
@@ -46,7 +46,7 @@ public static class SuperWeights
         int length = Math.Min(window, probe.Length);
         int rows = Math.Max(1, Math.Min(probeWindows, probe.Length / length));
 
-        using var store = Checkpoint.Open(weightsPath);
+        var store = files.Weights;
         var spikes = new SpikeObserver();
         using (var model = new CausalLanguageModel(store, config) { DownProjectionObserver = spikes })
             model.Logits(probe.AsSpan(0, rows * length), rows);

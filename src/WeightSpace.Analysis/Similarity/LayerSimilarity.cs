@@ -58,9 +58,9 @@ public static class LayerSimilarity
     /// <summary>Every block's hidden states on the first windows of the text, each [samples, hidden].</summary>
     private static float[][] States(string modelPath, string textPath, LayerSimilarityOptions options, CancellationToken ct, out int samples)
     {
-        var tokenizer = HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(modelPath));
-        var ids = tokenizer.Encode(File.ReadAllBytes(textPath), textPath);
-        using var lm = CausalLanguageModel.Open(modelPath);
+        using var files = LanguageModelFiles.Open(modelPath);
+        var ids = files.LoadTokenizer().Encode(File.ReadAllBytes(textPath), textPath);
+        using var lm = new CausalLanguageModel(files.Weights, files.Config);
         int window = Math.Min(options.Window, lm.MaxSequenceLength);
         int windows = Math.Min(options.MaxWindows, ids.Length / window);
         if (windows < 1) throw new WeightSpaceException($"{textPath}: has {ids.Length} tokens, fewer than one window of {window}");

@@ -1,0 +1,100 @@
+using WeightSpace.Formats.Gguf;
+
+namespace WeightSpace.Analysis.Language;
+
+/// <summary>A language model's config, tokenizer and weights, from a Hugging Face folder (or a weights file inside one)
+/// or from a GGUF file, whose config and tokenizer are its <c>llama.*</c> and <c>tokenizer.ggml.*</c> metadata
+/// (<see cref="GgufModelConfig"/>) and whose block-quantised weights are dequantised as ggml does. Every analysis that
+/// runs the model on text (eval, lmc and its plane, layer similarity, the super weight) opens its models through this
+/// one place, so a .gguf is accepted wherever a folder is.</summary>
+internal sealed class LanguageModelFiles : IDisposable
+{
+    private readonly GgufStore? _gguf;
+    private readonly string _modelPath;
+    private readonly string? _weightsPath;
+    private TensorStore? _weights;
+    private bool _detached;
+
+    private LanguageModelFiles(string modelPath, string configSource, LlamaConfig config, GgufStore? gguf, string? weightsPath)
+    {
+        _modelPath = modelPath;
+        ConfigSource = configSource;
+        Config = config;
+        _gguf = gguf;
+        _weightsPath = weightsPath;
+    }
+
+    /// <summary>Where the config came from, for messages: the config.json path, or the GGUF file.</summary>
+    public string ConfigSource { get; }
+
+    /// <summary>The architecture.</summary>
+    public LlamaConfig Config { get; }
+
+    /// <summary>The weights, opened on first use and owned by this object (a GGUF's dequantised to float32 where block-quantised).</summary>
+    public TensorStore Weights
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_detached, this);
+            // The GGUF wrapper owns the GGUF store, so disposing the weights closes the file either way.
+            return _weights ??= _gguf is not null ? new DequantizedTensorStore(_gguf, ownsInner: true) : Checkpoint.Open(_weightsPath!);
+        }
+    }
+
+    /// <summary>Opens <paramref name="path"/>: reads and validates the config; the weights open on first use.</summary>
+    /// <exception cref="FileNotFoundException">A folder lacks config.json or weights.</exception>
+    /// <exception cref="InvalidModelConfigException">config.json is malformed.</exception>
+    /// <exception cref="InvalidGgufException">A GGUF lacks a key the config needs.</exception>
+    /// <exception cref="UnsupportedModelException">The architecture is not implemented.</exception>
+    public static LanguageModelFiles Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!GgufModelConfig.IsGguf(path))
+        {
+            var (configPath, weightsPath) = ModelFolder.Resolve(path);
+            return new LanguageModelFiles(path, configPath, LlamaConfig.Load(configPath), null, weightsPath);
+        }
+        var gguf = GgufReader.Open(path);
+        try
+        {
+            return new LanguageModelFiles(path, $"{path} (llama.* metadata)", GgufModelConfig.Config(gguf), gguf, null);
+        }
+        catch
+        {
+            gguf.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model's tokenizer: tokenizer.json beside the config, or the GGUF's <c>tokenizer.ggml.*</c>.</summary>
+    /// <exception cref="FileNotFoundException">A folder has no tokenizer.json.</exception>
+    /// <exception cref="UnsupportedModelException">A GGUF's tokenizer model is not gpt2 or llama.</exception>
+    public HuggingFaceTokenizer LoadTokenizer() =>
+        _gguf is not null ? GgufModelConfig.Tokenizer(_gguf) : HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(_modelPath));
+
+    /// <summary>Refuses a window longer than the model's context.</summary>
+    /// <exception cref="InvalidModelConfigException">It does not fit.</exception>
+    public void RequireWindow(int window)
+    {
+        if (window > Config.MaxPositionEmbeddings)
+            throw new InvalidModelConfigException(ConfigSource, "max_position_embeddings", $"is {Config.MaxPositionEmbeddings}; a window of {window} tokens does not fit");
+    }
+
+    /// <summary>Gives up the weights: the caller owns (and disposes) the returned store, which outlives this object.</summary>
+    public TensorStore DetachWeights()
+    {
+        var weights = Weights;
+        _weights = null;
+        _detached = true;
+        return weights;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_detached) return;
+        _detached = true;
+        if (_weights is not null) _weights.Dispose();
+        else _gguf?.Dispose();
+    }
+}
