@@ -1,3 +1,5 @@
+using WeightSpace.Analysis.Lora;
+
 namespace WeightSpace.Analysis.Language;
 
 /// <summary>What to evaluate a model folder with: the window protocol, the backend and its compute options.</summary>
@@ -9,6 +11,10 @@ public sealed record LanguageModelEvaluationOptions
     public string? OnnxModelPath { get; init; }
     /// <summary>TorchSharp compute options (ignored with <see cref="OnnxModelPath"/>).</summary>
     public LanguageModelOptions Model { get; init; } = new();
+    /// <summary>A PEFT adapter folder merged into the model on read (W + s·B·A per module, as <c>lora apply</c> computes it,
+    /// kept in float32 rather than rounded to the base's dtype; nothing is written). The report's model is then
+    /// <c>MODEL+ADAPTER</c>.</summary>
+    public string? AdapterPath { get; init; }
 }
 
 /// <summary>Progress of <see cref="LanguageModelEvaluation.Evaluate"/>: windows done of the current text.</summary>
@@ -64,7 +70,9 @@ public static class LanguageModelEvaluation
             texts.Add((path, bytes.Length, tokenizer.Encode(bytes, path)));
         }
 
-        var store = files.Weights;
+        // An adapter is merged one tensor at a time as the forward pass reads its weights.
+        using var adapted = options.AdapterPath is { } adapterPath ? AdaptedTensorStore.Open(files.Weights, adapterPath, DType.F32) : null;
+        TensorStore store = adapted ?? files.Weights;
         INextTokenScorer model = options.OnnxModelPath is { } onnx
             ? new OnnxLanguageModel(onnx, store, config.MaxPositionEmbeddings, options.Model.TorchThreads ?? 0)
             : new CausalLanguageModel(store, config, options.Model);
@@ -78,7 +86,7 @@ public static class LanguageModelEvaluation
             progress?.Report(new LanguageModelProgress(path, 0, windowCount));
             scores.Add(Perplexity.Score(model, ids, tokenizer.ByteLength, path, bytes, protocol, perText, cancellationToken));
         }
-        return new LanguageModelReport(modelPath, options.OnnxModelPath is null ? "torchsharp" : "onnxruntime", tokenizer.Kind, protocol, scores);
+        return new LanguageModelReport(options.AdapterPath is null ? modelPath : $"{modelPath}+{options.AdapterPath}", options.OnnxModelPath is null ? "torchsharp" : "onnxruntime", tokenizer.Kind, protocol, scores);
     }
 
     // Progress<T> posts to the thread pool; a CLI bar wants the count now, on this thread.

@@ -53,12 +53,15 @@ public sealed class AdaptedTensorStore : TensorStore
 
     /// <summary>Opens the adapter folder <paramref name="adapterPath"/> and binds it to <paramref name="baseModel"/>
     /// (which stays the caller's to dispose). The store's path is the adapter's.</summary>
+    /// <param name="baseModel">The base.</param>
+    /// <param name="adapterPath">The PEFT adapter folder.</param>
+    /// <param name="changedDType">The dtype of the tensors the adapter changes; null keeps the base's.</param>
     /// <exception cref="InvalidAdapterException">The adapter is invalid or does not fit the base (checked from headers, before any work).</exception>
-    public static AdaptedTensorStore Open(TensorStore baseModel, string adapterPath)
+    public static AdaptedTensorStore Open(TensorStore baseModel, string adapterPath, DType? changedDType = null)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         var adapter = PeftAdapter.Open(adapterPath);
-        try { return new AdaptedTensorStore(adapter.Path, baseModel, adapter, BoundAdapter.Bind(adapter, baseModel), null, ownsBase: false); }
+        try { return new AdaptedTensorStore(adapter.Path, baseModel, adapter, BoundAdapter.Bind(adapter, baseModel), changedDType, ownsBase: false); }
         catch { adapter.Dispose(); throw; }
     }
 

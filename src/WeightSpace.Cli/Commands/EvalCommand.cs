@@ -15,6 +15,7 @@ internal static class EvalCommand
         var float64 = new Option<bool>("--float64") { Description = "Compute the TorchSharp forward pass in float64 (default float32, as PyTorch)." };
         var threads = new Option<int?>("--threads") { Description = "Torch (or ONNX Runtime) threads; default: the library's." };
         var json = new Option<bool>("--json") { Description = "Print the scores as JSON." };
+        var adapter = new Option<string?>("--adapter") { Description = "A PEFT adapter folder: score MODEL with the adapter merged in on read (W + s·B·A in float32, nothing written)." };
         var command = new Command("eval", """
             Perplexity of a causal language model (Llama, Mistral, Qwen2, Gemma) on text files: mean NLL per token and
             per byte, perplexity and bits per byte. Default protocol (docs/evaluation.md): independent windows of 128
@@ -24,7 +25,8 @@ internal static class EvalCommand
               weightspace eval models/tiny-llama --text eval/prose.txt eval/python.txt
               weightspace eval ft-python/ --text python.txt --window 512 --stride 256 --json
               weightspace eval ft-python/ --text python.txt --onnx base.onnx
-            """) { model, text, window, stride, batch, maxWindows, onnx, float64, threads, json };
+              weightspace eval base/ --adapter lora-python/ --text python.txt     (what the adapter does, without merging it)
+            """) { model, text, window, stride, batch, maxWindows, onnx, float64, threads, json, adapter };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
             int w = pr.GetValue(window);
@@ -42,6 +44,7 @@ internal static class EvalCommand
                 Protocol = new PerplexityOptions { Window = w, Stride = s, BatchSize = b, MaxWindows = m },
                 OnnxModelPath = pr.GetValue(onnx),
                 Model = new LanguageModelOptions { Float64 = pr.GetValue(float64), TorchThreads = t },
+                AdapterPath = pr.GetValue(adapter),
             };
             string modelPath = pr.GetValue(model)!;
             string[] texts = pr.GetValue(text)!;

@@ -89,6 +89,35 @@ public sealed class EvalCommandTests
         Assert.Contains("--stride", r.Stderr);
     }
 
+    [Fact]
+    public void Eval_WithAdapter_ScoresTheFloat32MergeLoraApplyWrites_WithoutWritingIt()
+    {
+        string baseF32 = SharedData.RequireModel("llm/base-f32"), adapter = SharedData.Require("llm/lora-python"), text = TinyLlama.Text("python");
+        var adapted = CliRunner.Run("eval", baseF32, "--adapter", adapter, "--text", text, "--max-windows", "4", "--threads", "2", "--json");
+        Assert.True(adapted.ExitCode == 0, adapted.Stderr);
+        // Independent: lora apply writes W + s·B·A in float32; scoring that folder is the same computation.
+        string merged = Path.Combine(SharedData.TempFolder(), "merged");
+        Assert.Equal(0, CliRunner.Run("lora", "apply", baseF32, adapter, "-o", merged, "--dtype", "f32").ExitCode);
+        var written = CliRunner.Run("eval", merged, "--text", text, "--max-windows", "4", "--threads", "2", "--json");
+        Assert.True(written.ExitCode == 0, written.Stderr);
+        // PEFT's merged model (the same sum in float32, saved as BF16) is within its rounding; the base is not.
+        var peft = CliRunner.Run("eval", Path.GetDirectoryName(SharedData.Require("llm/lora-python-merged/pytorch_model.bin"))!, "--text", text, "--max-windows", "4", "--threads", "2", "--json");
+        var plain = CliRunner.Run("eval", baseF32, "--text", text, "--max-windows", "4", "--threads", "2", "--json");
+        static double Nll(CliRunner.Result r) => JsonDocument.Parse(r.Stdout).RootElement.GetProperty("texts")[0].GetProperty("nll_per_token").GetDouble();
+        Assert.Equal(Nll(written), Nll(adapted));
+        Assert.Equal(Nll(peft), Nll(adapted), 1e-3);
+        Assert.True(Nll(plain) - Nll(adapted) > 0.05, $"base {Nll(plain)} vs adapted {Nll(adapted)}");   // the adapter was trained on python
+        Assert.Equal(baseF32 + "+" + adapter, JsonDocument.Parse(adapted.Stdout).RootElement.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public void Eval_AdapterThatIsNotOne_FailsWithOneLineNamingIt()
+    {
+        string notAnAdapter = SharedData.TempFolder();
+        var r = CliRunner.Run("eval", SharedData.RequireModel("llm/base"), "--adapter", notAnAdapter, "--text", TinyLlama.Text("c"), "--max-windows", "1");
+        AssertOneLineError(r, notAnAdapter);
+    }
+
     private static string CopyOfBase(Func<string, string> editConfig)
     {
         // The fixture set has the tiny Llama's config and tokenizer but not its 6 MB weights: skip without them.
