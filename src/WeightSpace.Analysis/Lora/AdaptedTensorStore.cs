@@ -29,8 +29,12 @@ public sealed class AdaptedTensorStore : TensorStore
             if (m.BaseBias is { } bias) _biases[bias.Name] = m;
         }
         foreach (var (target, tensor) in bound.Replacements) _replacements[target.Name] = tensor;
+        // A changed tensor of a block-quantised base (GGUF Q8_0, …) is float32 unless a dtype is asked for: W + s·B·A is
+        // not re-quantised on read, as lora apply writes it in float32.
         _tensors = baseModel.Tensors
-            .Select(t => changedDType is { } d && t.DType.IsFloatingPoint() && IsChanged(t.Name) ? t with { DType = d } : t).ToArray();
+            .Select(t => !IsChanged(t.Name) ? t
+                : changedDType is { } d && (t.DType.IsFloatingPoint() || t.DType.IsBlockQuantized()) ? t with { DType = d }
+                : t.DType.IsBlockQuantized() ? t with { DType = DType.F32 } : t).ToArray();
     }
 
     /// <summary>Binds an opened <paramref name="adapter"/> to <paramref name="baseModel"/>; the store owns the adapter,

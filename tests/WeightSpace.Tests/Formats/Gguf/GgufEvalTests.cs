@@ -54,4 +54,30 @@ public sealed class GgufLoraTests
         Assert.Equal(source.ReadSingle("lm_head.weight"), merged.ReadSingle("lm_head.weight"));
         Assert.NotEqual(source.ReadSingle("model.layers.0.self_attn.q_proj.weight"), merged.ReadSingle("model.layers.0.self_attn.q_proj.weight"));
     }
+
+    [Fact]
+    public void AdapterOnAQ8_0Gguf_ReadsAsLoraApplyWritesIt_AndSpectrumAnalysesEveryMatrix()
+    {
+        // Reading base.gguf + adapter used to fail on every adapted matrix ("Q8_0 is block-quantised … no byte size"):
+        // the changed tensors kept the base's block type. They are float32 now, the values lora apply writes.
+        string gguf = Path.Combine(SharedData.TempFolder(), "base-q8_0.gguf");
+        GgufHfImport.Write(SharedData.RequireModel("llm/base-f32"), gguf, DType.Q8_0);
+        string adapter = SharedData.Require("llm/lora-python"), output = Path.Combine(SharedData.TempFolder(), "merged");
+        Assert.Equal(0, CliRunner.Run("lora", "apply", gguf, adapter, "-o", output).ExitCode);
+        using var source = GgufReader.Open(gguf);
+        using var adapted = WeightSpace.Analysis.Lora.AdaptedTensorStore.Open(source, adapter);
+        using var merged = WeightSpace.Formats.Checkpoint.Open(output);
+        Assert.Equal(28, adapted.ChangedTensorCount);
+        Assert.Equal(DType.F32, adapted.GetInfo("model.layers.0.self_attn.q_proj.weight").DType);
+        foreach (var t in adapted.Tensors)
+        {
+            if (t.DType != source.GetInfo(t.Name).DType) Assert.Equal(DType.F32, t.DType);
+            Assert.Equal(merged.ReadSingle(t.Name), adapted.ReadSingle(t.Name));
+        }
+        var spectrum = CliRunner.Run("spectrum", gguf, "--adapter", adapter, "--json");
+        Assert.True(spectrum.ExitCode == 0, spectrum.Stderr);
+        var layers = System.Text.Json.JsonDocument.Parse(spectrum.Stdout).RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.DoesNotContain(layers, l => l.GetProperty("status").GetString() == "failed");
+        Assert.Equal(28, layers.Count(l => l.GetProperty("status").GetString() == "ok"));
+    }
 }
