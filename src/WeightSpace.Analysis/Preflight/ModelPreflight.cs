@@ -10,7 +10,8 @@ public sealed record StatedAndFound<T>(T? Stated, T? Found) where T : struct;
 
 /// <summary>What <see cref="ModelPreflight.Check"/> learnt about one model from its headers and config files.</summary>
 /// <param name="Reference">The reference as given (path, hub id, <c>MODEL+ADAPTER</c>).</param>
-/// <param name="Folder">The folder holding its config.json and tokenizer files.</param>
+/// <param name="Folder">The folder holding its config.json and tokenizer files; null for a GGUF file, whose config and
+/// tokenizer are its metadata.</param>
 /// <param name="Format">The checkpoint format.</param>
 /// <param name="Architecture">config.json's <c>architectures[0]</c>, else null.</param>
 /// <param name="ModelType">config.json's <c>model_type</c>, else null.</param>
@@ -103,7 +104,8 @@ public static class ModelPreflight
                 Error("the checkpoint has no lm_head but config.json does not tie the embeddings (tie_word_embeddings false): transformers would initialise the head randomly");
             if (embed is not null && hasHead && statedTie == true)
                 Warn("config.json ties the embeddings but the checkpoint also stores an lm_head (transformers ignores it)");
-            if (statedDType is not null && ParseTorchDType(statedDType) is { } sd)
+            // A GGUF states no torch_dtype: the float32 of its synthesised config.json is what a conversion would hold.
+            if (statedDType is not null && ParseTorchDType(statedDType) is { } sd && store is not GgufStore)
             {
                 var floats = store.Tensors.Where(t => t.DType.IsFloatingPoint() && t.Shape.Rank >= 2).Select(t => t.DType).Distinct().ToList();
                 if (floats.Count > 0 && !floats.Contains(sd))
@@ -116,7 +118,7 @@ public static class ModelPreflight
             Warn("no transformer block found in the tensor names (not a naming WeightSpace knows): layer checks skipped");
 
         var dtypes = store.Tensors.GroupBy(t => t.DType).OrderBy(g => g.Key).Select(g => new KeyValuePair<DType, int>(g.Key, g.Count())).ToList();
-        return new ModelCheck(reference, folder, store.Format.Name, StringAt(config?["architectures"] as JsonArray), StringKey(config, text, "model_type"),
+        return new ModelCheck(reference, store is GgufStore ? null : folder, store.Format.Name, StringAt(config?["architectures"] as JsonArray), StringKey(config, text, "model_type"),
             store.Tensors.Count, store.ParameterCount, store.ByteCount, dtypes, statedDType, layers, hidden, intermediate, vocab, tokenizerSize, tied,
             (heads, kvHeads), [.. findings.OrderByDescending(f => f.Severity)]);
     }

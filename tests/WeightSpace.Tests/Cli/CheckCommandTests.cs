@@ -58,6 +58,23 @@ public sealed class CheckCommandTests
     }
 
     [Fact]
+    public void QuantisedGguf_BesideAStrayConfig_ChecksItsOwnMetadata_WithoutATorchDTypeWarning()
+    {
+        // A GGUF states no torch_dtype (its synthesised config says float32), and a config.json that happens to sit beside
+        // the .gguf (here a BERT's) is not its config: check reads the GGUF's metadata and is clean.
+        string dir = SharedData.TempFolder(), gguf = Path.Combine(dir, "base-q8_0.gguf");
+        WeightSpace.Formats.Gguf.GgufHfImport.Write(Llm("base-f32"), gguf, DType.Q8_0);
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"model_type": "bert", "hidden_size": 768, "num_hidden_layers": 12}""");
+        var r = CliRunner.Run("check", gguf, "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        var root = Json(r);
+        Assert.Empty(Messages(root));
+        Assert.Equal(4, Model(root, 0).GetProperty("layers").GetProperty("config").GetInt32());
+        Assert.Equal(256, Model(root, 0).GetProperty("hidden_size").GetProperty("config").GetInt32());
+        Assert.Equal(JsonValueKind.Null, Model(root, 0).GetProperty("folder").ValueKind);   // its files are its metadata
+    }
+
+    [Fact]
     public void ConfigThatDisagreesWithTheTensors_NamesEveryMismatch_Exit1()
     {
         string model = SharedData.CopyFolder(Llm("base"), "edited");
