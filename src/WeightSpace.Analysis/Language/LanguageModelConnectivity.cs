@@ -128,7 +128,7 @@ public static class LanguageModelConnectivity
 
     /// <summary>What every point shares: model A's config and tokenizer, and the tokenized texts (read first, so a bad
     /// text fails before any model work).</summary>
-    private sealed record Setup(LlamaConfig Config, HuggingFaceTokenizer Tokenizer, List<(string Path, long Bytes, int[] Ids)> Texts)
+    private sealed record Setup(LlamaConfig Config, HuggingFaceTokenizer Tokenizer, List<TokenizedText> Texts)
     {
         public static Setup Load(string modelA, IReadOnlyList<string> textPaths, LanguageModelEvaluationOptions options)
         {
@@ -136,13 +136,7 @@ public static class LanguageModelConnectivity
             var config = files.Config;
             files.RequireWindow(options.Protocol.Window);
             var tokenizer = files.LoadTokenizer();
-            var texts = new List<(string Path, long Bytes, int[] Ids)>();
-            foreach (string path in textPaths)
-            {
-                byte[] bytes = File.ReadAllBytes(path);
-                if (bytes.Length == 0) throw new InvalidTextException(path, "is empty");
-                texts.Add((path, bytes.Length, tokenizer.Encode(bytes, path)));
-            }
+            var texts = LanguageModelFiles.Tokenize(tokenizer, textPaths);
             return new Setup(config, tokenizer, texts);
         }
 

@@ -62,13 +62,7 @@ public static class LanguageModelEvaluation
             throw new InvalidModelConfigException(tokenizer.Source, "model.vocab", $"has ids up to {tokenizer.VocabularySize - 1} but {files.ConfigSource} has vocab_size {config.VocabularySize}");
 
         // Texts are read and tokenized before the model loads, so a bad text fails fast.
-        var texts = new List<(string Path, long Bytes, int[] Ids)>();
-        foreach (string path in textPaths)
-        {
-            byte[] bytes = File.ReadAllBytes(path);
-            if (bytes.Length == 0) throw new InvalidTextException(path, "is empty");
-            texts.Add((path, bytes.Length, tokenizer.Encode(bytes, path)));
-        }
+        var texts = LanguageModelFiles.Tokenize(tokenizer, textPaths);
 
         // An adapter is merged one tensor at a time as the forward pass reads its weights.
         using var adapted = options.AdapterPath is { } adapterPath ? AdaptedTensorStore.Open(files.Weights, adapterPath, DType.F32) : null;

@@ -7,28 +7,22 @@ namespace WeightSpace.Analysis.Language;
 /// (<see cref="GgufModelConfig"/>) and whose block-quantised weights are dequantised as ggml does. Every analysis that
 /// runs the model on text (eval, lmc and its plane, layer similarity, the super weight) opens its models through this
 /// one place, so a .gguf is accepted wherever a folder is.</summary>
-internal sealed class LanguageModelFiles : IDisposable
+/// <param name="modelPath">The path as given.</param>
+/// <param name="configSource">Where the config came from, for messages.</param>
+/// <param name="config">The parsed config.</param>
+/// <param name="gguf">The GGUF store (owned), or null for a folder.</param>
+/// <param name="weightsPath">A folder's weights path, or null for a GGUF.</param>
+internal sealed class LanguageModelFiles(string modelPath, string configSource, LlamaConfig config, GgufStore? gguf, string? weightsPath) : IDisposable
 {
-    private readonly GgufStore? _gguf;
-    private readonly string _modelPath;
-    private readonly string? _weightsPath;
+    private readonly GgufStore? _gguf = gguf;
     private TensorStore? _weights;
     private bool _detached;
 
-    private LanguageModelFiles(string modelPath, string configSource, LlamaConfig config, GgufStore? gguf, string? weightsPath)
-    {
-        _modelPath = modelPath;
-        ConfigSource = configSource;
-        Config = config;
-        _gguf = gguf;
-        _weightsPath = weightsPath;
-    }
-
     /// <summary>Where the config came from, for messages: the config.json path, or the GGUF file.</summary>
-    public string ConfigSource { get; }
+    public string ConfigSource { get; } = configSource;
 
     /// <summary>The architecture.</summary>
-    public LlamaConfig Config { get; }
+    public LlamaConfig Config { get; } = config;
 
     /// <summary>The weights, opened on first use and owned by this object (a GGUF's dequantised to float32 where block-quantised).</summary>
     public TensorStore Weights
@@ -37,7 +31,7 @@ internal sealed class LanguageModelFiles : IDisposable
         {
             ObjectDisposedException.ThrowIf(_detached, this);
             // The GGUF wrapper owns the GGUF store, so disposing the weights closes the file either way.
-            return _weights ??= _gguf is not null ? new DequantizedTensorStore(_gguf, ownsInner: true) : Checkpoint.Open(_weightsPath!);
+            return _weights ??= _gguf is not null ? new DequantizedTensorStore(_gguf, ownsInner: true) : Checkpoint.Open(weightsPath!);
         }
     }
 
@@ -70,7 +64,21 @@ internal sealed class LanguageModelFiles : IDisposable
     /// <exception cref="FileNotFoundException">A folder has no tokenizer.json.</exception>
     /// <exception cref="UnsupportedModelException">A GGUF's tokenizer model is not gpt2 or llama.</exception>
     public HuggingFaceTokenizer LoadTokenizer() =>
-        _gguf is not null ? GgufModelConfig.Tokenizer(_gguf) : HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(_modelPath));
+        _gguf is not null ? GgufModelConfig.Tokenizer(_gguf) : HuggingFaceTokenizer.Load(ModelFolder.TokenizerPath(modelPath));
+
+    /// <summary>Reads and tokenizes <paramref name="textPaths"/> (before any model work, so a bad text fails fast).</summary>
+    /// <exception cref="InvalidTextException">A text is empty or not UTF-8.</exception>
+    public static List<TokenizedText> Tokenize(HuggingFaceTokenizer tokenizer, IReadOnlyList<string> textPaths)
+    {
+        var texts = new List<TokenizedText>(textPaths.Count);
+        foreach (string path in textPaths)
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            if (bytes.Length == 0) throw new InvalidTextException(path, "is empty");
+            texts.Add(new TokenizedText(path, bytes.Length, tokenizer.Encode(bytes, path)));
+        }
+        return texts;
+    }
 
     /// <summary>Refuses a window longer than the model's context.</summary>
     /// <exception cref="InvalidModelConfigException">It does not fit.</exception>
@@ -98,3 +106,9 @@ internal sealed class LanguageModelFiles : IDisposable
         else _gguf?.Dispose();
     }
 }
+
+/// <summary>A text file read and tokenized.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Bytes">Its length in bytes.</param>
+/// <param name="Ids">Its token ids.</param>
+internal sealed record TokenizedText(string Path, long Bytes, int[] Ids);

@@ -33,13 +33,7 @@ public static class SuperWeights
         using var files = LanguageModelFiles.Open(modelPath);
         var config = files.Config;
         var tokenizer = files.LoadTokenizer();
-        var texts = new List<(string Path, long Bytes, int[] Ids)>();
-        foreach (string path in textPaths)
-        {
-            byte[] bytes = File.ReadAllBytes(path);
-            if (bytes.Length == 0) throw new InvalidTextException(path, "is empty");
-            texts.Add((path, bytes.Length, tokenizer.Encode(bytes, path)));
-        }
+        var texts = LanguageModelFiles.Tokenize(tokenizer, textPaths);
         int window = Math.Min(protocol.Window, config.MaxPositionEmbeddings);
         var probe = texts[0].Ids;
         if (probe.Length < 2) throw new InvalidTextException(texts[0].Path, $"has {probe.Length} token(s); at least 2 are needed");
