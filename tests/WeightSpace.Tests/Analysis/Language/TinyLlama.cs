@@ -18,6 +18,14 @@ internal static class TinyLlama
         return folder;
     }
     public static string Text(string name) => SharedData.Require($"llm/eval/{name}.txt");
+
+    /// <summary>A quick protocol for tests that compare two ways of scoring the same model: the first
+    /// <paramref name="windows"/> windows, one torch thread (the suite runs tests in parallel).</summary>
+    public static WeightSpace.Analysis.Language.LanguageModelEvaluationOptions Quick(int windows) => new()
+    {
+        Protocol = new WeightSpace.Analysis.Language.PerplexityOptions { MaxWindows = windows },
+        Model = new WeightSpace.Analysis.Language.LanguageModelOptions { TorchThreads = 1 },
+    };
     public static string Onnx => SharedData.Require("llm/base.onnx");
 
     /// <summary>Only base-f32 holds float32 weights; the others are BF16 (1e-4 vs 2e-3 nats in the issue).</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using WeightSpace.Analysis.Language;
 using WeightSpace.Formats.Gguf;
 using WeightSpace.Analysis.Merging.Output;
+using WeightSpace.Tests.Analysis.Language;
 using WeightSpace.Tests.Cli;
 
 namespace WeightSpace.Tests.Formats.Gguf;
@@ -10,7 +11,7 @@ namespace WeightSpace.Tests.Formats.Gguf;
 /// come from the GGUF's metadata (as <c>convert x.gguf DIR/</c> writes them), never from files beside the .gguf.</summary>
 public sealed class GgufModelFilesTests
 {
-    private static readonly LanguageModelEvaluationOptions Quick = new() { Protocol = new PerplexityOptions { MaxWindows = 4 }, Model = new LanguageModelOptions { TorchThreads = 1 } };
+    private static readonly LanguageModelEvaluationOptions Quick = TinyLlama.Quick(4);
 
     /// <summary>base-f32 as an F32 GGUF, in a folder that also holds an unrelated config.json (a BERT's).</summary>
     private static string GgufBesideADecoy()
