@@ -1,11 +1,13 @@
+using System.Text.Json;
+
 namespace WeightSpace.Cli.Commands;
 
-/// <summary><c>weightspace eval MODEL --text FILE… [--window N] [--stride N] [--batch N] [--max-windows N] [--onnx M.onnx] [--float64] [--json]</c>.</summary>
+/// <summary><c>weightspace eval MODEL… --text FILE… [--window N] [--stride N] [--batch N] [--max-windows N] [--onnx M.onnx] [--float64] [--json]</c>.</summary>
 internal static class EvalCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Argument<string>("model") { Description = "A Hugging Face model folder (config.json, tokenizer.json, weights), a weights file in one, or a llama GGUF file (config and tokenizer from its metadata, quantised weights dequantised)." };
+        var model = new Argument<string[]>("models") { Description = "Hugging Face model folders (config.json, tokenizer.json, weights), weights files in one, or llama GGUF files (config and tokenizer from their metadata, quantised weights dequantised). Several: one table of bits/byte per model and text.", Arity = ArgumentArity.OneOrMore };
         var text = new Option<string[]>("--text", "-t") { Description = "UTF-8 text files to score.", Required = true, AllowMultipleArgumentsPerToken = true };
         var window = new Option<int>("--window") { Description = "Tokens per window (≤ max_position_embeddings).", DefaultValueFactory = _ => 128 };
         var stride = new Option<int?>("--stride") { Description = "Tokens between window starts; default = --window (independent windows). Smaller: sliding windows, each scoring only the tokens it adds." };
@@ -26,6 +28,7 @@ internal static class EvalCommand
               weightspace eval ft-python/ --text python.txt --window 512 --stride 256 --json
               weightspace eval ft-python/ --text python.txt --onnx base.onnx
               weightspace eval base/ --adapter lora-python/ --text python.txt     (what the adapter does, without merging it)
+              weightspace eval base/ ft-prose/ ft-python/ model-q4_k_m.gguf --text prose.txt python.txt   (one table)
             """) { model, text, window, stride, batch, maxWindows, onnx, float64, threads, json, adapter };
         command.SetAction(pr => WeightSpaceCommandLine.Guard(context, () =>
         {
@@ -46,11 +49,25 @@ internal static class EvalCommand
                 Model = new LanguageModelOptions { Float64 = pr.GetValue(float64), TorchThreads = t },
                 AdapterPath = pr.GetValue(adapter),
             };
-            string modelPath = pr.GetValue(model)!;
+            string[] modelPaths = pr.GetValue(model)!;
             string[] texts = pr.GetValue(text)!;
-            var report = WithProgress(context, p => LanguageModelEvaluation.Evaluate(modelPath, texts, options, p));
-            if (pr.GetValue(json)) WriteJson(context, report);
-            else WriteTable(context.Console, report);
+            if (modelPaths.Length > 1 && options.AdapterPath is not null)
+                throw new UsageException("--adapter applies to one model: give one MODEL (or score MODEL and MODEL --adapter A as two runs)");
+            // Texts are checked before the first model loads, so a typo in the last one costs no work.
+            RequireTexts("--text", texts);
+            var reports = new List<LanguageModelReport>(modelPaths.Length);
+            foreach (string modelPath in modelPaths)
+            {
+                if (modelPaths.Length > 1) context.Error.WriteLine($"[{reports.Count + 1}/{modelPaths.Length}] {modelPath}");
+                reports.Add(WithProgress(context, p => LanguageModelEvaluation.Evaluate(modelPath, texts, options, p)));
+            }
+            if (pr.GetValue(json))
+            {
+                if (reports.Count == 1) JsonStdout.WriteObject(context, w => WriteReport(w, reports[0]));
+                else JsonStdout.WriteObject(context, w => w.WriteObjectArray("models", reports, WriteReport));
+            }
+            else if (reports.Count == 1) WriteTable(context.Console, reports[0]);
+            else WriteComparison(context.Console, reports, texts);
             return WeightSpaceCommandLine.Ok;
         }));
         return command;
@@ -108,34 +125,46 @@ internal static class EvalCommand
         return result;
     }
 
-    private static void WriteJson(CliContext context, LanguageModelReport report)
+    private static void WriteReport(Utf8JsonWriter writer, LanguageModelReport report)
     {
-        JsonStdout.WriteObject(context, writer =>
+        writer.WriteString("model", report.Model);
+        writer.WriteString("backend", report.Backend);
+        writer.WriteString("tokenizer", report.Tokenizer.ToString());
+        writer.WriteStartObject("protocol");
+        writer.WriteNumber("window", report.Protocol.Window);
+        writer.WriteNumber("stride", report.Protocol.Stride ?? report.Protocol.Window);
+        if (report.Protocol.MaxWindows is int max) writer.WriteNumber("max_windows", max);
+        writer.WriteEndObject();
+        writer.WriteObjectArray("texts", report.Texts, static (writer, s) =>
         {
-            writer.WriteString("model", report.Model);
-            writer.WriteString("backend", report.Backend);
-            writer.WriteString("tokenizer", report.Tokenizer.ToString());
-            writer.WriteStartObject("protocol");
-            writer.WriteNumber("window", report.Protocol.Window);
-            writer.WriteNumber("stride", report.Protocol.Stride ?? report.Protocol.Window);
-            if (report.Protocol.MaxWindows is int max) writer.WriteNumber("max_windows", max);
-            writer.WriteEndObject();
-            writer.WriteObjectArray("texts", report.Texts, static (writer, s) =>
-            {
-                writer.WriteString("text", s.Text);
-                writer.WriteNumber("bytes", s.Bytes);
-                writer.WriteNumber("tokens", s.Tokens);
-                writer.WriteNumber("windows", s.Windows);
-                writer.WriteNumber("predictions", s.Predictions);
-                writer.WriteNumber("scored_bytes", s.ScoredBytes);
-                writer.WriteNumber("nll_sum", s.NllSum);
-                writer.WriteNumber("nll_per_token", s.NllPerToken);
-                writer.WriteNumber("nll_per_byte", s.NllPerByte);
-                writer.WriteNumber("perplexity", s.Perplexity);
-                writer.WriteNumber("bits_per_byte", s.BitsPerByte);
-                writer.WriteNumber("tokens_per_second", Math.Round(s.TokensPerSecond, 1));
-            });
+            writer.WriteString("text", s.Text);
+            writer.WriteNumber("bytes", s.Bytes);
+            writer.WriteNumber("tokens", s.Tokens);
+            writer.WriteNumber("windows", s.Windows);
+            writer.WriteNumber("predictions", s.Predictions);
+            writer.WriteNumber("scored_bytes", s.ScoredBytes);
+            writer.WriteNumber("nll_sum", s.NllSum);
+            writer.WriteNumber("nll_per_token", s.NllPerToken);
+            writer.WriteNumber("nll_per_byte", s.NllPerByte);
+            writer.WriteNumber("perplexity", s.Perplexity);
+            writer.WriteNumber("bits_per_byte", s.BitsPerByte);
+            writer.WriteNumber("tokens_per_second", Math.Round(s.TokensPerSecond, 1));
         });
+    }
+
+    // Several models: bits/byte per model (rows) and text (columns), the best of each text marked, then the protocol.
+    private static void WriteComparison(IAnsiConsole console, IReadOnlyList<LanguageModelReport> reports, string[] texts)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumn("model");
+        foreach (string t in texts) table.AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(t)) + " bits/byte").RightAligned());
+        var best = Enumerable.Range(0, texts.Length).Select(t => reports.Select(r => r.Texts[t].BitsPerByte).Min()).ToArray();
+        foreach (var r in reports)
+            table.AddRow([Markup.Escape(r.Model), .. r.Texts.Select((s, t) => s.BitsPerByte == best[t] ? $"[bold]{F(s.BitsPerByte)}[/] *" : F(s.BitsPerByte))]);
+        console.Write(table);
+        var p = reports[0].Protocol;
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"* best on that text; windows of {p.Window} tokens, stride {p.Stride ?? p.Window}{(p.MaxWindows is int m ? $", first {m} windows only" : "")}; --json for every score"));
     }
 
     private static void WriteTable(IAnsiConsole console, LanguageModelReport report)

@@ -118,6 +118,39 @@ public sealed class EvalCommandTests
         AssertOneLineError(r, notAnAdapter);
     }
 
+    [Fact]
+    public void Eval_SeveralModels_OneJsonReportEach_AsTheirSingleRuns_AndATableMarkingTheBest()
+    {
+        string base_ = TinyLlama.Folder("base"), python = TinyLlama.Folder("ft-python"), text = TinyLlama.Text("python");
+        string[] quick = ["--text", text, "--max-windows", "2", "--threads", "2"];
+        var both = CliRunner.Run(["eval", base_, python, .. quick, "--json"]);
+        Assert.True(both.ExitCode == 0, both.Stderr);
+        var models = JsonDocument.Parse(both.Stdout).RootElement.GetProperty("models").EnumerateArray().ToList();
+        Assert.Equal([base_, python], models.Select(m => m.GetProperty("model").GetString()));
+        foreach (var (m, path) in models.Zip(new[] { base_, python }))
+        {
+            var single = CliRunner.Run(["eval", path, .. quick, "--json"]);
+            Assert.Equal(JsonDocument.Parse(single.Stdout).RootElement.GetProperty("texts")[0].GetProperty("nll_sum").GetDouble(),
+                m.GetProperty("texts")[0].GetProperty("nll_sum").GetDouble());
+        }
+        var table = CliRunner.Run(["eval", base_, python, .. quick]);
+        Assert.True(table.ExitCode == 0, table.Stderr);
+        string best = Assert.Single(table.Stdout.Split('\n'), l => l.Contains('*') && !l.StartsWith('*'));
+        Assert.Contains("ft-python", best);   // the python fine-tune scores best on python
+    }
+
+    [Fact]
+    public void Eval_SeveralModels_WithAdapter_IsAUsageError_AndAMissingTextFailsBeforeAnyModel()
+    {
+        string base_ = SharedData.Require("llm/base"), python = SharedData.Require("llm/ft-python");
+        var adapter = CliRunner.Run("eval", base_, python, "--adapter", SharedData.Require("llm/lora-python"), "--text", TinyLlama.Text("c"));
+        Assert.Equal(2, adapter.ExitCode);
+        Assert.Contains("--adapter", adapter.Stderr);
+        string missing = Path.Combine(SharedData.TempFolder(), "missing.txt");
+        var r = CliRunner.Run("eval", base_, python, "--text", TinyLlama.Text("c"), missing);
+        AssertOneLineError(r, "missing.txt");
+    }
+
     private static string CopyOfBase(Func<string, string> editConfig)
     {
         // The fixture set has the tiny Llama's config and tokenizer but not its 6 MB weights: skip without them.
