@@ -36,13 +36,16 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
     }
 
     /// <summary>Opens <paramref name="path"/>: reads and validates the config; the weights open on first use.</summary>
-    /// <exception cref="FileNotFoundException">A folder lacks config.json or weights.</exception>
+    /// <exception cref="FileNotFoundException">A folder lacks config.json or weights, or the path names nothing.</exception>
+    /// <exception cref="WeightSpace.Formats.Hub.ModelNotCachedException">A hub id the local cache does not hold.</exception>
     /// <exception cref="InvalidModelConfigException">config.json is malformed.</exception>
     /// <exception cref="InvalidGgufException">A GGUF lacks a key the config needs.</exception>
     /// <exception cref="UnsupportedModelException">The architecture is not implemented.</exception>
     public static LanguageModelFiles Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        // A hub id (ORG/NAME[@REVISION]) is its snapshot folder in the local Hugging Face cache, as for every other verb.
+        path = Checkpoint.ResolveLocal(path);
         if (!GgufModelConfig.IsGguf(path))
         {
             var (configPath, weightsPath) = ModelFolder.Resolve(path);

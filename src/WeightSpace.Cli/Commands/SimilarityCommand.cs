@@ -35,8 +35,8 @@ internal static class SimilarityCommand
                 throw new DirectoryNotFoundException($"--csv {csvPath}: folder {csvDir} does not exist");
             if (textPath is not null && !File.Exists(textPath)) throw new FileNotFoundException($"--text {textPath}: no such file", textPath);
             string modelPath = pr.GetValue(model)!, againstPath = pr.GetValue(against)!;
-            foreach (string p in againstPath is null ? [modelPath] : (string[])[modelPath, againstPath])
-                if (!File.Exists(p) && !Directory.Exists(p)) throw new FileNotFoundException($"{p}: no such file or directory", p);
+            // Paths or hub ids, checked before any work (a missing or uncached model is one line naming it).
+            foreach (string p in againstPath is null ? [modelPath] : (string[])[modelPath, againstPath]) Checkpoint.ResolveLocal(p);
             var report = LayerSimilarity.Analyze(modelPath, againstPath, textPath, new LayerSimilarityOptions { MaxWindows = w });
             if (csvPath is not null) AtomicFile.Write(csvPath, stream =>
             {

@@ -62,6 +62,56 @@ public sealed class HubIdCommandTests
         Assert.Contains("hf download mistralai/Mistral-7B-v0.1", r.Stderr);
         Assert.Single(r.Stderr.Trim().Split('\n'));
     }
+
+    /// <summary>A cache holding the tiny Llama base as <c>tiny/base</c> (its files copied into a snapshot).</summary>
+    private static string LlmCache()
+    {
+        string source = SharedData.RequireModel("llm/base");
+        string root = Path.Combine(SharedData.TempFolder(), "hub"), commit = new string('c', 40);
+        string repo = Path.Combine(root, "models--tiny--base"), snapshot = Path.Combine(repo, "snapshots", commit);
+        Directory.CreateDirectory(snapshot);
+        Directory.CreateDirectory(Path.Combine(repo, "refs"));
+        File.WriteAllText(Path.Combine(repo, "refs", "main"), commit);
+        foreach (string f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(snapshot, Path.GetFileName(f)));
+        return root;
+    }
+
+    [Fact]
+    public void TextAnalyses_TakeHubIds_AsEveryOtherVerb()
+    {
+        // eval, outliers --text, lmc --text and similarity --text used to stop at "tiny/base: no such file or directory".
+        string root = LlmCache(), text = SharedData.Require("llm/eval/python.txt");
+        string[] quick = ["--text", text, "--max-windows", "2", "--threads", "1", "--json"];
+        var byId = WithCache(root, () => CliRunner.Run(["eval", "tiny/base", .. quick]));
+        Assert.True(byId.ExitCode == 0, byId.Stderr);
+        var byPath = CliRunner.Run(["eval", SharedData.RequireModel("llm/base"), .. quick]);
+        static double Nll(CliRunner.Result r) => System.Text.Json.JsonDocument.Parse(r.Stdout).RootElement.GetProperty("texts")[0].GetProperty("nll_sum").GetDouble();
+        Assert.Equal(Nll(byPath), Nll(byId));
+        foreach (string[] args in new[]
+        {
+            new[] { "outliers", "tiny/base", "--text", text, "--max-windows", "1", "--probe-windows", "1", "--top", "1" },
+            new[] { "lmc", "tiny/base", SharedData.RequireModel("llm/ft-python"), "--text", text, "--points", "2", "--max-windows", "1" },
+            new[] { "similarity", "tiny/base", "--text", text, "--windows", "1" },
+        })
+        {
+            var r = WithCache(root, () => CliRunner.Run(args));
+            Assert.True(r.ExitCode == 0, $"{args[0]}: {r.Stderr}");
+        }
+        var missing = WithCache(root, () => CliRunner.Run("eval", "tiny/absent", "--text", text));
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("hf download tiny/absent", missing.Stderr);
+    }
+
+    [Fact]
+    public void LoraApply_OnAHubId_CopiesTheSnapshotsConfigAndTokenizer()
+    {
+        // The output used to hold the weights only: the files were looked for in ./tiny, not in the snapshot.
+        string root = LlmCache(), output = Path.Combine(SharedData.TempFolder(), "applied");
+        var r = WithCache(root, () => CliRunner.Run("lora", "apply", "tiny/base", SharedData.Require("llm/lora-python"), "-o", output));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        foreach (string f in new[] { "config.json", "tokenizer.json", "tokenizer_config.json" })
+            Assert.True(File.Exists(Path.Combine(output, f)), f);
+    }
 }
 
 /// <summary>Quantised GGUF inputs merge dequantised and come out F32 (safetensors has no block types).</summary>

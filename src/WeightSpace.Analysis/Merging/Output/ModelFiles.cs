@@ -29,7 +29,8 @@ public sealed class ModelFiles : IDisposable
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var sidecar = GgufSidecarFolder.TryCreate(store);
-        return new ModelFiles(sidecar?.Path ?? FolderOf(path), sidecar);
+        // A hub id's files are in its snapshot folder, where the store was opened from.
+        return new ModelFiles(sidecar?.Path ?? FolderOf(File.Exists(path) || Directory.Exists(path) ? path : Checkpoint.ResolveLocal(path)), sidecar);
     }
 
     /// <summary>The folder of <paramref name="path"/>: itself if a folder, else the file's folder.</summary>
