@@ -84,6 +84,7 @@ internal static class ConvertCommand
 
     private static int WriteGguf(CliContext context, string input, string outPath, string? typeText, string? name, GgufSplitOptions? split)
     {
+        input = Checkpoint.ResolveLocal(input);   // a hub id is its snapshot folder
         bool ggufInput = Checkpoint.Identify(input).Format == CheckpointFormat.Gguf;
         if (typeText is null && ggufInput && split is not null)
         {

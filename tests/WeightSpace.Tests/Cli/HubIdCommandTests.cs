@@ -103,6 +103,18 @@ public sealed class HubIdCommandTests
     }
 
     [Fact]
+    public void ConvertToGguf_FromAHubId_WritesTheSnapshotsModel()
+    {
+        // Used to stop at "tiny/base: no such file or directory" (the GGUF writer looked for a local folder).
+        string root = LlmCache(), gguf = Path.Combine(SharedData.TempFolder(), "base.gguf");
+        var r = WithCache(root, () => CliRunner.Run("convert", "tiny/base", gguf, "--type", "f32"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var written = WeightSpace.Formats.Checkpoint.Open(gguf);
+        using var source = WeightSpace.Formats.Checkpoint.Open(SharedData.RequireModel("llm/base"));
+        Assert.Equal(source.ReadSingle("model.layers.0.self_attn.q_proj.weight"), written.ReadSingle("model.layers.0.self_attn.q_proj.weight"));
+    }
+
+    [Fact]
     public void LoraApply_OnAHubId_CopiesTheSnapshotsConfigAndTokenizer()
     {
         // The output used to hold the weights only: the files were looked for in ./tiny, not in the snapshot.
