@@ -46,6 +46,30 @@ internal sealed class OpenedModels : IDisposable
         catch (FileNotFoundException) { return reference; }
     }
 
+    /// <summary>Opens every (key, path) as <see cref="Open(IEnumerable{ValueTuple{string, string}}, Func{IReadOnlyList{string}, Exception}?)"/>,
+    /// except that a PEFT adapter folder among them (other than <paramref name="baseKey"/>'s) stands for the base with the
+    /// adapter merged in on read, as <c>diff BASE ADAPTER</c> takes it (<see cref="AdaptedTensorStore"/>).</summary>
+    /// <exception cref="UsageException">An adapter folder is given but no base (<paramref name="baseKey"/> absent).</exception>
+    /// <exception cref="WeightSpace.Formats.Peft.InvalidAdapterException">An adapter does not fit the base.</exception>
+    public static OpenedModels Open(IEnumerable<(string Key, string Path)> models, string baseKey, string baseOption)
+    {
+        var list = models.DistinctBy(m => m.Key).ToList();
+        var adapters = list.Where(m => m.Key != baseKey && AdaptedTensorStore.IsAdapterFolder(m.Path)).ToList();
+        if (adapters.Count > 0 && !list.Exists(m => m.Key == baseKey))
+            throw new UsageException($"{adapters[0].Path} is a PEFT adapter: give its base with {baseOption} BASE (it is analysed as base + adapter)");
+        var opened = Open(list.Except(adapters));
+        try
+        {
+            foreach (var (key, path) in adapters) opened._stores[key] = AdaptedTensorStore.Open(opened[baseKey], path);
+        }
+        catch
+        {
+            opened.Dispose();
+            throw;
+        }
+        return opened;
+    }
+
     /// <summary>Opens paths keyed by themselves.</summary>
     public static OpenedModels Open(IEnumerable<string> paths) => Open(paths.Select(p => (p, p)));
 

@@ -19,14 +19,16 @@ namespace WeightSpace.Analysis.Heads;
 public static class AttentionHeadAnalysis
 {
     /// <summary>The head layout of <paramref name="model"/>: from the options, the config.json beside it or its GGUF
-    /// metadata, with head_dim inferred from the query projection when nothing states it.</summary>
+    /// metadata (else those of <paramref name="sameArchitecture"/>, e.g. the base of an adapter), with head_dim inferred
+    /// from the query projection when nothing states it.</summary>
     /// <exception cref="InvalidHeadLayoutException">No source names the head count, or the counts do not fit the shapes.</exception>
-    public static HeadLayout ResolveLayout(TensorStore model, AttentionHeadOptions? options = null)
+    public static HeadLayout ResolveLayout(TensorStore model, AttentionHeadOptions? options = null, TensorStore? sameArchitecture = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new AttentionHeadOptions();
         var layers = Projections(model);
         var layout = HeadLayout.Discover(model.Path, model.Metadata, options.HeadCount, options.KeyValueHeadCount)
+            ?? (sameArchitecture is null ? null : HeadLayout.Discover(sameArchitecture.Path, sameArchitecture.Metadata, options.HeadCount, options.KeyValueHeadCount))
             ?? throw new InvalidHeadLayoutException(model.Path, "no config.json beside it and no GGUF metadata names num_attention_heads; give --heads (and --kv-heads)");
         if (layout.HeadDim > 0) return layout;
         var first = layers.Values.First();
@@ -53,7 +55,8 @@ public static class AttentionHeadAnalysis
         ArgumentNullException.ThrowIfNull(model);
         options ??= new AttentionHeadOptions();
         var layers = Projections(model);
-        var layout = ResolveLayout(model, options);
+        // The baseline has the model's architecture (its shapes are checked below), so its config serves too.
+        var layout = ResolveLayout(model, options, baseline);
         var baseLayers = baseline is null ? null : Projections(baseline);
         IEnumerable<int> selected = layers.Keys;
         if (options.Layer is int only)

@@ -47,10 +47,10 @@ internal static class DiffCommand
             {
                 // A PEFT adapter folder stands for its base with the adapter merged in (issue #15), one tensor at a time.
                 string[] modelPaths = pr.GetValue(models)!;
-                using var all = OpenedModels.Open(new[] { pr.GetValue(baseArg)! }.Concat(modelPaths.Where(m => !AdaptedTensorStore.IsAdapterFolder(m))));
-                var baseStore = all[pr.GetValue(baseArg)!];
-                using var adapters = new AdapterStores();
-                var fineTuned = modelPaths.Select(m => AdaptedTensorStore.IsAdapterFolder(m) ? adapters.Open(baseStore, m) : all[m]).ToList();
+                string basePath = pr.GetValue(baseArg)!;
+                using var all = OpenedModels.Open(new[] { basePath }.Concat(modelPaths).Select(p => (p, p)), basePath, "BASE");
+                var baseStore = all[basePath];
+                var fineTuned = modelPaths.Select(m => all[m]).ToList();
                 var mismatches = ModelCompatibility.Check(baseStore, fineTuned);
                 if (mismatches.Count > 0 && !pr.GetValue(skip))
                     throw new ModelMismatchException(mismatches.Select(m => m.ToString()).ToArray());
@@ -211,24 +211,6 @@ internal static class DiffCommand
         foreach (var t in report.Tensors.OrderByDescending(t => t.RelativeL2).ThenBy(t => t.Name, StringComparer.Ordinal).Take(k))
             tensors.AddRow(Markup.Escape(t.Name), $"{t.ReferenceDType.ToSafetensorsName()}→{t.QuantizedDType.ToSafetensorsName()}", G(t.RelativeL2), G(t.SnrDb), G(t.MaxAbsError));
         console.Write(tensors);
-    }
-
-    /// <summary>The adapter views a diff opened, closed together.</summary>
-    private sealed class AdapterStores : IDisposable
-    {
-        private readonly List<AdaptedTensorStore> _stores = [];
-
-        public TensorStore Open(TensorStore baseStore, string path)
-        {
-            var store = AdaptedTensorStore.Open(baseStore, path);
-            _stores.Add(store);
-            return store;
-        }
-
-        public void Dispose()
-        {
-            foreach (var s in _stores) s.Dispose();
-        }
     }
 
     private static Table Matrix(string title, string[] labels, double[][] values)

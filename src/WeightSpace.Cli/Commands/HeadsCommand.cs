@@ -38,7 +38,8 @@ internal static class HeadsCommand
             string modelPath = pr.GetValue(model)!;
             var paths = new List<(string, string)> { ("model", modelPath) };
             if (basePath is not null) paths.Add(("base", basePath));
-            using var models = OpenedModels.Open(paths);
+            // A PEFT adapter folder as MODEL is its base (--against) with the adapter merged in on read.
+            using var models = OpenedModels.Open(paths, "base", "--against");
             var options = new AttentionHeadOptions { Layer = pr.GetValue(layer), HeadCount = pr.GetValue(heads), KeyValueHeadCount = pr.GetValue(kvHeads) };
             var report = AttentionHeadAnalysis.Analyze(models["model"], basePath is null ? null : models["base"], options);
             if (csvPath is not null) AtomicFile.Write(csvPath, stream =>

@@ -58,7 +58,8 @@ internal static class NeuronsCommand
                 MostChanged = most,
             };
             string modelPath = pr.GetValue(model)!, basePath = pr.GetValue(against) ?? "";
-            using var models = OpenedModels.Open(basePath.Length > 0 ? [("model", modelPath), ("base", basePath)] : [("model", modelPath)]);
+            // A PEFT adapter folder as MODEL is its base (--against) with the adapter merged in on read.
+            using var models = OpenedModels.Open(basePath.Length > 0 ? [("model", modelPath), ("base", basePath)] : [("model", modelPath)], "base", "--against");
             var store = models["model"];
             var baseline = basePath.Length > 0 ? models["base"] : null;
             if (shardSpec is { } spec)
@@ -68,7 +69,8 @@ internal static class NeuronsCommand
                 context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {written.AllItems.Count} matrices) to {pr.GetValue(part)}");
                 return WeightSpaceCommandLine.Ok;
             }
-            var vocabulary = TokenVocabulary.TryLoadBeside(store.Path);
+            // The baseline shares the vocabulary (its unembedding is compared row for row): an adapter folder has no tokenizer of its own.
+            var vocabulary = TokenVocabulary.TryLoadBeside(store.Path) ?? (baseline is null ? null : TokenVocabulary.TryLoadBeside(baseline.Path));
             int matrices = store.Tensors.Count(t => t.Name.Contains("down", StringComparison.Ordinal) || t.Name.Contains("c_proj", StringComparison.Ordinal));
             var result = ProgressBars.Run<int, NeuronDecoding>(context, "neurons", Math.Max(1, matrices),
                 p => NeuronDecoder.Decode(store, baseline, options, p), done => done);

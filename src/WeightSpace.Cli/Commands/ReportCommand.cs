@@ -34,6 +34,9 @@ internal static class ReportCommand
             string? basePath = pr.GetValue(baseModel);
             string[] texts = pr.GetValue(text) ?? [];
             EvalCommand.RequireTexts("--text", texts);
+            if (paths.FirstOrDefault(AdaptedTensorStore.IsAdapterFolder) is { } adapterPath)
+                throw new UsageException($"{adapterPath} is a PEFT adapter; the report takes checkpoints. Write base + adapter with `lora apply BASE {adapterPath} -o DIR` and report DIR, "
+                    + $"or analyse the adapter directly: diff BASE {adapterPath}, spectrum {adapterPath} --against BASE, neurons|heads {adapterPath} --against BASE, lora analyze BASE {adapterPath}, eval BASE --adapter {adapterPath}");
             using var opened = OpenedModels.Open(paths.Select((p, i) => ($"model{i}", p)));
             var stores = paths.Select((_, i) => opened[$"model{i}"]).ToList();
             {
