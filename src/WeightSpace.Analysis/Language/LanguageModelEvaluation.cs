@@ -1,5 +1,3 @@
-using WeightSpace.Analysis.Lora;
-
 namespace WeightSpace.Analysis.Language;
 
 /// <summary>What to evaluate a model folder with: the window protocol, the backend and its compute options.</summary>
@@ -53,7 +51,7 @@ public static class LanguageModelEvaluation
         ArgumentNullException.ThrowIfNull(textPaths);
         options ??= new LanguageModelEvaluationOptions();
         // A GGUF file carries its config and tokenizer as metadata; a folder has them as files.
-        using var files = LanguageModelFiles.Open(modelPath);
+        using var files = LanguageModelFiles.Open(modelPath, options.AdapterPath);
         var config = files.Config;
         var protocol = options.Protocol;
         files.RequireWindow(protocol.Window);
@@ -65,8 +63,7 @@ public static class LanguageModelEvaluation
         var texts = LanguageModelFiles.Tokenize(tokenizer, textPaths);
 
         // An adapter is merged one tensor at a time as the forward pass reads its weights.
-        using var adapted = options.AdapterPath is { } adapterPath ? AdaptedTensorStore.Open(files.Weights, adapterPath, DType.F32) : null;
-        TensorStore store = adapted ?? files.Weights;
+        var store = files.Weights;
         INextTokenScorer model = options.OnnxModelPath is { } onnx
             ? new OnnxLanguageModel(onnx, store, config.MaxPositionEmbeddings, options.Model.TorchThreads ?? 0)
             : new CausalLanguageModel(store, config, options.Model);

@@ -1,3 +1,4 @@
+using WeightSpace.Analysis.Lora;
 using WeightSpace.Formats.Gguf;
 
 namespace WeightSpace.Analysis.Language;
@@ -6,7 +7,7 @@ namespace WeightSpace.Analysis.Language;
 /// or from a GGUF file, whose config and tokenizer are its <c>llama.*</c> and <c>tokenizer.ggml.*</c> metadata
 /// (<see cref="GgufModelConfig"/>) and whose block-quantised weights are dequantised as ggml does. Every analysis that
 /// runs the model on text (eval, lmc and its plane, layer similarity, the super weight) opens its models through this
-/// one place, so a .gguf is accepted wherever a folder is.</summary>
+/// one place, so a .gguf is accepted wherever a folder is, and a PEFT adapter can be merged in on read.</summary>
 /// <param name="modelPath">The path as given.</param>
 /// <param name="configSource">Where the config came from, for messages.</param>
 /// <param name="config">The parsed config.</param>
@@ -16,6 +17,8 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
 {
     private readonly GgufStore? _gguf = gguf;
     private TensorStore? _weights;
+    private AdaptedTensorStore? _adapted;
+    private string? _adapterPath;
     private bool _detached;
 
     /// <summary>Where the config came from, for messages: the config.json path, or the GGUF file.</summary>
@@ -24,16 +27,24 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
     /// <summary>The architecture.</summary>
     public LlamaConfig Config { get; } = config;
 
-    /// <summary>The weights, opened on first use and owned by this object (a GGUF's dequantised to float32 where block-quantised).</summary>
+    /// <summary>The weights, opened on first use and owned by this object (a GGUF's dequantised to float32 where
+    /// block-quantised; with an adapter, W + s·B·A per adapted module in float32).</summary>
+    /// <exception cref="WeightSpace.Formats.Peft.InvalidAdapterException">The adapter does not fit the model.</exception>
     public TensorStore Weights
     {
         get
         {
             ObjectDisposedException.ThrowIf(_detached, this);
             // The GGUF wrapper owns the GGUF store, so disposing the weights closes the file either way.
-            return _weights ??= _gguf is not null ? new DequantizedTensorStore(_gguf, ownsInner: true) : Checkpoint.Open(weightsPath!);
+            _weights ??= _gguf is not null ? new DequantizedTensorStore(_gguf, ownsInner: true) : Checkpoint.Open(weightsPath!);
+            if (_adapterPath is null) return _weights;
+            // Changed tensors stay float32 rather than rounded to the base's dtype: the principled score of W + s·B·A.
+            return _adapted ??= AdaptedTensorStore.Open(_weights, _adapterPath, DType.F32);
         }
     }
+
+    /// <summary>The PEFT adapter merged into <see cref="Weights"/> on read, or null.</summary>
+    public string? AdapterPath => _adapterPath;
 
     /// <summary>Opens <paramref name="path"/>: reads and validates the config; the weights open on first use.</summary>
     /// <exception cref="FileNotFoundException">A folder lacks config.json or weights, or the path names nothing.</exception>
@@ -41,7 +52,16 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
     /// <exception cref="InvalidModelConfigException">config.json is malformed.</exception>
     /// <exception cref="InvalidGgufException">A GGUF lacks a key the config needs.</exception>
     /// <exception cref="UnsupportedModelException">The architecture is not implemented.</exception>
-    public static LanguageModelFiles Open(string path)
+    /// <param name="path">A folder, a weights file in one, a GGUF file or a hub id.</param>
+    /// <param name="adapterPath">A PEFT adapter folder to merge into the weights on read, or null.</param>
+    public static LanguageModelFiles Open(string path, string? adapterPath = null)
+    {
+        var files = OpenModel(path);
+        files._adapterPath = adapterPath;
+        return files;
+    }
+
+    private static LanguageModelFiles OpenModel(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         // A hub id (ORG/NAME[@REVISION]) is its snapshot folder in the local Hugging Face cache, as for every other verb.
@@ -94,6 +114,7 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
     /// <summary>Gives up the weights: the caller owns (and disposes) the returned store, which outlives this object.</summary>
     public TensorStore DetachWeights()
     {
+        if (_adapterPath is not null) throw new InvalidOperationException("the weights of a model with an adapter are not detached");
         var weights = Weights;
         _weights = null;
         _detached = true;
@@ -105,6 +126,7 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
     {
         if (_detached) return;
         _detached = true;
+        _adapted?.Dispose();
         if (_weights is not null) _weights.Dispose();
         else _gguf?.Dispose();
     }

@@ -1,4 +1,5 @@
 using WeightSpace.Analysis.Language;
+using WeightSpace.Analysis.Lora;
 using static TorchSharp.torch;
 
 namespace WeightSpace.Analysis.Similarity;
@@ -29,25 +30,38 @@ public static class LayerSimilarity
     {
         ArgumentNullException.ThrowIfNull(modelPath);
         options ??= new LayerSimilarityOptions();
+        // A PEFT adapter folder as the model is its base (the --against model) with the adapter merged in on read.
+        string? adapter = AdaptedTensorStore.IsAdapterFolder(modelPath) ? modelPath : null;
+        if (adapter is not null && againstPath is null)
+            throw new WeightSpaceException($"{modelPath}: is a PEFT adapter; compare it with its base (--against BASE)");
         IReadOnlyList<LayerPairSimilarity> blocks = [], againstBlocks = [], cross = [];
         int samples = 0;
         if (textPath is not null)
         {
-            var states = States(modelPath, textPath, options, ct, out samples);
+            var states = adapter is null ? States(modelPath, null, textPath, options, ct, out samples) : States(againstPath!, adapter, textPath, options, ct, out samples);
             blocks = Consecutive(states, samples);
             if (againstPath is not null)
             {
-                var other = States(againstPath, textPath, options, ct, out _);
+                var other = States(againstPath, null, textPath, options, ct, out _);
                 if (other.Length != states.Length || other[0].Length != states[0].Length)
                     throw new WeightSpaceException($"{againstPath}: has {other.Length - 1} blocks of width {other[0].Length / samples}, {modelPath} {states.Length - 1} of width {states[0].Length / samples}");
                 againstBlocks = Consecutive(other, samples);
                 cross = [.. states.Select((s, l) => new LayerPairSimilarity(Label("state", l), l, RepresentationSimilarity.Compare(s, other[l], samples)))];
             }
         }
-        using var model = Formats.Checkpoint.Open(modelPath);
         using var against = againstPath is null ? null : Formats.Checkpoint.Open(againstPath);
+        using TensorStore model = adapter is null ? Formats.Checkpoint.Open(modelPath) : AdaptedTensorStore.Open(against!, adapter);
         var (consecutiveWeights, crossWeights) = Weights(model, against, ct);
         return new SimilarityReport(modelPath, againstPath, textPath, samples, blocks, againstBlocks, cross, consecutiveWeights, crossWeights);
+    }
+
+    // The tensor name with its block index blanked: model.layers.{}.mlp.down_proj.weight.
+    private static string Template(string name, int layer)
+    {
+        string index = "." + layer.ToString(CultureInfo.InvariantCulture) + ".";
+        int at = name.IndexOf(index, StringComparison.Ordinal);
+        if (at < 0 && name.StartsWith(index[1..], StringComparison.Ordinal)) return "{}." + name[index[1..].Length..];
+        return at < 0 ? name : string.Concat(name.AsSpan(0, at), ".{}.", name.AsSpan(at + index.Length));
     }
 
     private static string Label(string kind, int index) => string.Create(CultureInfo.InvariantCulture, $"{kind} {index}");
@@ -56,9 +70,9 @@ public static class LayerSimilarity
         [.. Enumerable.Range(0, states.Length - 1).Select(l => new LayerPairSimilarity(Label("block", l), l, RepresentationSimilarity.Compare(states[l], states[l + 1], samples)))];
 
     /// <summary>Every block's hidden states on the first windows of the text, each [samples, hidden].</summary>
-    private static float[][] States(string modelPath, string textPath, LayerSimilarityOptions options, CancellationToken ct, out int samples)
+    private static float[][] States(string modelPath, string? adapterPath, string textPath, LayerSimilarityOptions options, CancellationToken ct, out int samples)
     {
-        using var files = LanguageModelFiles.Open(modelPath);
+        using var files = LanguageModelFiles.Open(modelPath, adapterPath);
         var ids = files.LoadTokenizer().Encode(File.ReadAllBytes(textPath), textPath);
         using var lm = new CausalLanguageModel(files.Weights, files.Config);
         int window = Math.Min(options.Window, lm.MaxSequenceLength);
@@ -84,11 +98,13 @@ public static class LayerSimilarity
             .Select(t => (Info: t, Name: TensorNames.Parse(t.Name))).Where(t => t.Name.Layer is not null && t.Name.Role != TensorRole.Other && t.Name.Parameter == "weight").ToList();
         var consecutive = new List<LayerPairSimilarity>();
         var cross = new List<LayerPairSimilarity>();
-        var byRoleLayer = matrices.ToDictionary(m => (m.Name.Role, m.Name.Layer!.Value), m => m.Info);
+        // The same matrix one block on: the same name with the block index + 1 (two tensors can share a role and block,
+        // e.g. a LoRA's A and B factors, so the role alone does not name it).
+        var byTemplate = matrices.ToDictionary(m => (Template(m.Info.Name, m.Name.Layer!.Value), m.Name.Layer!.Value), m => m.Info);
         foreach (var (info, name) in matrices)
         {
             ct.ThrowIfCancellationRequested();
-            if (byRoleLayer.TryGetValue((name.Role, name.Layer!.Value + 1), out var next) && next.Shape == info.Shape)
+            if (byTemplate.TryGetValue((Template(info.Name, name.Layer!.Value), name.Layer!.Value + 1), out var next) && next.Shape == info.Shape)
                 consecutive.Add(new LayerPairSimilarity(info.Name, name.Layer, CompareWeights(model, info, model, next)));
             if (against is not null && against.TryGetInfo(info.Name, out var other) && other.Shape == info.Shape)
                 cross.Add(new LayerPairSimilarity(info.Name, name.Layer, CompareWeights(model, info, against, other)));

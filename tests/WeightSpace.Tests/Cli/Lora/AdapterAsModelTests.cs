@@ -53,6 +53,38 @@ public sealed class AdapterAsModelTests
     }
 
     [Fact]
+    public void Similarity_OfAnAdapterAgainstItsBase_IsThatOfTheModelWithTheAdapterMergedIn()
+    {
+        // Weight-only: the store lora apply writes (base dtype); with a text: the adapter merged in float32 (as eval
+        // --adapter), so the hidden states are those of `lora apply --dtype f32`'s model.
+        var (@base, adapter, applied) = Models();
+        string text = SharedData.Require("llm/eval/prose.txt");
+        var fromAdapter = CliRunner.Run("similarity", adapter, "--against", @base, "--json");
+        var fromApplied = CliRunner.Run("similarity", applied, "--against", @base, "--json");
+        Assert.True(fromAdapter.ExitCode == 0, fromAdapter.Stderr);
+        Assert.Equal(WithoutModel(fromApplied.Stdout), WithoutModel(fromAdapter.Stdout));
+        string appliedF32 = Path.Combine(SharedData.TempFolder(), "applied-f32");
+        Assert.Equal(0, CliRunner.Run("lora", "apply", @base, adapter, "-o", appliedF32, "--dtype", "f32").ExitCode);
+        var onText = CliRunner.Run("similarity", adapter, "--against", @base, "--text", text, "--windows", "1", "--json");
+        var onTextApplied = CliRunner.Run("similarity", appliedF32, "--against", @base, "--text", text, "--windows", "1", "--json");
+        Assert.True(onText.ExitCode == 0, onText.Stderr);
+        static string Blocks(string json) => JsonNode.Parse(json)!["consecutive_blocks"]!.ToJsonString();
+        Assert.Equal(Blocks(onTextApplied.Stdout), Blocks(onText.Stdout));
+    }
+
+    [Fact]
+    public void Similarity_OfAFileWithLoraFactors_PairsEachFactorWithTheSameFactorOneBlockOn()
+    {
+        // Two matrices per role and block (lora_A, lora_B) used to crash: "An item with the same key has already been added".
+        var r = CliRunner.Run("similarity", SharedData.Require("llm/lora-python/adapter_model.safetensors"), "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var pairs = JsonNode.Parse(r.Stdout)!["weights_consecutive"]!.AsArray().Select(p => p!["label"]!.GetValue<string>()).ToList();
+        Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", pairs);
+        Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", pairs);
+        Assert.Equal(2 * 7 * 3, pairs.Count);   // 7 adapted modules × 2 factors × 3 block pairs (0→1, 1→2, 2→3)
+    }
+
+    [Fact]
     public void AnAdapterWithoutItsBase_OrInReport_IsAUsageErrorSayingWhatToDo()
     {
         string adapter = SharedData.Require("llm/lora-python");
