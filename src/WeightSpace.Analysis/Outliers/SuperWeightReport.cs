@@ -1,6 +1,6 @@
 namespace WeightSpace.Analysis.Outliers;
 
-/// <summary>The result of <see cref="SuperWeights.Detect"/>.</summary>
+/// <summary>The result of <see cref="SuperWeights"/>.Detect.</summary>
 public sealed record SuperWeightReport
 {
     /// <summary>The model folder.</summary>

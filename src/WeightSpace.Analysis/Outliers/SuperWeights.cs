@@ -23,6 +23,13 @@ public static class SuperWeights
     /// <exception cref="FileNotFoundException">The folder lacks config.json, tokenizer.json or weights, or a text is missing.</exception>
     /// <exception cref="WeightSpaceException">The model or a text is malformed (see <see cref="LanguageModelEvaluation.Evaluate"/>).</exception>
     public static SuperWeightReport Detect(string modelPath, IReadOnlyList<string> textPaths, WeightOutlier? topOutlier = null,
+        PerplexityOptions? protocol = null, int probeWindows = 4, CancellationToken cancellationToken = default) =>
+        Detect(modelPath, null, textPaths, topOutlier, protocol, probeWindows, cancellationToken);
+
+    /// <summary>As <see cref="Detect(string, IReadOnlyList{string}, WeightOutlier?, PerplexityOptions?, int, CancellationToken)"/>,
+    /// on <paramref name="modelPath"/> with the PEFT adapter <paramref name="adapterPath"/> merged in on read (float32, as
+    /// <c>eval --adapter</c>); null scores the model alone.</summary>
+    public static SuperWeightReport Detect(string modelPath, string? adapterPath, IReadOnlyList<string> textPaths, WeightOutlier? topOutlier = null,
         PerplexityOptions? protocol = null, int probeWindows = 4, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
@@ -30,7 +37,7 @@ public static class SuperWeights
         if (textPaths.Count == 0) throw new ArgumentException("at least one text is needed", nameof(textPaths));
         ArgumentOutOfRangeException.ThrowIfLessThan(probeWindows, 1);
         protocol ??= new PerplexityOptions();
-        using var files = LanguageModelFiles.Open(modelPath);
+        using var files = LanguageModelFiles.Open(modelPath, adapterPath);
         var config = files.Config;
         var tokenizer = files.LoadTokenizer();
         var texts = LanguageModelFiles.Tokenize(tokenizer, textPaths);

@@ -34,13 +34,12 @@ internal static class ReportCommand
             string? basePath = pr.GetValue(baseModel);
             string[] texts = pr.GetValue(text) ?? [];
             EvalCommand.RequireTexts("--text", texts);
-            if (paths.FirstOrDefault(AdaptedTensorStore.IsAdapterFolder) is { } adapterPath)
-                throw new UsageException($"{adapterPath} is a PEFT adapter; the report takes checkpoints. Write base + adapter with `lora apply BASE {adapterPath} -o DIR` and report DIR, "
-                    + $"or analyse the adapter directly: diff BASE {adapterPath}, spectrum {adapterPath} --against BASE, neurons|heads {adapterPath} --against BASE, lora analyze BASE {adapterPath}, eval BASE --adapter {adapterPath}");
-            using var opened = OpenedModels.Open(paths.Select((p, i) => ($"model{i}", p)));
+            // A PEFT adapter folder among the models is the base (--base) with the adapter merged in on read.
+            using var opened = OpenedModels.Open(paths.Select((p, i) => ($"model{i}", p)).Concat(basePath is null ? [] : [("base", basePath)]), "base", "--base");
             var stores = paths.Select((_, i) => opened[$"model{i}"]).ToList();
+            bool[] isAdapter = [.. paths.Select(AdaptedTensorStore.IsAdapterFolder)];
             {
-                using var baseline = basePath is null ? null : Checkpoint.Open(basePath);
+                var baseline = basePath is null ? null : opened["base"];
                 if (baseline is not null) ModelCompatibility.Require(baseline, stores);   // mismatches listed before any work
                 var findings = new List<ReportFinding>();
                 var sections = new List<ReportSection>();
@@ -73,7 +72,7 @@ internal static class ReportCommand
                     sections.Add(TransformerSections.Ranks(RankProfiler.Profile(stores[i]), $"ranks-{i + 1}", $"Rank profile: {Path.GetFileName(stores[i].Path)}",
                         $"weightspace ranks {stores[i].Path}"));
                     if (TransformerView.CanDecodeNeurons(stores[i], baseline))
-                        sections.Add(NeuronsSection.Build(NeuronDecoder.Decode(stores[i], baseline), TokenVocabulary.TryLoadBeside(stores[i].Path),
+                        sections.Add(NeuronsSection.Build(NeuronDecoder.Decode(stores[i], baseline), TokenVocabulary.TryLoadBeside(stores[i].Path) ?? (baseline is null ? null : TokenVocabulary.TryLoadBeside(baseline.Path)),
                             $"weightspace neurons {stores[i].Path}" + (baseline is null ? "" : $" --against {baseline.Path}"), findings, id: $"neurons-{i + 1}", title: $"MLP neurons as tokens: {name}"));
                     var outliers = OutlierScan.Scan(stores[i]);
                     var top = outliers.SelectMany(m => m.Outliers).OrderByDescending(o => o.RatioToRms).ThenBy(o => o.Tensor, StringComparer.Ordinal).Take(20).ToList();
@@ -83,7 +82,7 @@ internal static class ReportCommand
                     if (probe is not null)
                     {
                         context.Error.WriteLine($"[{i + 1}/{stores.Count}] super weight of {paths[i]} on {probe}, and zeroing it on {texts.Length} text(s)");
-                        super = SuperWeights.Detect(paths[i], texts, top.FirstOrDefault());
+                        super = isAdapter[i] ? SuperWeights.Detect(basePath!, paths[i], texts, top.FirstOrDefault()) : SuperWeights.Detect(paths[i], texts, top.FirstOrDefault());
                     }
                     sections.Add(OutliersSection.Build(outliers, top, super,
                         $"weightspace outliers {stores[i].Path}" + (probe is null ? "" : $" --text {string.Join(' ', texts)}"), findings, $"outliers-{i + 1}", $"Outlier weights: {name}"));
@@ -98,7 +97,9 @@ internal static class ReportCommand
                     var reports = scored.Select((m, i) =>
                     {
                         context.Error.WriteLine($"[{i + 1}/{scored.Length}] scoring {m} on {texts.Length} text(s)");
-                        return (Path.GetFileName(Path.TrimEndingDirectorySeparator(m)), EvalCommand.WithProgress(context, p => LanguageModelEvaluation.Evaluate(m, texts, null, p)));
+                        // An adapter is scored as eval BASE --adapter ADAPTER.
+                        var options = AdaptedTensorStore.IsAdapterFolder(m) ? new LanguageModelEvaluationOptions { AdapterPath = m } : null;
+                        return (Path.GetFileName(Path.TrimEndingDirectorySeparator(m)), EvalCommand.WithProgress(context, p => LanguageModelEvaluation.Evaluate(options is null ? m : basePath!, texts, options, p)));
                     }).ToList();
                     sections.Add(LanguageModelScoreSection.Build(reports, "perplexity", "Perplexity on the texts",
                         "Each model's mean NLL, perplexity and bits per byte on each text (weightspace eval; lower is better).",

@@ -85,15 +85,34 @@ public sealed class AdapterAsModelTests
     }
 
     [Fact]
-    public void AnAdapterWithoutItsBase_OrInReport_IsAUsageErrorSayingWhatToDo()
+    public void AnAdapterWithoutItsBase_IsAUsageErrorSayingToGiveIt()
     {
         string adapter = SharedData.Require("llm/lora-python");
         var neurons = CliRunner.Run("neurons", adapter);
         Assert.Equal(2, neurons.ExitCode);
         Assert.Contains("--against BASE", neurons.Stderr);
-        var report = CliRunner.Run("report", adapter, "--base", SharedData.Require("llm/base"), "-o", Path.Combine(SharedData.TempFolder(), "r.html"));
+        var report = CliRunner.Run("report", adapter, "-o", Path.Combine(SharedData.TempFolder(), "r.html"));
         Assert.Equal(2, report.ExitCode);
-        Assert.Contains("lora apply BASE", report.Stderr);
-        Assert.Contains("eval BASE --adapter", report.Stderr);
+        Assert.Contains("--base BASE", report.Stderr);
+    }
+
+    [Fact]
+    public void Report_OfAnAdapterWithItsBase_AnalysesBasePlusAdapter_AndScoresItAsEvalAdapter()
+    {
+        // Before: "95 tensor problem(s): … lm_head.weight: missing" (the factors were read as a checkpoint).
+        string @base = SharedData.RequireModel("llm/base"), adapter = SharedData.Require("llm/lora-python");
+        string dir = SharedData.TempFolder(), text = Path.Combine(dir, "python-4k.txt");
+        File.WriteAllBytes(text, File.ReadAllBytes(SharedData.Require("llm/eval/python.txt"))[..4096]);
+        var r = CliRunner.Run("report", adapter, "--base", @base, "--text", text, "-o", Path.Combine(dir, "r.html"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "r.json")));
+        var ids = json.RootElement.GetProperty("sections").EnumerateArray().Select(s => s.GetProperty("id").GetString()).ToList();
+        foreach (string id in new[] { "task-vectors", "heads-1", "neurons-1", "outliers-1", "similarity-1", "perplexity" }) Assert.Contains(id, ids);
+        Assert.Contains(json.RootElement.GetProperty("findings").EnumerateArray(), f => f.GetProperty("text").GetString()!.Contains("79.9 %", StringComparison.Ordinal));
+        var eval = CliRunner.Run("eval", @base, "--adapter", adapter, "--text", text, "--json");
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+        double bitsPerByte = JsonDocument.Parse(eval.Stdout).RootElement.GetProperty("texts")[0].GetProperty("bits_per_byte").GetDouble();
+        string best = json.RootElement.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("text").GetString()!).Single(t => t.StartsWith("Best on", StringComparison.Ordinal));
+        Assert.Contains("lora-python at " + bitsPerByte.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), best);
     }
 }
