@@ -33,7 +33,7 @@ public static class LanguageModelConnectivity
 {
     /// <summary>Scores every text at <paramref name="points"/> evenly spaced α (an even count also gets α = 0.5).</summary>
     /// <param name="modelA">Model folder at α = 0 (its config.json and tokenizer.json are used for both).</param>
-    /// <param name="modelB">Model folder at α = 1.</param>
+    /// <param name="modelB">Model folder at α = 1 (or a PEFT adapter folder: model A with the adapter merged in).</param>
     /// <param name="textPaths">UTF-8 texts.</param>
     /// <param name="points">Number of α (≥ 2).</param>
     /// <param name="options">Protocol and compute options (the ONNX backend is not used here).</param>
@@ -51,7 +51,7 @@ public static class LanguageModelConnectivity
         if (points % 2 == 0) alphas.Add(0.5);
         alphas.Sort();
         using var a = LanguageModelFiles.Open(modelA);
-        using var b = LanguageModelFiles.Open(modelB);
+        using var b = LanguageModelFiles.OpenOrAdapted(modelB, modelA);
         var loss = setup.Texts.Select(_ => new double[alphas.Count]).ToArray();
         for (int i = 0; i < alphas.Count; i++)
         {
@@ -68,8 +68,8 @@ public static class LanguageModelConnectivity
     /// <summary>Scores every text on a <paramref name="resolution"/>² grid over the plane through three models of one
     /// architecture, extending <paramref name="margin"/> of the span beyond them (Garipov et al. 2018).</summary>
     /// <param name="modelA">Model folder at the origin (its config.json and tokenizer.json are used for all three).</param>
-    /// <param name="modelB">Model folder on the u axis.</param>
-    /// <param name="modelC">The third model.</param>
+    /// <param name="modelB">Model folder on the u axis (or a PEFT adapter of model A).</param>
+    /// <param name="modelC">The third model (or a PEFT adapter of model A).</param>
     /// <param name="textPaths">UTF-8 texts.</param>
     /// <param name="resolution">Grid points per side (≥ 2).</param>
     /// <param name="margin">Padding beyond the models, as a fraction of their span.</param>
@@ -86,8 +86,8 @@ public static class LanguageModelConnectivity
         options ??= new LanguageModelEvaluationOptions();
         var setup = Setup.Load(modelA, textPaths, options);
         using var fa = LanguageModelFiles.Open(modelA);
-        using var fb = LanguageModelFiles.Open(modelB);
-        using var fc = LanguageModelFiles.Open(modelC);
+        using var fb = LanguageModelFiles.OpenOrAdapted(modelB, modelA);
+        using var fc = LanguageModelFiles.OpenOrAdapted(modelC, modelA);
         TensorStore a = fa.Weights, b = fb.Weights, c = fc.Weights;
         // Checks names and shapes of B and C against A before the inner products read anything.
         using (new InterpolatedTensorStore([a, b, c], [1, 0, 0], "plane")) { }

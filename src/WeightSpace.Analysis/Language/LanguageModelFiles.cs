@@ -61,6 +61,11 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
         return files;
     }
 
+    /// <summary>Opens <paramref name="path"/>, or, when it is a PEFT adapter folder, <paramref name="basePath"/> with that
+    /// adapter merged in (an adapter stands for its base plus the adapter, as everywhere in WeightSpace).</summary>
+    public static LanguageModelFiles OpenOrAdapted(string path, string basePath) =>
+        AdaptedTensorStore.IsAdapterFolder(path) ? Open(basePath, path) : Open(path);
+
     private static LanguageModelFiles OpenModel(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

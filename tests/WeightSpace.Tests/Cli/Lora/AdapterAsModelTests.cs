@@ -85,6 +85,21 @@ public sealed class AdapterAsModelTests
     }
 
     [Fact]
+    public void Lmc_FromABaseToItsAdapter_EndsAtEvalAdaptersScore()
+    {
+        // θ(α) = (1 − α)·base + α·(base + s·B·A): α = 1 is the adapted model, scored as eval BASE --adapter does.
+        string @base = SharedData.RequireModel("llm/base-f32"), adapter = SharedData.Require("llm/lora-python"), text = SharedData.Require("llm/eval/python.txt");
+        var options = WeightSpace.Tests.Analysis.Language.TinyLlama.Quick(2);
+        var ct = TestContext.Current.CancellationToken;
+        var curve = WeightSpace.Analysis.Language.LanguageModelConnectivity.Interpolate(@base, adapter, [text], 2, options, null, ct);
+        var plain = WeightSpace.Analysis.Language.LanguageModelEvaluation.Evaluate(@base, [text], options, null, ct).Texts[0];
+        var adapted = WeightSpace.Analysis.Language.LanguageModelEvaluation.Evaluate(@base, [text], options with { AdapterPath = adapter }, null, ct).Texts[0];
+        Assert.Equal(plain.NllPerByte, curve.NllPerByte[0][0], 1e-9);
+        Assert.Equal(adapted.NllPerByte, curve.NllPerByte[0][^1], 1e-6);
+        Assert.True(curve.NllPerByte[0][^1] < curve.NllPerByte[0][0]);
+    }
+
+    [Fact]
     public void AnAdapterWithoutItsBase_IsAUsageErrorSayingToGiveIt()
     {
         string adapter = SharedData.Require("llm/lora-python");
