@@ -75,15 +75,27 @@ internal static class EvalCommand
 
     /// <summary><c>merge|taskvec … --eval FILE…</c>: bits per byte of each model (inputs, then the output) on each text,
     /// one table; the last model is labelled <paramref name="outputLabel"/>. Returns the reports in model order.</summary>
-    internal static IReadOnlyList<LanguageModelReport> CompareModels(CliContext context, IReadOnlyList<string> models, string[] texts, string outputLabel = "merged")
+    internal static IReadOnlyList<LanguageModelReport> CompareModels(CliContext context, IReadOnlyList<string> models, string[] texts, string outputLabel = "merged") =>
+        CompareModels(context, [.. models.Select(m => (m, (string?)null))], texts, outputLabel, [.. models]);
+
+    /// <summary>As above, for models given as (model path, PEFT adapter or null), shown as <paramref name="labels"/>.</summary>
+    internal static IReadOnlyList<LanguageModelReport> CompareModels(CliContext context, IReadOnlyList<(string Model, string? Adapter)> models, string[] texts,
+        string outputLabel = "merged", IReadOnlyList<string>? labels = null)
     {
         var reports = new List<LanguageModelReport>();
-        foreach (string model in models) reports.Add(WithProgress(context, p => LanguageModelEvaluation.Evaluate(model, texts, null, p)));
+        foreach (var (model, adapter) in models)
+        {
+            var options = adapter is null ? null : new LanguageModelEvaluationOptions { AdapterPath = adapter };
+            reports.Add(WithProgress(context, p => LanguageModelEvaluation.Evaluate(model, texts, options, p)));
+        }
         var table = new Table().Border(TableBorder.Simple);
         table.AddColumn("model");
         foreach (string t in texts) table.AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(t)) + " bits/byte").RightAligned());
         for (int m = 0; m < models.Count; m++)
-            table.AddRow([Markup.Escape(m == models.Count - 1 ? $"{models[m]} ({outputLabel})" : models[m]), .. reports[m].Texts.Select(s => F(s.BitsPerByte))]);
+        {
+            string label = labels?[m] ?? reports[m].Model;
+            table.AddRow([Markup.Escape(m == models.Count - 1 ? $"{label} ({outputLabel})" : label), .. reports[m].Texts.Select(s => F(s.BitsPerByte))]);
+        }
         context.Console.Write(table);
         return reports;
     }

@@ -133,11 +133,10 @@ internal static class MergeCommand
             List<(string Model, LanguageModelReport Report)>? scores = null;
             if (scoreTexts.Length > 0)
             {
-                // A MODEL+ADAPTER input has no folder of its own to score; its LoRA-merged weights exist only in the stream.
-                var scored = parsed.ReferencedModels().Where(r => !opened.HasAdapter(r)).ToList();
-                foreach (string skipped in parsed.ReferencedModels().Except(scored))
-                    context.Error.WriteLine($"note: --eval: '{skipped}' is a MODEL+ADAPTER input and is not scored (apply it with 'lora apply' to score it)");
-                var reports = EvalCommand.CompareModels(context, [.. scored.Select(r => opened.FolderOf(r) ?? r), outDir], scoreTexts);
+                // Each input is scored from where it was opened (a GGUF file, a hub id's snapshot); a MODEL+ADAPTER input as
+                // eval MODEL --adapter ADAPTER, its LoRA merged on read.
+                var scored = parsed.ReferencedModels().ToList();
+                var reports = EvalCommand.CompareModels(context, [.. scored.Select(r => opened.PathOf(r) ?? (r, null)), (outDir!, null)], scoreTexts, labels: [.. scored, outDir!]);
                 scores = [.. scored.Select((r, i) => (r, reports[i])), ($"{parsed.MergeMethod} merge", reports[^1])];
             }
             if (htmlPath is not null) WriteReport(context, htmlPath, parsed, opened, outDir, scores);
@@ -405,7 +404,9 @@ internal static class MergeCommand
                     {
                         w.WriteStartObject();
                         w.WriteString("reference", m);
-                        w.WriteString("folder", opened.FolderOf(m));
+                        w.WriteString("path", opened.PathOf(m)?.Model);
+                        // A GGUF's config and tokenizer are its metadata (synthesised into a temporary folder): no folder to show.
+                        w.WriteString("folder", opened.Stores[m] is WeightSpace.Formats.Gguf.GgufStore ? null : opened.FolderOf(m));
                         w.WriteNumber("tensors", opened.Stores[m].Tensors.Count);
                         w.WriteNumber("layers", MergePlan.CountLayers(opened.Stores[m]));
                         w.WriteEndObject();
@@ -428,7 +429,7 @@ internal static class MergeCommand
             var text = context.Out;
             text.WriteLine($"dry run: {plan.Method.Name} into {outDir} (nothing written)");
             foreach (string m in config.ReferencedModels())
-                text.WriteLine($"  {(m == config.BaseModel ? "base " : "model")} {m} -> {opened.FolderOf(m)} ({opened.Stores[m].Tensors.Count} tensors, {MergePlan.CountLayers(opened.Stores[m])} layers)");
+                text.WriteLine($"  {(m == config.BaseModel ? "base " : "model")} {m} -> {opened.PathOf(m)?.Model} ({opened.Stores[m].Tensors.Count} tensors, {MergePlan.CountLayers(opened.Stores[m])} layers)");
             text.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  output: {plan.LayerCount} layers, {plan.Tensors.Count} tensors ({string.Join(", ", dtypes)}), {CliValues.FormatBytes(tensorBytes)} in {shards} shard(s) of at most {CliValues.FormatBytes(shardSize)}"));
             text.WriteLine($"  peak working set: {CliValues.FormatBytes(plan.PeakWorkingElements * sizeof(float))} of float32 buffers");

@@ -195,4 +195,28 @@ public sealed class MergeEvalCommandTests
             Assert.Contains(score.Texts[0].BitsPerByte.ToString("F6", System.Globalization.CultureInfo.InvariantCulture), row);
         }
     }
+
+    [Fact]
+    public void Merge_WithEval_ScoresAGgufInputAndAModelPlusAdapterInput_AsEvalDoes()
+    {
+        // A GGUF input used to be scored from the folder of its config (no weights there: the run failed after writing
+        // the merge), and a MODEL+ADAPTER input was skipped; both are scored as `eval` scores them now.
+        string dir = SharedData.TempFolder();
+        string text = Path.Combine(dir, "python-head.txt");
+        File.WriteAllBytes(text, File.ReadAllBytes(TinyLlama.Text("python")).AsSpan(0, 16 * 128).ToArray());
+        string gguf = Path.Combine(dir, "base.gguf"), adapter = SharedData.Require("llm/lora-python"), baseFolder = TinyLlama.Folder("base");
+        WeightSpace.Formats.Gguf.GgufHfImport.Write(SharedData.RequireModel("llm/base-f32"), gguf, DType.F32);
+        string config = Path.Combine(dir, "merge.yml");
+        File.WriteAllText(config, $"merge_method: linear\nmodels:\n  - model: {gguf}\n    parameters: {{weight: 1.0}}\n  - model: {baseFolder}+{adapter}\n    parameters: {{weight: 1.0}}\n");
+        var r = CliRunner.Run("merge", config, Path.Combine(dir, "merged"), "--eval", text);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = r.Stdout.Split('\n').Where(l => l.Contains("base", StringComparison.Ordinal) || l.Contains("(merged)", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, rows.Count);
+        var ct = TestContext.Current.CancellationToken;
+        var fromGguf = WeightSpace.Analysis.Language.LanguageModelEvaluation.Evaluate(gguf, [text], cancellationToken: ct);
+        var adapted = WeightSpace.Analysis.Language.LanguageModelEvaluation.Evaluate(baseFolder, [text], new() { AdapterPath = adapter }, cancellationToken: ct);
+        Assert.Contains(fromGguf.Texts[0].BitsPerByte.ToString("F6", System.Globalization.CultureInfo.InvariantCulture), rows[0]);
+        Assert.Contains(adapted.Texts[0].BitsPerByte.ToString("F6", System.Globalization.CultureInfo.InvariantCulture), rows[1]);
+        Assert.Contains("(merged)", rows[2]);
+    }
 }

@@ -14,6 +14,7 @@ public sealed class MergeModelSet : IDisposable
     private readonly Dictionary<string, TensorStore> _stores = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _folders = new(StringComparer.Ordinal);
     private readonly List<ModelFiles> _files = [];
+    private readonly Dictionary<string, (string Model, string? Adapter)> _paths = new(StringComparer.Ordinal);
 
     private MergeModelSet() { }
 
@@ -23,6 +24,10 @@ public sealed class MergeModelSet : IDisposable
     /// <summary>The local folder holding a reference's config.json and tokenizer files (for <c>MODEL+ADAPTER</c>, the
     /// model's; for a GGUF file, the files synthesised from its metadata), or null when the reference was not opened.</summary>
     public string? FolderOf(string reference) => _folders.GetValueOrDefault(reference);
+
+    /// <summary>The local path a reference was opened from (a hub id's snapshot folder; for <c>MODEL+ADAPTER</c>, the
+    /// model's) and its adapter folder, or null when the reference was not opened.</summary>
+    public (string Model, string? Adapter)? PathOf(string reference) => _paths.TryGetValue(reference, out var p) ? p : null;
 
     /// <summary>True when <paramref name="reference"/> was opened as <c>MODEL+ADAPTER</c> (its LoRA merged in while reading).</summary>
     public bool HasAdapter(string reference) => _stores.TryGetValue(reference, out var store) && store is AdaptedTensorStore;
@@ -70,6 +75,7 @@ public sealed class MergeModelSet : IDisposable
                 }
                 set._files.Add(files);
                 set._folders[reference] = files.Folder;
+                set._paths[reference] = (model, adapter);
                 if (adapter is null) { set._stores[reference] = store; continue; }
                 PeftAdapter? peft = null;
                 try
