@@ -124,7 +124,8 @@ internal static class TaskVecCommand
             {
                 // Positional keys: the same file may legitimately appear twice (e.g. λ split over two terms).
                 var refs = new[] { ("base", basePath) }.Concat(models.Select((m, i) => ($"model{i}", m)));
-                using var stores = OpenedModels.Open(refs);
+                // A PEFT adapter folder as a model is base + adapter (its task vector is s·B·A), merged on read.
+                using var stores = OpenedModels.Open(refs, "base", "<base>");
                 using var baseFiles = ModelFiles.Of(stores["base"], basePath);
                 var terms = models.Select((_, i) => (stores[$"model{i}"], lambdas.Length == 1 ? lambdas[0] : lambdas[i])).ToArray();
                 var plan = TaskVectorArithmetic.Apply(stores["base"], terms);
@@ -146,7 +147,10 @@ internal static class TaskVecCommand
                 };
                 int code = MergeOutputRun.Write(context, plan, output, options, pr.GetValue(common.Json), verb);
                 if (code == WeightSpaceCommandLine.Ok && scoreTexts.Length > 0)
-                    EvalCommand.CompareModels(context, [basePath, .. models.Distinct(StringComparer.Ordinal), output], scoreTexts, "output");
+                {
+                    string[] listed = [basePath, .. models.Distinct(StringComparer.Ordinal), output];
+                    EvalCommand.CompareModels(context, [.. listed.Select(m => AdaptedTensorStore.IsAdapterFolder(m) ? (basePath, m) : (m, (string?)null))], scoreTexts, "output", listed);
+                }
                 return code;
             }
         });

@@ -100,6 +100,29 @@ public sealed class AdapterAsModelTests
     }
 
     [Fact]
+    public void TaskVecScale_OfAnAdapter_MovesAlongItsDeltaW_AndScoresTheAdapterAsEvalAdapter()
+    {
+        // The adapter's task vector is s·B·A: λ = 1 gives what lora apply writes (up to the rounding of θ₀ + (θ − θ₀)).
+        string @base = SharedData.RequireModel("llm/base-f32"), adapter = SharedData.Require("llm/lora-python"), dir = SharedData.TempFolder();
+        string text = Path.Combine(dir, "python-2k.txt");
+        File.WriteAllBytes(text, File.ReadAllBytes(SharedData.Require("llm/eval/python.txt"))[..2048]);
+        var one = CliRunner.Run("taskvec", "scale", @base, adapter, "--lambda", "1", "-o", Path.Combine(dir, "one"), "--eval", text);
+        Assert.True(one.ExitCode == 0, one.Stderr);
+        Assert.Equal(0, CliRunner.Run("lora", "apply", @base, adapter, "-o", Path.Combine(dir, "applied")).ExitCode);
+        using (var a = WeightSpace.Formats.Checkpoint.Open(Path.Combine(dir, "one")))
+        using (var b = WeightSpace.Formats.Checkpoint.Open(Path.Combine(dir, "applied")))
+            foreach (var t in b.Tensors)
+            {
+                float[] x = a.ReadSingle(t.Name), y = b.ReadSingle(t.Name);
+                for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(x[i] - y[i]) <= 1e-6f * Math.Max(1, Math.Abs(y[i])), $"{t.Name}[{i}]: {x[i]} vs {y[i]}");
+            }
+        var eval = CliRunner.Run("eval", @base, "--adapter", adapter, "--text", text, "--json");
+        double bits = JsonDocument.Parse(eval.Stdout).RootElement.GetProperty("texts")[0].GetProperty("bits_per_byte").GetDouble();
+        string row = Assert.Single(one.Stdout.Split('\n'), l => l.Contains("lora-python", StringComparison.Ordinal));
+        Assert.Contains(bits.ToString("F6", System.Globalization.CultureInfo.InvariantCulture), row);
+    }
+
+    [Fact]
     public void AnAdapterWithoutItsBase_IsAUsageErrorSayingToGiveIt()
     {
         string adapter = SharedData.Require("llm/lora-python");
