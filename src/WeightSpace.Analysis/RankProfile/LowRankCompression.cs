@@ -32,7 +32,7 @@ public static class LowRankCompression
         ArgumentNullException.ThrowIfNull(selection);
         options ??= new LowRankCompressionOptions();
         var targets = Targets(model, selection, options.Coverage);
-        var outputs = options.Factors ? FactorOutputs(model, selection, targets, options, ct) : [.. model.Tensors];
+        var outputs = options.Factors ? FactorOutputs(model, selection, targets, options, ct) : [.. model.Tensors.Select(Stored)];
         var results = new List<CompressedMatrix>();
         MergeDirectory.Write(outputs, (sink, token) =>
         {
@@ -41,6 +41,7 @@ public static class LowRankCompression
                 token.ThrowIfCancellationRequested();
                 if (!targets.Contains(info.Name))
                 {
+                    if (info.DType.IsBlockQuantized()) { sink.Write(info.Name, model.ReadSingle(info.Name)); continue; }
                     using var buffer = model.Read(info.Name);
                     sink.WriteBytes(info.Name, buffer.Bytes);
                     continue;
@@ -71,6 +72,9 @@ public static class LowRankCompression
         }, ct);
         return results;
     }
+
+    // safetensors has no block types: a GGUF's quantised tensors are written (and factorised) as float32.
+    private static TensorInfo Stored(TensorInfo t) => t.DType.IsBlockQuantized() ? t with { DType = DType.F32 } : t;
 
     private static float[] Floats(Tensor t) => t.to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
 
@@ -107,10 +111,11 @@ public static class LowRankCompression
         foreach (var info in model.Tensors)
         {
             ct.ThrowIfCancellationRequested();
-            if (!targets.Contains(info.Name)) { outputs.Add(info); continue; }
+            if (!targets.Contains(info.Name)) { outputs.Add(Stored(info)); continue; }
             int r = selection.ExplicitRanks is { } file ? file[info.Name] : selection.RankOf(RankProfiler.Profile(model, info, options.Coverage));
-            outputs.Add(new TensorInfo(info.Name + "_u", info.DType, new Shape(info.Shape[0], r)));
-            outputs.Add(new TensorInfo(info.Name + "_v", info.DType, new Shape(r, info.Shape[1])));
+            var dtype = Stored(info).DType;
+            outputs.Add(new TensorInfo(info.Name + "_u", dtype, new Shape(info.Shape[0], r)));
+            outputs.Add(new TensorInfo(info.Name + "_v", dtype, new Shape(r, info.Shape[1])));
         }
         return outputs;
     }

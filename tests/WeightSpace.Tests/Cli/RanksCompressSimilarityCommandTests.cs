@@ -31,6 +31,23 @@ public sealed class RanksCompressSimilarityCommandTests
         Assert.NotEqual(original.ReadSingle("model.layers.0.self_attn.q_proj.weight"), compressed.ReadSingle("model.layers.0.self_attn.q_proj.weight"));
     }
 
+    [Fact]
+    public void Compress_of_a_quantised_gguf_writes_float32_with_its_config_and_tokenizer()
+    {
+        // Used to be an internal error (exit 3): the uncompressed Q8_0 tensors were handed to safetensors as Q8_0.
+        string dir = SharedData.TempFolder(), gguf = Path.Combine(dir, "base-q8_0.gguf"), output = Path.Combine(dir, "compressed");
+        WeightSpace.Formats.Gguf.GgufHfImport.Write(SharedData.RequireModel("llm/base-f32"), gguf, DType.Q8_0);
+        var r = CliRunner.Run("compress", gguf, "--rank-profile", "energy:0.95", "-o", output);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var written = Checkpoint.Open(output);
+        using var source = Checkpoint.Open(gguf);
+        Assert.All(written.Tensors, t => Assert.Equal(DType.F32, t.DType));
+        Assert.Equal(source.ReadSingle("lm_head.weight"), written.ReadSingle("lm_head.weight"));   // not a target: dequantised as stored
+        Assert.True(File.Exists(Path.Combine(output, "config.json")) && File.Exists(Path.Combine(output, "tokenizer.json")));
+        var eval = CliRunner.Run("eval", output, "--text", SharedData.Require("llm/eval/python.txt"), "--max-windows", "1");
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+    }
+
     [Theory]
     [InlineData("energy:2", "--rank-profile: 'energy:2'")]
     [InlineData("BAD_FILE", "is not valid JSON")]
