@@ -71,6 +71,23 @@ internal static class CheckCommand
                 yield return (r, MergeCommand.Resolve(r, dir));
     }
 
+    private static PreflightFinding AdapterFinding(string reference, string path)
+    {
+        try
+        {
+            using var adapter = WeightSpace.Formats.Peft.PeftAdapter.Open(path);
+            string? baseModel = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(path, WeightSpace.Formats.Peft.PeftAdapter.ConfigFileName)))?["base_model_name_or_path"] is
+                System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out string? name) ? name : null;
+            return new PreflightFinding(FindingSeverity.Warning, reference, string.Create(CultureInfo.InvariantCulture,
+                $"a PEFT adapter (r {adapter.Config.Rank}, lora_alpha {adapter.Config.Alpha}, {adapter.Modules.Count} LoRA modules, {adapter.FullTensors.Count} full tensors{(baseModel is null ? "" : $", trained on '{baseModel}'")}), not a model: "
+                + $"check it against its base with `weightspace check BASE+{reference}` (every module bound to the base's shapes)"));
+        }
+        catch (WeightSpaceException e)
+        {
+            return new PreflightFinding(FindingSeverity.Error, reference, e.Message);
+        }
+    }
+
     private static ModelsResult CheckModels(List<(string Reference, string Local)> references, HuggingFaceCache? cache)
     {
         var checks = new List<ModelCheck>();
@@ -85,6 +102,12 @@ internal static class CheckCommand
                 // Shards are audited first: opening stops at the first inconsistency, the audit lists them all.
                 string? path = ModelPath(local, cache, reference, findings);
                 if (path is null) continue;
+                // A PEFT adapter folder alone is not a model: validate it and say how to check it against its base.
+                if (!reference.Contains('+', StringComparison.Ordinal) && AdaptedTensorStore.IsAdapterFolder(path))
+                {
+                    findings.Add(AdapterFinding(reference, path));
+                    continue;
+                }
                 if (ShardIndexAudit.FindIndex(path) is { } index)
                 {
                     try

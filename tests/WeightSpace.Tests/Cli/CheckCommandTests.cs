@@ -58,6 +58,24 @@ public sealed class CheckCommandTests
     }
 
     [Fact]
+    public void AnAdapterFolder_IsValidatedAndNamedAsOne_AndABrokenOneIsAnError()
+    {
+        // Before: its factor tensors were checked as a model ("?" for every size) and the check said ok.
+        string adapter = SharedData.Require("llm/lora-python");
+        var r = CliRunner.Run("check", adapter, "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        string message = Assert.Single(Messages(Json(r)));
+        Assert.StartsWith("warning: a PEFT adapter (r 8, lora_alpha 16, 28 LoRA modules", message);
+        Assert.Contains("trained on 'tinyllama-base'", message);
+        Assert.Contains("check BASE+", message);
+        string broken = SharedData.TempFolder();
+        File.WriteAllText(Path.Combine(broken, "adapter_config.json"), """{"peft_type": "LORA", "r": 0, "lora_alpha": 16, "target_modules": ["q_proj"]}""");
+        var bad = CliRunner.Run("check", broken, "--json");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains(Messages(Json(bad)), m => m.StartsWith("error:") && m.Contains("'r'"));
+    }
+
+    [Fact]
     public void QuantisedGguf_BesideAStrayConfig_ChecksItsOwnMetadata_WithoutATorchDTypeWarning()
     {
         // A GGUF states no torch_dtype (its synthesised config says float32), and a config.json that happens to sit beside
