@@ -43,9 +43,6 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
         }
     }
 
-    /// <summary>The PEFT adapter merged into <see cref="Weights"/> on read, or null.</summary>
-    public string? AdapterPath => _adapterPath;
-
     /// <summary>Opens <paramref name="path"/>: reads and validates the config; the weights open on first use.</summary>
     /// <exception cref="FileNotFoundException">A folder lacks config.json or weights, or the path names nothing.</exception>
     /// <exception cref="WeightSpace.Formats.Hub.ModelNotCachedException">A hub id the local cache does not hold.</exception>
