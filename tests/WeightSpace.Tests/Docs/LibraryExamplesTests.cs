@@ -12,7 +12,9 @@ using WeightSpace.Analysis.TaskVectors;
 using WeightSpace.Formats;
 using WeightSpace.Formats.Safetensors;
 using WeightSpace.Analysis.Evaluation;
+using WeightSpace.Analysis.Language;
 using WeightSpace.Analysis.Merging.Planning;
+using WeightSpace.Formats.Gguf;
 
 namespace WeightSpace.Tests.Docs;
 
@@ -97,5 +99,36 @@ public sealed class LibraryExamplesTests
         Console.WriteLine($"barrier {naive.BarrierLoss:F3} -> {aligned.BarrierLoss:F3}");
         // --- end ---
         Assert.True(aligned.BarrierLoss < naive.BarrierLoss);
+    }
+
+    [Fact]
+    public void Example5_ScoreALanguageModelAndItsGguf()
+    {
+        string gguf = Path.Combine(SharedData.TempFolder(), "tinyllama-q8_0.gguf");
+        // --- docs/library.md: example 5 ---
+        string model = Data("tinyllama/base"), text = Data("tinyllama/eval/python.txt");
+        var quick = new LanguageModelEvaluationOptions { Protocol = new PerplexityOptions { MaxWindows = 8 } };
+        LanguageModelReport folder = LanguageModelEvaluation.Evaluate(model, [text], quick);
+        GgufHfImport.Write(model, gguf, DType.Q8_0);                        // what llama.cpp loads
+        LanguageModelReport quantised = LanguageModelEvaluation.Evaluate(gguf, [text], quick);
+        Console.WriteLine($"bits/byte {folder.Texts[0].BitsPerByte:F4} -> Q8_0 {quantised.Texts[0].BitsPerByte:F4}");
+        // --- end ---
+        Assert.InRange(quantised.Texts[0].BitsPerByte - folder.Texts[0].BitsPerByte, -0.01, 0.01);
+    }
+
+    /// <summary>Each example block of this file stands in docs/library.md as it is here (dedented), so the doc's code
+    /// is code that runs.</summary>
+    [Fact]
+    public void LibraryDoc_HoldsEveryExampleVerbatim()
+    {
+        string source = File.ReadAllText(Path.Combine(SharedData.RepositoryRoot, "tests", "WeightSpace.Tests", "Docs", "LibraryExamplesTests.cs"));
+        string doc = File.ReadAllText(Path.Combine(SharedData.RepositoryRoot, "docs", "library.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
+        var blocks = System.Text.RegularExpressions.Regex.Matches(source, @"// --- docs/library\.md: example (\d+) ---\r?\n(.*?)\r?\n\s*// --- end ---", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.Equal(5, blocks.Count);
+        foreach (System.Text.RegularExpressions.Match block in blocks)
+        {
+            string code = string.Join('\n', block.Groups[2].Value.Replace("\r", "", StringComparison.Ordinal).Split('\n').Select(l => l.Length >= 8 ? l[8..] : l.TrimStart()));
+            Assert.True(doc.Contains("```csharp\n" + code + "\n```", StringComparison.Ordinal), $"docs/library.md lacks example {block.Groups[1].Value} as the test runs it:\n{code}");
+        }
     }
 }
