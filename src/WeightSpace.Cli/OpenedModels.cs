@@ -53,7 +53,8 @@ internal sealed class OpenedModels : IDisposable
     /// <exception cref="WeightSpace.Formats.Peft.InvalidAdapterException">An adapter does not fit the base.</exception>
     public static OpenedModels Open(IEnumerable<(string Key, string Path)> models, string baseKey, string baseOption)
     {
-        var list = models.DistinctBy(m => m.Key).ToList();
+        // Hub ids are resolved first, so an adapter in the Hugging Face cache is recognised as one.
+        var list = models.DistinctBy(m => m.Key).Select(m => (m.Key, Path: LocalPath(m.Path))).ToList();
         var adapters = list.Where(m => m.Key != baseKey && AdaptedTensorStore.IsAdapterFolder(m.Path)).ToList();
         if (adapters.Count > 0 && !list.Exists(m => m.Key == baseKey))
             throw new UsageException($"{adapters[0].Path} is a PEFT adapter: give its base with {baseOption} BASE (it is analysed as base + adapter)");

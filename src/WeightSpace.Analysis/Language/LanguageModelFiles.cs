@@ -54,7 +54,8 @@ internal sealed class LanguageModelFiles(string modelPath, string configSource, 
     public static LanguageModelFiles Open(string path, string? adapterPath = null)
     {
         var files = OpenModel(path);
-        files._adapterPath = adapterPath;
+        // An adapter may be a hub id too (its snapshot folder in the local cache).
+        files._adapterPath = adapterPath is null ? null : Checkpoint.ResolveLocal(adapterPath);
         return files;
     }
 

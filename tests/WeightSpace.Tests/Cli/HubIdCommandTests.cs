@@ -73,7 +73,29 @@ public sealed class HubIdCommandTests
         Directory.CreateDirectory(Path.Combine(repo, "refs"));
         File.WriteAllText(Path.Combine(repo, "refs", "main"), commit);
         foreach (string f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(snapshot, Path.GetFileName(f)));
+        // The PEFT adapter as tiny/lora.
+        string adapter = Path.Combine(root, "models--tiny--lora"), adapterCommit = new string('d', 40), adapterSnapshot = Path.Combine(adapter, "snapshots", adapterCommit);
+        Directory.CreateDirectory(adapterSnapshot);
+        Directory.CreateDirectory(Path.Combine(adapter, "refs"));
+        File.WriteAllText(Path.Combine(adapter, "refs", "main"), adapterCommit);
+        foreach (string f in Directory.GetFiles(SharedData.Require("llm/lora-python"))) File.Copy(f, Path.Combine(adapterSnapshot, Path.GetFileName(f)));
         return root;
+    }
+
+    [Fact]
+    public void AnAdapterGivenAsAHubId_IsMergedOnRead_AsItsLocalFolder()
+    {
+        string root = LlmCache(), text = SharedData.Require("llm/eval/python.txt");
+        string[] quick = ["--text", text, "--max-windows", "1", "--threads", "1", "--json"];
+        var byId = WithCache(root, () => CliRunner.Run(["eval", "tiny/base", "--adapter", "tiny/lora", .. quick]));
+        Assert.True(byId.ExitCode == 0, byId.Stderr);
+        var byPath = CliRunner.Run(["eval", SharedData.RequireModel("llm/base"), "--adapter", SharedData.Require("llm/lora-python"), .. quick]);
+        static double Nll(CliRunner.Result r) => System.Text.Json.JsonDocument.Parse(r.Stdout).RootElement.GetProperty("texts")[0].GetProperty("nll_sum").GetDouble();
+        Assert.Equal(Nll(byPath), Nll(byId));
+        // diff and neurons take it as base + adapter (not as a checkpoint of factor tensors).
+        var neurons = WithCache(root, () => CliRunner.Run("neurons", "tiny/lora", "--against", "tiny/base", "--json"));
+        Assert.True(neurons.ExitCode == 0, neurons.Stderr);
+        Assert.Equal(0.799, System.Text.Json.JsonDocument.Parse(neurons.Stdout).RootElement.GetProperty("share_top1_unchanged").GetDouble(), 3);
     }
 
     [Fact]
