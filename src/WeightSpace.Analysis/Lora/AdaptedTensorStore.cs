@@ -64,13 +64,25 @@ public sealed class AdaptedTensorStore : TensorStore
     public static AdaptedTensorStore Open(TensorStore baseModel, string adapterPath, DType? changedDType = null)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
-        var adapter = PeftAdapter.Open(adapterPath);
+        var adapter = PeftAdapter.Open(Local(adapterPath));
         try { return new AdaptedTensorStore(adapter.Path, baseModel, adapter, BoundAdapter.Bind(adapter, baseModel), changedDType, ownsBase: false); }
         catch { adapter.Dispose(); throw; }
     }
 
-    /// <summary>True when <paramref name="path"/> is a PEFT adapter folder (it has <c>adapter_config.json</c>).</summary>
-    public static bool IsAdapterFolder(string path) => Directory.Exists(path) && File.Exists(System.IO.Path.Combine(path, PeftAdapter.ConfigFileName));
+    /// <summary>True when <paramref name="path"/> is a PEFT adapter folder (it has <c>adapter_config.json</c>), given as a
+    /// path or as a hub id cached locally.</summary>
+    public static bool IsAdapterFolder(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string local;
+        try { local = Local(path); }
+        catch (Exception e) when (e is WeightSpaceException or FileNotFoundException) { return false; }
+        return Directory.Exists(local) && File.Exists(System.IO.Path.Combine(local, PeftAdapter.ConfigFileName));
+    }
+
+    // A hub id is its snapshot folder in the local Hugging Face cache; a path is itself.
+    private static string Local(string path) =>
+        File.Exists(path) || Directory.Exists(path) || !WeightSpace.Formats.Hub.HuggingFaceCache.LooksLikeRepoId(path) ? path : Checkpoint.ResolveLocal(path);
 
     /// <summary>How many base tensors the adapter changes.</summary>
     public int ChangedTensorCount => _weights.Count + _biases.Count + _replacements.Count;

@@ -96,6 +96,16 @@ public sealed class HubIdCommandTests
         var neurons = WithCache(root, () => CliRunner.Run("neurons", "tiny/lora", "--against", "tiny/base", "--json"));
         Assert.True(neurons.ExitCode == 0, neurons.Stderr);
         Assert.Equal(0.799, System.Text.Json.JsonDocument.Parse(neurons.Stdout).RootElement.GetProperty("share_top1_unchanged").GetDouble(), 3);
+        foreach (string[] args in new[]
+        {
+            new[] { "similarity", "tiny/lora", "--against", "tiny/base" },
+            new[] { "lmc", "tiny/base", "tiny/lora", "--text", text, "--points", "2", "--max-windows", "1" },
+            new[] { "diff", "tiny/base", "tiny/lora" },
+        })
+        {
+            var r = WithCache(root, () => CliRunner.Run(args));
+            Assert.True(r.ExitCode == 0, $"{args[0]}: {r.Stderr}");
+        }
     }
 
     [Fact]
