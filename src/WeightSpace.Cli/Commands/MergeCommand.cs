@@ -169,6 +169,7 @@ internal static class MergeCommand
     {
         var context = run.Context;
         foreach (string w in parsed.Warnings) context.Error.WriteLine($"warning: {w}");
+        foreach (string n in opened.Notes) context.Error.WriteLine($"note: {n}");
         // tokenizer_source / tokenizer: the output vocabulary from every model's tokenizer.json, embedding rows remapped onto it.
         var vocabulary = parsed.Tokenizer is null ? null : MergeVocabulary.Build(parsed, opened.Stores, opened.FolderOf);
         var plan = MergePlan.Create(parsed, opened.Stores, run.Seed, vocabulary);

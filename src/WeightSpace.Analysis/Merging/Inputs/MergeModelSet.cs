@@ -13,10 +13,15 @@ public sealed class MergeModelSet : IDisposable
 {
     private readonly Dictionary<string, TensorStore> _stores = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _folders = new(StringComparer.Ordinal);
-    private readonly List<ModelFiles> _files = [];
+    private readonly List<(string Reference, ModelFiles Files)> _files = [];
     private readonly Dictionary<string, (string Model, string? Adapter)> _paths = new(StringComparer.Ordinal);
 
     private MergeModelSet() { }
+
+    /// <summary>What the opened inputs lack that the output would want (a GGUF tokenizer that could not be mapped to
+    /// tokenizer.json), one line each, for the caller to print.</summary>
+    public IReadOnlyList<string> Notes =>
+        [.. _files.Where(f => f.Files.TokenizerSkipped is not null).Select(f => $"{f.Reference}: no tokenizer.json from its GGUF metadata ({f.Files.TokenizerSkipped})")];
 
     /// <summary>Every store, keyed by the config's reference.</summary>
     public IReadOnlyDictionary<string, TensorStore> Stores => _stores;
@@ -73,7 +78,7 @@ public sealed class MergeModelSet : IDisposable
                     store.Dispose();
                     throw;
                 }
-                set._files.Add(files);
+                set._files.Add((reference, files));
                 set._folders[reference] = files.Folder;
                 set._paths[reference] = (model, adapter);
                 if (adapter is null) { set._stores[reference] = store; continue; }
@@ -113,7 +118,7 @@ public sealed class MergeModelSet : IDisposable
     {
         foreach (var s in _stores.Values) s.Dispose();
         _stores.Clear();
-        foreach (var f in _files) f.Dispose();
+        foreach (var (_, f) in _files) f.Dispose();
         _files.Clear();
     }
 }

@@ -22,6 +22,9 @@ public sealed class ModelFiles : IDisposable
     /// <summary>True when <see cref="Folder"/> holds files synthesised from GGUF metadata.</summary>
     public bool Synthesized => _sidecar is not null;
 
+    /// <summary>Why a GGUF's tokenizer.json could not be synthesised (a tokenizer model WeightSpace does not map), or null.</summary>
+    public string? TokenizerSkipped => _sidecar?.TokenizerSkipped;
+
     /// <summary>The files of <paramref name="store"/>, opened from <paramref name="path"/>.</summary>
     /// <exception cref="InvalidGgufException">A GGUF's metadata lacks a key config.json needs (the message names it).</exception>
     public static ModelFiles Of(TensorStore store, string path)

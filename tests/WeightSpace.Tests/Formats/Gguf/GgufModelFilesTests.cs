@@ -123,4 +123,24 @@ public sealed class GgufModelFilesTests
         Assert.Equal(Tokens(fromFolder.Stdout), tokens);
         Assert.DoesNotContain(tokens, t => System.Text.RegularExpressions.Regex.IsMatch(t, @"^#\d+$"));   // '#' itself is a token
     }
+
+    [Fact]
+    public void Merge_OfAGgufWhoseTokenizerIsNotMapped_SaysTheOutputHasNoTokenizerJson()
+    {
+        // tokenizer.ggml.model 'gpt2' patched to 'bert' (same length): config.json is still synthesised, tokenizer.json
+        // cannot be, and the merge says so instead of silently writing a model without a tokenizer.
+        string gguf = GgufBesideADecoy();
+        byte[] bytes = File.ReadAllBytes(gguf);
+        byte[] key = System.Text.Encoding.UTF8.GetBytes("tokenizer.ggml.model");
+        int at = bytes.AsSpan().IndexOf(key) + key.Length + 4 + 8;   // key, u32 type, u64 length, then the value
+        Assert.Equal("gpt2", System.Text.Encoding.UTF8.GetString(bytes, at, 4));
+        System.Text.Encoding.UTF8.GetBytes("bert").CopyTo(bytes, at);
+        File.WriteAllBytes(gguf, bytes);
+        string output = Path.Combine(SharedData.TempFolder(), "merged");
+        var r = CliRunner.Run("merge", "--method", "linear", "--models", gguf, SharedData.RequireModel("llm/base-f32"), "-o", output);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains(r.Stderr.Split('\n'), l => l.StartsWith("note: ", StringComparison.Ordinal) && l.Contains("no tokenizer.json", StringComparison.Ordinal) && l.Contains("bert", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(output, "config.json")));
+        Assert.False(File.Exists(Path.Combine(output, "tokenizer.json")));
+    }
 }
