@@ -48,7 +48,10 @@ public static class LoraApplication
             // A GGUF base brings the config.json and tokenizer.json of its metadata, not whatever sits beside the file.
             var files = ModelFiles.Of(store, basePath);
             owned.Add(files);
-            return Write(store, bound, outputDirectory, options with { CopyFilesFrom = options.CopyFilesFrom ?? files.Folder }, ct);
+            var result = Write(store, bound, outputDirectory, options with { CopyFilesFrom = options.CopyFilesFrom ?? files.Folder }, ct);
+            return files.TokenizerSkipped is { } why && options.CopyFilesFrom is null
+                ? result with { Notes = [$"{basePath}: no tokenizer.json from its GGUF metadata ({why})"] }
+                : result;
         }
         finally
         {

@@ -64,6 +64,7 @@ internal static class LoraCommand
                 Overwrite = overwrite,
             };
             var result = LoraApplication.Write(pr.GetValue(baseArg)!, paths, weights, outDir, options);
+            foreach (string note in result.Notes) context.Error.WriteLine($"note: {note}");
             if (pr.GetValue(json))
             {
                 JsonStdout.WriteObject(context, w =>

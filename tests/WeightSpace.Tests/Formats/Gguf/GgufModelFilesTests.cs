@@ -125,7 +125,7 @@ public sealed class GgufModelFilesTests
     }
 
     [Fact]
-    public void Merge_OfAGgufWhoseTokenizerIsNotMapped_SaysTheOutputHasNoTokenizerJson()
+    public void MergeAndLoraApply_OfAGgufWhoseTokenizerIsNotMapped_SayTheOutputHasNoTokenizerJson()
     {
         // tokenizer.ggml.model 'gpt2' patched to 'bert' (same length): config.json is still synthesised, tokenizer.json
         // cannot be, and the merge says so instead of silently writing a model without a tokenizer.
@@ -142,5 +142,8 @@ public sealed class GgufModelFilesTests
         Assert.Contains(r.Stderr.Split('\n'), l => l.StartsWith("note: ", StringComparison.Ordinal) && l.Contains("no tokenizer.json", StringComparison.Ordinal) && l.Contains("bert", StringComparison.Ordinal));
         Assert.True(File.Exists(Path.Combine(output, "config.json")));
         Assert.False(File.Exists(Path.Combine(output, "tokenizer.json")));
+        var apply = CliRunner.Run("lora", "apply", gguf, SharedData.Require("llm/lora-python"), "-o", Path.Combine(SharedData.TempFolder(), "applied"));
+        Assert.True(apply.ExitCode == 0, apply.Stderr);
+        Assert.Contains(apply.Stderr.Split('\n'), l => l.StartsWith("note: ", StringComparison.Ordinal) && l.Contains("no tokenizer.json", StringComparison.Ordinal));
     }
 }
