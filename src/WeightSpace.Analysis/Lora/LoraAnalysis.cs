@@ -24,7 +24,7 @@ public static partial class LoraAnalysis
     public static (IReadOnlyList<LoraModuleAnalysis> Modules, IReadOnlyList<LoraLayerChange> Layers) Analyze(string basePath, string adapterPath,
         int subspaceRank = 10, double intruderThreshold = 0.5, CancellationToken ct = default)
     {
-        using var baseModel = ModelFolder.Open(basePath);
+        using var baseModel = Checkpoint.Open(basePath);
         using var adapter = PeftAdapter.Open(adapterPath);
         var bound = BoundAdapter.Bind(adapter, baseModel);
         var modules = new List<LoraModuleAnalysis>();

@@ -36,7 +36,7 @@ public static class LoraApplication
         var owned = new List<IDisposable>();
         try
         {
-            var store = ModelFolder.Open(basePath);
+            var store = Checkpoint.Open(basePath);
             owned.Add(store);
             var bound = new List<(BoundAdapter, double)>();
             for (int i = 0; i < adapterPaths.Count; i++)

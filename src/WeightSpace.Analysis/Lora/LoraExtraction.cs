@@ -35,8 +35,8 @@ public static class LoraExtraction
     /// <exception cref="WeightSpaceException">An option is invalid, or the output folder is not empty.</exception>
     public static LoraExtractResult Write(string basePath, string fineTunedPath, string outputDirectory, LoraExtractOptions? options = null, CancellationToken ct = default)
     {
-        using var baseModel = ModelFolder.Open(basePath);
-        using var fineTuned = ModelFolder.Open(fineTunedPath);
+        using var baseModel = Checkpoint.Open(basePath);
+        using var fineTuned = Checkpoint.Open(fineTunedPath);
         return Write(baseModel, fineTuned, outputDirectory, options, basePath, ct);
     }
 

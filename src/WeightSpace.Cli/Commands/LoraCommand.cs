@@ -152,8 +152,8 @@ internal static class LoraCommand
             };
             if (shardSpec is { } spec)
             {
-                using var baseStore = ModelFolder.Open(pr.GetValue(baseArg)!);
-                using var ftStore = ModelFolder.Open(pr.GetValue(ftArg)!);
+                using var baseStore = Checkpoint.Open(pr.GetValue(baseArg)!);
+                using var ftStore = Checkpoint.Open(pr.GetValue(ftArg)!);
                 var written = LoraExtractShards.ExtractShard(baseStore, ftStore, spec, pr.GetValue(part)!, options, pr.GetValue(baseArg));
                 context.Out.WriteLine($"wrote shard {spec} ({written.Items.Count} of {written.AllItems.Count} tensors) to {pr.GetValue(part)}");
                 return WeightSpaceCommandLine.Ok;

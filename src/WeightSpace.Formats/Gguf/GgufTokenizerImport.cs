@@ -157,7 +157,7 @@ internal static class GgufTokenizerImport
     /// <summary>gguf-py's <c>LlamaHfVocab</c> (a SentencePiece-style BPE tokenizer.json without tokenizer.model):
     /// the base vocabulary in id order (BYTE for <c>&lt;0xXX&gt;</c>, CONTROL for special tokens, else NORMAL), then
     /// added tokens past it (CONTROL when special, else USER_DEFINED), padded with <c>[PADn]</c> to config.json's
-    /// vocab_size. Scores: gguf-py writes the placeholder -1000 for every token, which leaves llama.cpp's SentencePiece
+    /// vocab_size. Scores: gguf-py writes the same score, -1000, for every token, which leaves llama.cpp's SentencePiece
     /// tokenizer (highest score first, then leftmost) merging left to right; WeightSpace scores each token by the rank of
     /// the first merge that makes it (-rank), so llama.cpp merges in the tokenizer.json's order (docs/formats-gguf.md).</summary>
     private static (List<KeyValuePair<string, GgufValue>>, string[]) LlamaHfVocabulary(string tokenizerPath, JsonElement root, JsonElement model, JsonDocument? tokenizerConfig, int? configVocabSize)

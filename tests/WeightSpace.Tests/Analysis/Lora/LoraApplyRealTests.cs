@@ -26,7 +26,7 @@ public sealed class LoraApplyRealTests
         Assert.Equal(28, result.ModulesMerged);
 
         using var merged = Checkpoint.Open(output);
-        using var expected = ModelFolder.Open(reference);
+        using var expected = Checkpoint.Open(reference);
         Assert.Equal(expected.Tensors.Select(t => t.Name).Order(), merged.Tensors.Select(t => t.Name).Order());
         long differing = 0, total = 0;
         foreach (var info in expected.Tensors)

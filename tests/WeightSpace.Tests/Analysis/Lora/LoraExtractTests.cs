@@ -127,8 +127,8 @@ public sealed class LoraExtractTests
         Assert.Empty(result.NotWritten);
         Assert.Empty(result.SavedInFull);
 
-        using var baseModel = ModelFolder.Open(basePath);
-        using var merged = ModelFolder.Open(mergedPath);
+        using var baseModel = Checkpoint.Open(basePath);
+        using var merged = Checkpoint.Open(mergedPath);
         using var truth = PeftAdapter.Open(adapterPath);
         using var extracted = PeftAdapter.Open(output);
         var trueBound = BoundAdapter.Bind(truth, baseModel);
